@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Proves that every publishable package is clean before a user finds out otherwise:
+//   1. `publint --strict` on the package folder (exports map, files, types order);
+//   2. `attw --pack --profile esm-only` (the types resolve for every ESM-capable resolver);
+//   3. the tarball holds only dist, README, LICENSE and package.json;
+//   4. the packed tarballs are installed into a temporary project OUTSIDE the workspace, which
+//      imports each package once from ESM and once through `require()` and runs a tiny call.
+// Run after `pnpm build`. Exits non-zero on the first failing package, with the reason.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+const packagesDir = join(root, 'packages')
+
+// A tiny call per package, written once and run as both module formats. `load` is `import()` in
+// the ESM consumer and `require()` in the CommonJS one; each snippet must throw on failure.
+const smoke = {
+  '@userevents/upstream-client': `
+    const m = await load('@userevents/upstream-client')
+    const client = m.createUpstreamClient({ baseUrl: 'http://127.0.0.1:9' })
+    if (client.circuitState !== 'closed') throw new Error('unexpected circuit state ' + client.circuitState)
+    if (m.isUpstreamError(new Error('x'))) throw new Error('isUpstreamError accepted a plain Error')
+    await client.close()`,
+  '@userevents/mock-server': `
+    const m = await load('@userevents/mock-server')
+    const mock = m.createMockUpstream({ delays: { getEventById: 0 } })
+    const server = await mock.listen()
+    const res = await fetch(server.url + '/getUserById/1')
+    const user = await res.json()
+    await server.close()
+    if (user.id !== '1') throw new Error('unexpected user ' + JSON.stringify(user))`,
+  '@userevents/event-aggregator': `
+    const m = await load('@userevents/event-aggregator')
+    const loader = m.createLoader({ load: async (id) => ({ id }) })
+    const [a, b] = await loader.loadMany(['1', '2'])
+    if (a.id !== '1' || b.id !== '2') throw new Error('unexpected loader result')
+    const json = m.createPageSerializer()({ items: [], total: 0, limit: 50, offset: 0, missing: [] })
+    if (JSON.parse(json).total !== 0) throw new Error('unexpected serializer output ' + json)`,
+}
+
+const run = (cmd, args, cwd = root) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+
+const publishable = readdirSync(packagesDir)
+  .map((dir) => join(packagesDir, dir))
+  .filter((dir) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+    return !pkg.private
+  })
+
+const work = mkdtempSync(join(tmpdir(), 'userevents-pack-'))
+const tarballs = []
+let failed = false
+
+for (const dir of publishable) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  try {
+    run(bin('publint'), ['--strict'], dir)
+    run(bin('attw'), ['--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], dir)
+    const out = run('npx', ['-y', 'pnpm@10', 'pack', '--pack-destination', work], dir)
+    const tarball = out.trim().split('\n').at(-1)
+    const listing = run('tar', ['-tzf', tarball]).trim().split('\n')
+    const unexpected = listing.filter(
+      (file) => !/^package\/(dist\/.+|README\.md|LICENSE|package\.json|CHANGELOG\.md)$/.test(file),
+    )
+    if (unexpected.length > 0) throw new Error(`tarball holds unexpected files: ${unexpected}`)
+    if (!listing.includes('package/LICENSE') || !listing.includes('package/README.md')) {
+      throw new Error(`tarball misses LICENSE or README.md: ${listing.join(', ')}`)
+    }
+    tarballs.push(tarball)
+    console.log(`ok   ${pkg.name}: publint --strict, attw esm-only, ${listing.length} files packed`)
+  } catch (error) {
+    failed = true
+    console.error(`FAIL ${pkg.name}: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`)
+  }
+}
+
+if (!failed) {
+  const consumer = join(work, 'consumer')
+  mkdirSync(consumer)
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, version: '0.0.0' }),
+  )
+  // Installed with npm, not pnpm: this is how most consumers will meet the packages, and it
+  // proves the published manifests stand without the workspace around them.
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], consumer)
+  for (const [name, body] of Object.entries(smoke)) {
+    if (!tarballs.some((t) => t.includes(name.replace('@', '').replace('/', '-')))) continue
+    writeFileSync(
+      join(consumer, 'esm.mjs'),
+      `const load = (id) => import(id)\n${body}\nconsole.log('esm ok')\n`,
+    )
+    writeFileSync(
+      join(consumer, 'cjs.cjs'),
+      `const load = async (id) => require(id)\n;(async () => {${body}\nconsole.log('cjs ok')\n})().catch((e) => { console.error(e); process.exit(1) })\n`,
+    )
+    for (const file of ['esm.mjs', 'cjs.cjs']) {
+      try {
+        run(process.execPath, [file], consumer)
+        console.log(
+          `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install`,
+        )
+      } catch (error) {
+        failed = true
+        console.error(
+          `FAIL ${name} (${file}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
+        )
+      }
+    }
+  }
+}
+
+rmSync(work, { recursive: true, force: true })
+process.exit(failed ? 1 : 0)
