@@ -5,6 +5,9 @@ import type { TestProjectConfiguration } from 'vitest/config'
  * The test projects of the monorepo, one per package. Vitest 4 no longer reads this file on its
  * own: `vitest.config.ts` imports it as `test.projects`, so `vitest run --project <name>` works.
  *
+ * Type tests (`test/*.test-d.ts`) are not run here: each package's `tsc --noEmit` (`pnpm typecheck`)
+ * compiles them, and an `expectTypeOf` mismatch fails that compile.
+ *
  * Workspace packages resolve to their TypeScript sources, so tests never run against a stale
  * `dist/`. Only the packaging tests (CommonJS `require()`, packed tarballs) read `dist/` on purpose.
  */
@@ -23,7 +26,6 @@ const project = (name: string, root: string): TestProjectConfiguration => ({
     name,
     root,
     include: ['test/**/*.test.ts'],
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 15_000,
     hookTimeout: 15_000,
   },
