@@ -1,0 +1,161 @@
+import type { MockClock } from './clock.js'
+import { systemClock } from './clock.js'
+import { seedData } from './data.js'
+import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
+import type { MockData, MockMode, RouteName } from './types.js'
+
+/** Every mode, for validation. */
+export const MOCK_MODES: readonly MockMode[] = ['healthy', 'down', 'flapping', 'slow']
+
+/**
+ * Latencies in milliseconds. A route's own entry wins; otherwise `getEventsByIds` uses
+ * `getEventById`'s value (one batch costs one call), and the other routes use `default`.
+ */
+export interface MockDelays extends Partial<Record<RouteName, number>> {
+  /** Latency of one `getEventById` (and, unless set, of one `getEventsByIds`). Default `500`. */
+  getEventById?: number
+  /** Latency before an `addEvent` answers `503` in its failing phase. Default `100`. */
+  addEventFailure?: number
+  /** Latency of every route without its own entry. Default `0`. */
+  default?: number
+  /** Extra latency added to every data route in `slow` mode. Default `1000`. */
+  slowExtra?: number
+}
+
+/** Options of `createMockUpstream`. Every option has a default matching the original upstream. */
+export interface MockUpstreamOptions {
+  /** Origin (plus optional base path) the handlers answer for. Default `'http://event.com'`. */
+  baseUrl?: string
+  /** Initial mode. Default `'flapping'`, the original behaviour. */
+  mode?: MockMode
+  /**
+   * Latencies. A number sets every latency except `slowExtra` to that value: `delays: 0` is the
+   * usual setting for fast tests.
+   */
+  delays?: number | MockDelays
+  /** The `addEvent` cycle in `flapping` mode: `succeed` requests pass, then `fail` answer 503. */
+  failureCycle?: { succeed?: number; fail?: number }
+  /** Share of `getUsers`/`getEvents` calls dropped as network errors in `flapping` mode. Default `0.05`. */
+  networkErrorRate?: number
+  /** Seed of the per-instance random generator behind network errors. Default `1`. */
+  seed?: number
+  /** The data set. Default: the seed data (users "1".."3", events "1".."4"). Copied, never shared. */
+  data?: MockData
+  /** When set, every `503` carries `Retry-After: <seconds>`. Default: no header, like the original. */
+  retryAfterSeconds?: number
+  /** Timers for the delays. Default: the global timers, read at call time. */
+  clock?: MockClock
+}
+
+/** Internal: options with every default applied and validated. */
+export interface ResolvedOptions {
+  baseUrl: string
+  mode: MockMode
+  delays: Record<RouteName | 'addEventFailure' | 'slowExtra' | 'default', number>
+  succeed: number
+  fail: number
+  networkErrorRate: number
+  seed: number
+  data: MockData
+  retryAfterSeconds: number | undefined
+  clock: MockClock
+}
+
+/** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
+export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptions {
+  const baseUrl = checkBaseUrl(options.baseUrl ?? 'http://event.com')
+  const mode = checkMode('mode', options.mode ?? 'flapping')
+  const raw = options.delays ?? {}
+  const given: MockDelays =
+    typeof raw === 'number'
+      ? { getEventById: raw, addEventFailure: raw, default: raw }
+      : typeof raw === 'object' && raw !== null
+        ? raw
+        : (invalid('delays', 'a number or an object', raw) as never)
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) checkDelay(`delays.${key}`, value)
+  }
+  const fallback = given.default ?? 0
+  const eventById = given.getEventById ?? 500
+  const delays = {
+    getUsers: given.getUsers ?? fallback,
+    getUserById: given.getUserById ?? fallback,
+    getEvents: given.getEvents ?? fallback,
+    getEventById: eventById,
+    getEventsByIds: given.getEventsByIds ?? eventById,
+    addEvent: given.addEvent ?? fallback,
+    addEventFailure: given.addEventFailure ?? 100,
+    slowExtra: given.slowExtra ?? 1000,
+    default: fallback,
+  }
+  const succeed = options.failureCycle?.succeed ?? 5
+  const fail = options.failureCycle?.fail ?? 10
+  checkCount('failureCycle.succeed', succeed)
+  checkCount('failureCycle.fail', fail)
+  if (succeed + fail === 0)
+    invalid('failureCycle', 'a cycle of at least one request', options.failureCycle)
+  const networkErrorRate = options.networkErrorRate ?? 0.05
+  if (typeof networkErrorRate !== 'number' || !(networkErrorRate >= 0 && networkErrorRate <= 1)) {
+    invalid('networkErrorRate', 'a number from 0 to 1', networkErrorRate)
+  }
+  const seed = options.seed ?? 1
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) invalid('seed', 'an integer', seed)
+  const retryAfterSeconds = options.retryAfterSeconds
+  if (retryAfterSeconds !== undefined) checkCount('retryAfterSeconds', retryAfterSeconds)
+  const data = options.data ?? seedData()
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    !Array.isArray(data.users) ||
+    !Array.isArray(data.events)
+  ) {
+    invalid('data', 'an object with `users` and `events` arrays', data)
+  }
+  return {
+    baseUrl,
+    mode,
+    delays,
+    succeed,
+    fail,
+    networkErrorRate,
+    seed,
+    data,
+    retryAfterSeconds,
+    clock: options.clock ?? systemClock,
+  }
+}
+
+/** Validates a mode name (used by the factory, `setMode` and the admin route). */
+export function checkMode(option: string, mode: unknown): MockMode {
+  if (!MOCK_MODES.includes(mode as MockMode))
+    invalid(option, `one of ${MOCK_MODES.join(', ')}`, mode)
+  return mode as MockMode
+}
+
+/** Private validation helpers. */
+function invalid(option: string, expected: string, value: unknown): never {
+  throw new InvalidMockOptionError(option, expected, value)
+}
+function checkDelay(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    invalid(option, 'a non-negative number of milliseconds', value)
+  }
+}
+function checkCount(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    invalid(option, 'a non-negative integer', value)
+  }
+}
+function checkBaseUrl(value: unknown): string {
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {
+    url = undefined
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    invalid('baseUrl', 'an http(s) URL without query or fragment', value)
+  }
+  // No trailing slash, so route paths can be appended with a single `/`.
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}

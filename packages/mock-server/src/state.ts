@@ -1,0 +1,19 @@
+import type { RouteCounters } from './counters.js'
+import type { ResolvedOptions } from './options.js'
+import type { Random } from './prng.js'
+import type { WritableStore } from './store.js'
+import type { MockMode } from './types.js'
+
+/**
+ * Internal: the mutable state of one mock instance, shared by its handlers and its API object.
+ * Nothing here is module-level, so instances never interfere.
+ */
+export interface MockState {
+  readonly options: ResolvedOptions
+  readonly counters: RouteCounters
+  readonly store: WritableStore
+  readonly random: Random
+  mode: MockMode
+  /** Requests of `addEvent` seen in the current failure cycle run, for the 5-then-10 pattern. */
+  addEventSeq: number
+}

@@ -1,0 +1,143 @@
+import { Agent, request } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMockUpstream, type MockServerHandle } from '../src/index.js'
+
+let handle: MockServerHandle | undefined
+let agent: Agent | undefined
+afterEach(async () => {
+  agent?.destroy()
+  agent = undefined
+  await handle?.close()
+  handle = undefined
+})
+
+interface Answer {
+  status: number
+  body: string
+  socket: unknown
+}
+
+/** A node:http request through `agent`; resolves the answer or rejects on a socket error. */
+function call(url: string, a: Agent, options: { method?: string; body?: string } = {}) {
+  return new Promise<Answer>((resolve, reject) => {
+    const req = request(url, { agent: a, method: options.method ?? 'GET' }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket: req.socket }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    if (options.body !== undefined) req.setHeader('content-type', 'application/json')
+    req.end(options.body)
+  })
+}
+
+describe('listen()', () => {
+  it('serves the handlers on 127.0.0.1 with keep-alive and 200 concurrent requests', async () => {
+    const mock = createMockUpstream({ delays: { getEventById: 5 }, mode: 'healthy' })
+    handle = await mock.listen()
+    expect(handle.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    agent = new Agent({ keepAlive: true, maxSockets: 50 })
+    const ids = Array.from({ length: 200 }, (_, i) => String((i % 4) + 1))
+    const answers = await Promise.all(
+      ids.map((id) => call(`${handle!.url}/getEventById/${id}`, agent!)),
+    )
+    expect(answers.every((a) => a.status === 200)).toBe(true)
+    expect(answers.map((a) => JSON.parse(a.body).id)).toEqual(ids)
+    // 200 requests rode at most 50 kept-alive connections.
+    expect(new Set(answers.map((a) => a.socket)).size).toBeLessThanOrEqual(50)
+    expect(mock.calls('getEventById')).toBe(200)
+    expect(mock.highWater('getEventById')).toBeGreaterThan(1)
+    expect(mock.highWater('getEventById')).toBeLessThanOrEqual(50)
+    expect(mock.inFlight('getEventById')).toBe(0)
+  })
+
+  it('passes POST bodies, status codes and headers through', async () => {
+    const mock = createMockUpstream({ delays: 0, mode: 'healthy' })
+    handle = await mock.listen()
+    agent = new Agent({ keepAlive: true })
+    const ok = await call(`${handle.url}/addEvent`, agent, {
+      method: 'POST',
+      body: JSON.stringify({ id: 'x1', name: 'n', userId: '3' }),
+    })
+    expect(ok).toMatchObject({ status: 200, body: '{"success":true,"id":"x1"}' })
+    const bad = await call(`${handle.url}/addEvent`, agent, { method: 'POST', body: '{' })
+    expect(bad.status).toBe(400)
+    const unknown = await call(`${handle.url}/nowhere`, agent)
+    expect(unknown.status).toBe(404)
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: 'Not Found' })
+    expect(mock.store.getUser('3')?.events).toEqual(['4', 'x1'])
+  })
+
+  it('drops the connection for a network error', async () => {
+    const mock = createMockUpstream({ delays: 0, networkErrorRate: 1 })
+    handle = await mock.listen()
+    agent = new Agent({ keepAlive: true })
+    await expect(call(`${handle.url}/getUsers`, agent)).rejects.toMatchObject({
+      code: 'ECONNRESET',
+    })
+    expect(mock.calls('getUsers')).toBe(1)
+  })
+
+  it('aborts a pending delay when the client disconnects, and close() does not wait for it', async () => {
+    const mock = createMockUpstream({ delays: { getEventById: 60_000 } })
+    handle = await mock.listen()
+    agent = new Agent({ keepAlive: true })
+    const pending = call(`${handle.url}/getEventById/1`, agent).catch((e: Error) => e)
+    await until(() => mock.inFlight('getEventById') === 1)
+    agent.destroy()
+    expect(await pending).toBeInstanceOf(Error)
+    await until(() => mock.inFlight('getEventById') === 0)
+    // A second pending request is cut by close() itself.
+    agent = new Agent({ keepAlive: true })
+    const second = call(`${handle.url}/getEventById/1`, agent).catch((e: Error) => e)
+    await until(() => mock.inFlight('getEventById') === 1)
+    await handle.close()
+    handle = undefined
+    expect(await second).toBeInstanceOf(Error)
+    await until(() => mock.inFlight('getEventById') === 0)
+  })
+
+  it('closes idle keep-alive connections and serves a base path', async () => {
+    const mock = createMockUpstream({
+      baseUrl: 'http://event.com/api/',
+      delays: 0,
+      mode: 'healthy',
+    })
+    handle = await mock.listen()
+    expect(handle.url).toMatch(/\/api$/)
+    agent = new Agent({ keepAlive: true })
+    expect((await call(`${handle.url}/getUsers`, agent)).status).toBe(200)
+    await handle.close()
+    handle = undefined
+    // The idle socket was closed by the server, so the agent has to reconnect and fails.
+    await expect(call(`http://127.0.0.1:1/getUsers`, agent)).rejects.toThrow()
+  })
+
+  it('runs two instances side by side without sharing state', async () => {
+    const a = createMockUpstream({ delays: 0, mode: 'healthy' })
+    const b = createMockUpstream({ delays: 0, mode: 'down' })
+    handle = await a.listen()
+    const hb = await b.listen()
+    agent = new Agent({ keepAlive: true })
+    try {
+      expect((await call(`${handle.url}/getUsers`, agent)).status).toBe(200)
+      expect((await call(`${hb.url}/getUsers`, agent)).status).toBe(503)
+      expect([a.calls('getUsers'), b.calls('getUsers')]).toEqual([1, 1])
+    } finally {
+      await hb.close()
+    }
+  })
+})
+
+/** Polls a condition on the event loop (no fixed sleeps); fails the test after 2 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
