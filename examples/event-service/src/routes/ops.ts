@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify'
+import type { AppDeps } from '../app.js'
+import { emptyQuerySchema } from '../schemas.js'
+
+const healthResponse = {
+  200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+} as const
+
+const readyResponse = {
+  200: {
+    type: 'object',
+    required: ['status', 'upstream'],
+    properties: {
+      status: { type: 'string' },
+      upstream: {
+        type: 'object',
+        required: ['name', 'circuit'],
+        properties: { name: { type: 'string' }, circuit: { type: 'string' } },
+      },
+    },
+  },
+} as const
+
+/**
+ * Registers `/healthz` (liveness), `/readyz` (readiness, with the upstream circuit state) and
+ * `/metrics` (Prometheus text format).
+ */
+export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { client, metrics } = deps
+
+  app.get(
+    '/healthz',
+    { schema: { querystring: emptyQuerySchema, response: healthResponse } },
+    async () => ({
+      status: 'ok',
+    }),
+  )
+
+  // Readiness reports the circuit but stays 200 while it is open: the circuit is per upstream,
+  // so every replica would go unready together and a partial outage would become a total one.
+  // Callers are already shed fast with 503 + Retry-After. During a graceful shutdown Fastify
+  // answers 503 here (return503OnClosing), which is what takes the instance out of rotation.
+  app.get(
+    '/readyz',
+    { schema: { querystring: emptyQuerySchema, response: readyResponse } },
+    async () => ({
+      status: client.circuitState === 'closed' ? 'ready' : 'degraded',
+      upstream: { name: client.name, circuit: client.circuitState },
+    }),
+  )
+
+  app.get('/metrics', { schema: { querystring: emptyQuerySchema } }, async (_request, reply) => {
+    reply.type(metrics.contentType)
+    return metrics.render()
+  })
+}
