@@ -1,0 +1,121 @@
+import { LRUCache } from 'lru-cache'
+import { AggregatorValidationError } from '../errors/validation-error.js'
+import { integerInRange, positiveNumber } from '../validate.js'
+
+/**
+ * Any map-like cache: a `Map`, an `LRUCache`, or your own (DataLoader's `cacheMap` contract).
+ * The loader stores resolved values in it; expiry is the map's business.
+ */
+export interface CacheMap<K, V> {
+  /** The cached value, or `undefined` on a miss. */
+  get(key: K): V | undefined
+  /** Stores a value. */
+  set(key: K, value: V): unknown
+  /** Removes one key. */
+  delete(key: K): unknown
+  /** Removes every key. */
+  clear(): unknown
+}
+
+/** Options of the built-in per-item LRU cache. */
+export interface LoaderCacheOptions {
+  /** How long a loaded value is served without asking the upstream again, in ms. */
+  ttlMs: number
+  /** The most values kept; the least recently used are evicted first. Default 10,000. */
+  max?: number
+}
+
+/** A monotonic clock, injectable so tests can drive cache expiry. */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin; only differences matter. */
+  now(): number
+}
+
+/**
+ * @internal The loader's view of its cache. `getStale` exists so that stale-if-error can serve an
+ * expired value when a reload fails; for a user-supplied map "stale" and "fresh" are the same.
+ */
+export interface ValueStore<V> {
+  getFresh(id: string): V | undefined
+  getStale(id: string): V | undefined
+  set(id: string, value: V): void
+  delete(id: string): void
+  clear(): void
+}
+
+/** @internal Builds the store for a `cache` option (validated here, quoting bad values). */
+export function createValueStore<V>(
+  option: LoaderCacheOptions | CacheMap<string, V> | false | undefined,
+  keepStale: boolean,
+  clock: Clock | undefined,
+  field = 'cache',
+): ValueStore<V> {
+  if (option === false) return noStore()
+  if (option === undefined) return lruStore({ ttlMs: 60_000, max: 10_000 }, keepStale, clock)
+  if (typeof option !== 'object' || option === null) {
+    throw new AggregatorValidationError(field, 'an object, a cache map or false', option)
+  }
+  if (isCacheMap<V>(option)) return mapStore(option)
+  return lruStore(option, keepStale, clock, field)
+}
+
+/** @internal Duck-types a get/set/delete/clear map. */
+function isCacheMap<V>(value: object): value is CacheMap<string, V> {
+  const m = value as Partial<Record<keyof CacheMap<string, V>, unknown>>
+  return (
+    typeof m.get === 'function' &&
+    typeof m.set === 'function' &&
+    typeof m.delete === 'function' &&
+    typeof m.clear === 'function'
+  )
+}
+
+/** @internal Caching disabled. */
+function noStore<V>(): ValueStore<V> {
+  const none = () => undefined
+  return { getFresh: none, getStale: none, set: none, delete: none, clear: none }
+}
+
+/** @internal A user map: its own eviction decides freshness. */
+function mapStore<V>(map: CacheMap<string, V>): ValueStore<V> {
+  return {
+    getFresh: (id) => map.get(id),
+    getStale: (id) => map.get(id),
+    set: (id, v) => void map.set(id, v),
+    delete: (id) => void map.delete(id),
+    clear: () => void map.clear(),
+  }
+}
+
+/**
+ * @internal lru-cache with a TTL. Values are boxed because lru-cache refuses `undefined`/`null`.
+ * With `keepStale`, expired entries are not deleted on read (`noDeleteOnStaleGet`) so a failed
+ * reload can still serve them; they leave the cache by LRU eviction, keeping the bound.
+ */
+function lruStore<V>(
+  options: LoaderCacheOptions,
+  keepStale: boolean,
+  clock: Clock | undefined,
+  field = 'cache',
+): ValueStore<V> {
+  const ttl = positiveNumber(`${field}.ttlMs`, options.ttlMs)
+  const max = integerInRange(`${field}.max`, options.max ?? 10_000, 1, Number.MAX_SAFE_INTEGER)
+  const lru = new LRUCache<string, { v: V }>({
+    max,
+    ttl,
+    allowStale: false,
+    noDeleteOnStaleGet: keepStale,
+    // An injected clock is read on every access: lru-cache's default 1 ms memo would otherwise
+    // arm a real timer, which fake-timer tests do not expect.
+    // The +1 matters: lru-cache treats an entry stamped at time 0 as having no TTL at all, and
+    // an injected clock (fake timers, tests) may well start at 0.
+    ...(clock ? { perf: { now: () => clock.now() + 1 }, ttlResolution: 0 } : {}),
+  })
+  return {
+    getFresh: (id) => lru.get(id)?.v,
+    getStale: (id) => lru.get(id, { allowStale: true })?.v,
+    set: (id, v) => void lru.set(id, { v }),
+    delete: (id) => void lru.delete(id),
+    clear: () => lru.clear(),
+  }
+}
