@@ -1,10 +1,15 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The bins keep the `#!/usr/bin/env node` of their sources; esbuild preserves an entry's hashbang.
+  entry: {
+    index: 'src/index.ts',
+    'cli/mock': 'src/cli/mock.ts',
+    'cli/seed': 'src/cli/seed.ts',
+  },
   format: ['esm'],
   target: 'node20',
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
   tsconfig: 'tsconfig.build.json',

@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util'
+import { generateDataSet } from '../data.js'
+import { isMockServerError } from '../errors/MockServerError.js'
+import type { MockServerHandle } from '../listen.js'
+import { createMockUpstream } from '../mock.js'
+import type { MockMode } from '../types.js'
+import type { CliIo } from './io.js'
+
+const USAGE = `Usage: userevents-mock [--port 4000] [--host 127.0.0.1] [--mode flapping]
+                       [--events-per-user N] [--seed S] [--no-delays]
+
+Serves the mock event API. Prints the URL on stdout. Switch modes at run time with
+  curl -X POST <url>/__admin/mode -d '{"mode":"down"}'`
+
+/**
+ * Starts the `userevents-mock` server from `argv` (without the node and script paths). Resolves
+ * the running server, or an exit code (0 after `--help`, 2 on a usage error).
+ */
+export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerHandle | number> {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '4000' },
+        host: { type: 'string', default: '127.0.0.1' },
+        mode: { type: 'string', default: 'flapping' },
+        'events-per-user': { type: 'string' },
+        seed: { type: 'string', default: '1' },
+        'no-delays': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  if (values.help) {
+    io.stdout.write(`${USAGE}\n`)
+    return 0
+  }
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    io.stderr.write(
+      `Expected \`--port\` to be an integer from 0 to 65535, got ${JSON.stringify(values.port)}\n`,
+    )
+    return 2
+  }
+  const perUser = values['events-per-user']
+  const eventsPerUser = perUser === undefined ? undefined : Number(perUser)
+  if (eventsPerUser !== undefined && (!Number.isSafeInteger(eventsPerUser) || eventsPerUser < 0)) {
+    io.stderr.write(
+      `Expected \`--events-per-user\` to be a non-negative integer, got ${JSON.stringify(perUser)}\n`,
+    )
+    return 2
+  }
+  try {
+    const mock = createMockUpstream({
+      mode: values.mode as MockMode,
+      seed: Number(values.seed),
+      ...(values['no-delays'] ? { delays: 0 } : {}),
+      ...(eventsPerUser === undefined ? {} : { data: generateDataSet({ eventsPerUser }) }),
+    })
+    const server = await mock.listen({ port, host: String(values.host) })
+    io.stdout.write(`${server.url}\n`)
+    io.stderr.write(
+      `userevents-mock: mode=${mock.mode} seed=${values.seed} users=${mock.store.listUsers().length} ` +
+        `events=${mock.store.listEvents().length}; Ctrl+C to stop\n`,
+    )
+    return server
+  } catch (error) {
+    if (!isMockServerError(error)) throw error
+    io.stderr.write(`${error.message}\n`)
+    return 2
+  }
+}
