@@ -18,22 +18,17 @@ export class RouteCounters {
   private readonly callCounts = zero()
   private readonly inFlightCounts = zero()
   private readonly highWaterCounts = zero()
-  private totalInFlight = 0
-  private totalHighWater = 0
 
   /** Marks a request as started; returns the function that marks it finished (idempotent). */
   enter(route: RouteName): () => void {
     this.callCounts[route]++
     const now = ++this.inFlightCounts[route]
     if (now > this.highWaterCounts[route]) this.highWaterCounts[route] = now
-    this.totalInFlight++
-    if (this.totalInFlight > this.totalHighWater) this.totalHighWater = this.totalInFlight
     let done = false
     return () => {
       if (done) return
       done = true
       this.inFlightCounts[route]--
-      this.totalInFlight--
     }
   }
 
@@ -49,11 +44,6 @@ export class RouteCounters {
     return route ? this.highWaterCounts[route] : { ...this.highWaterCounts }
   }
 
-  /** The high-water mark over all routes together. */
-  totalHighWaterMark(): number {
-    return this.totalHighWater
-  }
-
   /**
    * Zeroes the call counts and lowers each high-water mark to what is in flight right now, so a
    * test that resets between phases only sees the concurrency of the next phase.
@@ -63,7 +53,6 @@ export class RouteCounters {
       this.callCounts[route] = 0
       this.highWaterCounts[route] = this.inFlightCounts[route]
     }
-    this.totalHighWater = this.totalInFlight
   }
 }
 
