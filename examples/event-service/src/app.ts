@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify'
 import type { ServiceConfig } from './config.js'
 import { mapError } from './errors/mapError.js'
 import type { ServiceMetrics } from './metrics.js'
@@ -39,8 +44,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: genRequestId,
     // genReqId reads and validates the header itself; Fastify's own lookup would trust it blindly.
     requestIdHeader: false,
-    // The same field name the upstream client logs, so one query finds both sides of a request.
-    requestIdLogLabel: 'requestId',
+    // Renames Fastify's `reqId` binding to `requestId`, the field the upstream client logs, so one
+    // query finds both sides of a request. (The `requestIdLogLabel` option does the same but is
+    // deprecated in Fastify 5 in favour of `logController`, which needs fastify >= 5.10.)
+    childLoggerFactory(logger, bindings, options) {
+      const { reqId, ...rest } = bindings as { reqId?: unknown }
+      return logger.child(reqId === undefined ? rest : { ...rest, requestId: reqId }, options)
+    },
     return503OnClosing: true,
   })
 
@@ -49,7 +59,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
       const part = error.validationContext ?? 'request'
-      const data = (request as unknown as Record<string, unknown>)[part]
+      const data = requestPart(request, part)
       const message = describeValidationError(error.validation, part, data)
       return reply.code(400).send({ error: 'Bad Request', message, code: 'INVALID_INPUT' })
     }
@@ -85,4 +95,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEventRoutes(app, deps)
   registerOpsRoutes(app, deps)
   return app
+}
+
+/** Private: the request's data for a validation context (`querystring` lives on `query`). */
+function requestPart(request: FastifyRequest, part: string): unknown {
+  switch (part) {
+    case 'body':
+      return request.body
+    case 'querystring':
+      return request.query
+    case 'params':
+      return request.params
+    case 'headers':
+      return request.headers
+    default:
+      return undefined
+  }
 }

@@ -40,8 +40,14 @@ export interface ServiceConfig {
     /** `BREAKER_RESET_TIMEOUT_MS`: time the circuit stays open before a half-open probe. */
     resetTimeoutMs: number
   }
-  /** `CACHE_TTL_MS`: TTL of the upstream GET cache and the per-event cache; 0 disables both. */
+  /** `CACHE_TTL_MS`: TTL of the per-event cache (events do not change once written); 0 disables it. */
   cacheTtlMs: number
+  /**
+   * `LIST_CACHE_TTL_MS`: TTL of the upstream client's GET cache, which holds the lists that grow
+   * (users with their event ids, `/getUsers`, `/getEvents`). Short, so a new event shows up
+   * quickly; expired entries are still served while the upstream is down. 0 disables it.
+   */
+  listCacheTtlMs: number
   /** `AGGREGATOR_CONCURRENCY`: event fetches in flight per page. */
   aggregatorConcurrency: number
   /** `PAGE_MAX_LIMIT`: the largest `limit` a caller may ask for. */
@@ -62,6 +68,7 @@ export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   upstream: { timeoutMs: 2_000, deadlineMs: 5_000, retries: 2, connections: 64, batch: false },
   breaker: { failureThreshold: 3, windowMs: 30_000, resetTimeoutMs: 5_000 },
   cacheTtlMs: 30_000,
+  listCacheTtlMs: 2_000,
   aggregatorConcurrency: 50,
   pageMaxLimit: 200,
   logLevel: 'info',
@@ -101,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
       resetTimeoutMs: read.int('BREAKER_RESET_TIMEOUT_MS', d.breaker.resetTimeoutMs, 1, 3_600_000),
     },
     cacheTtlMs: read.int('CACHE_TTL_MS', d.cacheTtlMs, 0, 86_400_000),
+    listCacheTtlMs: read.int('LIST_CACHE_TTL_MS', d.listCacheTtlMs, 0, 86_400_000),
     aggregatorConcurrency: read.int('AGGREGATOR_CONCURRENCY', d.aggregatorConcurrency, 1, 1_000),
     pageMaxLimit: read.int('PAGE_MAX_LIMIT', d.pageMaxLimit, 1, 1_000),
     logLevel: read.oneOf('LOG_LEVEL', d.logLevel, LOG_LEVELS),

@@ -1,14 +1,10 @@
-/**
+/*
  * JSON Schemas of the service's inputs. Every object schema sets `additionalProperties: false`
  * and the body validator does not coerce types, so unknown fields and wrong types answer 400.
  * Response schemas come from `@userevents/event-aggregator` (see `responses.ts`).
  */
 
-/** Field names a caller may project with `fields=`. */
-export const EVENT_FIELDS = ['id', 'name', 'userId', 'details'] as const
-
-/** A field of an event. */
-export type EventField = (typeof EVENT_FIELDS)[number]
+import { EVENT_FIELDS, type EventField } from '@userevents/event-aggregator'
 
 /**
  * Ids are opaque strings. The pattern keeps them URL- and header-safe (they travel in paths and in

@@ -1,3 +1,4 @@
+import { createEventArraySerializer, createPageSerializer } from '@userevents/event-aggregator'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppDeps } from '../app.js'
 import { writeIdentity } from '../idempotency.js'
@@ -6,7 +7,6 @@ import { callerGoneSignal } from '../request-context.js'
 import {
   createdEventResponses,
   eventArrayResponses,
-  eventListResponses,
   eventPageResponses,
   userListResponses,
 } from '../responses.js'
@@ -53,7 +53,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get(
     '/getEvents',
-    { schema: { querystring: emptyQuerySchema, response: eventListResponses } },
+    { schema: { querystring: emptyQuerySchema, response: eventArrayResponses } },
     async (request, reply) =>
       client.get<Event[]>('/getEvents', {
         requestId: request.id,
@@ -93,8 +93,14 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const basePath = `/getEventsByUserId/${encodeURIComponent(request.params.id)}`
+      const page = await fetchPage(request, reply, basePath)
+      // A projection needs its own schema (only the chosen fields, which are then required);
+      // the aggregator compiles one serializer per projection and caches it.
+      if (request.query.fields !== undefined) {
+        reply.serializer(createEventArraySerializer(parseFields(request.query.fields)))
+      }
       // The body stays a bare array so the original clients keep parsing it.
-      return (await fetchPage(request, reply, basePath)).items
+      return page.items
     },
   )
 
@@ -103,8 +109,17 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     {
       schema: { params: idParamsSchema, querystring: pageQuery, response: eventPageResponses },
     },
-    async (request, reply) =>
-      fetchPage(request, reply, `/users/${encodeURIComponent(request.params.id)}/events`),
+    async (request, reply) => {
+      const page = await fetchPage(
+        request,
+        reply,
+        `/users/${encodeURIComponent(request.params.id)}/events`,
+      )
+      if (request.query.fields !== undefined) {
+        reply.serializer(createPageSerializer(parseFields(request.query.fields)))
+      }
+      return page
+    },
   )
 
   app.post<{ Body: AddEventBody; Headers: { 'idempotency-key'?: string } }>(

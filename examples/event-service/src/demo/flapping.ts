@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto'
+import type { CircuitState } from '../metrics.js'
+import { formatDuration } from './console.js'
+import { forEachLimited, send, sleep } from './http.js'
+import type { StoryContext, SummaryRow } from './slow-events.js'
+
+/** The breaker numbers the demo runs with, scaled down so the story fits in under a minute. */
+export const DEMO_BREAKER = { failureThreshold: 3, windowMs: 10_000, resetTimeoutMs: 1_000 }
+
+const BURST = 15
+const CALLER_CONCURRENCY = 4
+
+/** Story 2 also watches the service's upstream client. */
+export interface FlappingContext extends StoryContext {
+  client: {
+    readonly circuitState: CircuitState
+    onStateChange(fn: (e: { from: CircuitState; to: CircuitState }) => void): () => void
+  }
+}
+
+/**
+ * Story 2: a burst of `addEvent` calls while the upstream flaps (5 succeed, then 10 answer 503).
+ * The callers behave like the seeder: one `Idempotency-Key` per event, and on 503 they wait out
+ * `Retry-After` and send the same request again. At the end the upstream store is checked: every
+ * event present, none twice.
+ */
+export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]> {
+  const { c, mock, serviceUrl, client } = ctx
+  const { style } = c
+  const story = 'flapping upstream'
+  c.heading(
+    '2 · The flapping-upstream story',
+    `POST /addEvent upstream: 5 succeed, then 10 answer 503 after 100 ms, and again. ${BURST} events, ${CALLER_CONCURRENCY} callers.`,
+  )
+  c.line(
+    style.yellow(
+      `Breaker scaled for the demo: opens after ${DEMO_BREAKER.failureThreshold} failures within ${DEMO_BREAKER.windowMs / 1000} s (production default 30 s), half-open probe after ${DEMO_BREAKER.resetTimeoutMs / 1000} s (default 5 s).`,
+    ),
+  )
+  mock.setMode('flapping')
+  const upstreamCalls = () => mock.calls('addEvent')
+  const callsAtStart = upstreamCalls()
+
+  const transitions = { opened: 0, halfOpened: 0, closed: 0 }
+  // Callers waiting out the same Retry-After come back together; their fast 503s are printed
+  // as one line per wave instead of one per caller.
+  let wave: { tag: string; ms: number }[] = []
+  let waveTimer: NodeJS.Timeout | undefined
+  const flushWave = () => {
+    clearTimeout(waveTimer)
+    waveTimer = undefined
+    if (wave.length === 0) return
+    const slowest = Math.max(...wave.map((w) => w.ms))
+    c.at(
+      `${style.red('✗')} ${wave.map((w) => w.tag).join(' ')} → 503 + Retry-After: 1 in ≤ ${formatDuration(slowest)} ${style.dim(`· upstream addEvent calls flat at ${upstreamCalls() - callsAtStart}`)}`,
+    )
+    wave = []
+  }
+
+  c.resetClock()
+  const off = client.onStateChange((e) => {
+    flushWave()
+    if (e.to === 'open') transitions.opened++
+    else if (e.to === 'halfOpen') transitions.halfOpened++
+    else transitions.closed++
+    const label =
+      e.to === 'open'
+        ? style.red(`circuit OPEN (was ${e.from}): callers now get 503 at once`)
+        : e.to === 'halfOpen'
+          ? style.yellow('circuit HALF-OPEN: the next call is the probe')
+          : style.green('circuit CLOSED: the probe succeeded, traffic ramps back up')
+    c.at(
+      `${label} ${style.dim(`· upstream addEvent calls so far: ${upstreamCalls() - callsAtStart}`)}`,
+    )
+  })
+
+  const runId = randomUUID().slice(0, 8)
+  const wanted = Array.from({ length: BURST }, (_, i) => String(i + 1).padStart(2, '0'))
+  const nameOf = (n: string) => `burst-${runId}-${n}`
+  let fastFails = 0
+  const fastFailMs: number[] = []
+  let attemptsTotal = 0
+  const started = performance.now()
+
+  await forEachLimited(wanted, CALLER_CONCURRENCY, async (n) => {
+    const tag = `#${n}`
+    for (let attempt = 1; ; attempt++) {
+      attemptsTotal++
+      const before = upstreamCalls()
+      const res = await send<{ retryAfterSeconds?: number }>(
+        'POST',
+        `${serviceUrl}/addEvent`,
+        { name: nameOf(n), userId: '2', details: 'added during the flapping story' },
+        // One key per event: a retry of the same event maps to the same upstream id.
+        { 'idempotency-key': `demo-${runId}-${n}` },
+      )
+      const wentUpstream = upstreamCalls() !== before
+      const retryAfter = Number(res.headers.get('retry-after') ?? '1')
+      if (res.status === 201) {
+        flushWave()
+        c.at(
+          `${style.green('✓')} ${tag} 201 Created in ${formatDuration(res.ms)} ${style.dim(`(attempt ${attempt})`)}`,
+        )
+        return
+      }
+      if (res.status === 503 && !wentUpstream) {
+        fastFails++
+        fastFailMs.push(res.ms)
+        wave.push({ tag, ms: res.ms })
+        waveTimer ??= setTimeout(flushWave, 40)
+      } else {
+        flushWave()
+        c.at(
+          `${style.red('✗')} ${tag} ${res.status} in ${formatDuration(res.ms)}, Retry-After: ${retryAfter} ${style.dim('· went upstream: the event API is still failing')}`,
+        )
+      }
+      await sleep(Math.max(1, retryAfter) * 1000)
+    }
+  })
+  flushWave()
+  off()
+  const burstMs = performance.now() - started
+
+  // Exactly once, checked where it matters: in the upstream's own store.
+  const stored = mock.store.listEvents().filter((e) => e.name.startsWith(`burst-${runId}-`))
+  const wantedNames = wanted.map(nameOf)
+  const perName = new Map<string, number>()
+  for (const e of stored) perName.set(e.name, (perName.get(e.name) ?? 0) + 1)
+  const missing = wantedNames.filter((n) => !perName.has(n))
+  const duplicates = [...perName.values()].filter((n) => n > 1).length
+  c.line()
+  const verdict =
+    missing.length === 0 && duplicates === 0
+      ? style.green(`all ${BURST} events added exactly once`)
+      : style.red(`${missing.length} missing, ${duplicates} duplicated`)
+  c.line(
+    `Upstream store check: ${stored.length} burst events stored for ${BURST} wanted → ${verdict}`,
+  )
+  fastFailMs.sort((a, b) => a - b)
+  const median = fastFailMs[Math.floor(fastFailMs.length / 2)] ?? 0
+  return [
+    [story, 'events added / wanted', `${perName.size} / ${BURST} in ${formatDuration(burstMs)}`],
+    [story, 'duplicates in the upstream store', String(duplicates)],
+    [
+      story,
+      'caller requests / upstream addEvent calls',
+      `${attemptsTotal} / ${upstreamCalls() - callsAtStart}`,
+    ],
+    [
+      story,
+      'fast 503 + Retry-After while open (no upstream call)',
+      `${fastFails}, median ${formatDuration(median)}`,
+    ],
+    [
+      story,
+      'circuit opened / half-opened / closed',
+      `${transitions.opened} / ${transitions.halfOpened} / ${transitions.closed}`,
+    ],
+  ]
+}

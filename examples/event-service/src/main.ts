@@ -1,0 +1,43 @@
+/**
+ * Entry point of `pnpm start`: reads the configuration from the environment, starts the service
+ * (and the embedded mock upstream when `UPSTREAM_BASE` is unset) and installs the graceful
+ * shutdown on SIGTERM and SIGINT.
+ */
+import { pino } from 'pino'
+import { loadConfig } from './config.js'
+import { isConfigError } from './errors/ConfigError.js'
+import { createService } from './service.js'
+import { installGracefulShutdown } from './shutdown.js'
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!isConfigError(err)) throw err
+    // Plain stderr, not a log line: this is read by a person fixing their environment.
+    process.stderr.write(`event-service: ${err.message}\n`)
+    process.exitCode = 1
+    return
+  }
+
+  const logger = pino({ level: config.logLevel, base: { service: 'event-service' } })
+  const service = await createService(config, { logger })
+  const url = await service.listen()
+  logger.info(
+    { url, upstream: service.upstreamUrl, embeddedMock: service.mock !== undefined },
+    `event-service listening on ${url}`,
+  )
+  installGracefulShutdown({
+    close: () => service.close(),
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+  })
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `event-service failed to start: ${err instanceof Error ? err.stack : String(err)}\n`,
+  )
+  process.exit(1)
+})

@@ -1,0 +1,122 @@
+import { createEventAggregator } from '@userevents/event-aggregator'
+import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
+import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import type { ServiceConfig } from './config.js'
+import { createMetrics, type ServiceMetrics } from './metrics.js'
+
+/** Options of {@link createService}. */
+export interface ServiceOptions {
+  /** Root pino logger for the service, the client and the embedded mock's log lines. */
+  logger: FastifyBaseLogger
+  /**
+   * The embedded mock upstream to start when `config.upstreamBase` is unset. Default: the
+   * original behaviour, `createMockUpstream()` (flapping mode, 500 ms event reads). The demo
+   * passes its own instance to read its counters and store.
+   */
+  mock?: MockUpstream
+  /** Collect Node's default process metrics. Default true; tests turn it off. */
+  defaultMetrics?: boolean
+}
+
+/** A composed, not yet listening service. */
+export interface Service {
+  app: FastifyInstance
+  client: UpstreamClient
+  metrics: ServiceMetrics
+  /** The upstream origin in use (the embedded mock's URL when it was started). */
+  upstreamUrl: string
+  /** The embedded mock, when `UPSTREAM_BASE` was unset. */
+  mock: MockUpstream | undefined
+  /** Listens on `config.host:config.port`; resolves with the service's base URL. */
+  listen(): Promise<string>
+  /**
+   * Graceful stop: stops accepting, lets in-flight requests finish, then closes the upstream
+   * client's pools and the embedded mock (in Fastify's `onClose`, i.e. after the drain).
+   */
+  close(): Promise<void>
+}
+
+/**
+ * Composes the service: (embedded mock upstream) -> upstream client with timeouts, retries,
+ * breaker and cache -> event aggregator -> metrics fed from the client's hooks -> Fastify app.
+ *
+ * @example
+ * ```ts
+ * const service = await createService(loadConfig(process.env), { logger })
+ * const url = await service.listen()
+ * ```
+ */
+export async function createService(
+  config: ServiceConfig,
+  options: ServiceOptions,
+): Promise<Service> {
+  const { logger } = options
+  let mock: MockUpstream | undefined
+  let closeMock: (() => Promise<void>) | undefined
+  let upstreamUrl = config.upstreamBase
+  if (upstreamUrl === undefined) {
+    mock = options.mock ?? createMockUpstream({ mode: 'flapping' })
+    const handle = await mock.listen({ host: '127.0.0.1', port: 0 })
+    upstreamUrl = handle.url
+    closeMock = () => handle.close()
+    logger.info(
+      { upstream: upstreamUrl, mode: mock.mode },
+      'UPSTREAM_BASE is not set: started the embedded mock upstream',
+    )
+  }
+
+  // Two caches, split by how data changes: events are immutable once written, so the
+  // aggregator keeps them for CACHE_TTL_MS; users (whose event lists grow) and the list routes
+  // go through the client's short GET cache, which also coalesces identical in-flight GETs and
+  // serves stale entries while the upstream is down.
+  const client = createUpstreamClient({
+    baseUrl: upstreamUrl,
+    name: 'events',
+    logger,
+    connections: config.upstream.connections,
+    timeoutMs: config.upstream.timeoutMs,
+    deadlineMs: config.upstream.deadlineMs,
+    retry: config.upstream.retries > 0 ? { retries: config.upstream.retries } : false,
+    breaker: {
+      failureThreshold: config.breaker.failureThreshold,
+      windowMs: config.breaker.windowMs,
+      resetTimeoutMs: config.breaker.resetTimeoutMs,
+    },
+    cache:
+      config.listCacheTtlMs > 0
+        ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
+        : false,
+  })
+  const aggregator = createEventAggregator({
+    client,
+    concurrency: config.aggregatorConcurrency,
+    cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
+    // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
+    userCache: false,
+    batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
+    maxLimit: config.pageMaxLimit,
+    staleIfError: true,
+  })
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
+  const untrack = metrics.trackClient(client)
+
+  const app = buildApp({ config, client, aggregator, metrics, logger })
+  // Runs after Fastify has drained in-flight requests, so none of them loses its upstream.
+  app.addHook('onClose', async () => {
+    untrack()
+    await client.close()
+    await closeMock?.()
+  })
+
+  return {
+    app,
+    client,
+    metrics,
+    upstreamUrl,
+    mock,
+    listen: () => app.listen({ port: config.port, host: config.host }),
+    close: () => app.close(),
+  }
+}
