@@ -1,0 +1,29 @@
+/**
+ * @internal The state of one client call, created once per call and handed down the policy
+ * chain. Plain mutable fields keep the success path free of per-layer allocations.
+ */
+export interface Call {
+  method: string
+  /** Path as given by the caller, e.g. `/getUserById/1`. */
+  path: string
+  /** Base path + path, what goes on the request line. */
+  requestPath: string
+  /** Absolute URL, for errors and hooks. */
+  url: string
+  headers: Record<string, string>
+  /** The caller's own headers for this call, if any (part of the cache key). */
+  extraHeaders: Record<string, string> | undefined
+  /** Serialised JSON body, if any. */
+  body: string | undefined
+  signal: AbortSignal | undefined
+  requestId: string | undefined
+  /** True when a retry can never duplicate a write: safe methods, or an idempotency key. */
+  retrySafe: boolean
+  timeoutMs: number
+  /** The whole call's time budget, in ms; `deadlineAt` is derived from it. */
+  deadlineMs: number
+  /** Absolute time (clock ms) at which the whole call must have settled. */
+  deadlineAt: number
+  /** Size of the last response body, recorded by the transport for the cache's byte bound. */
+  responseBytes: number
+}

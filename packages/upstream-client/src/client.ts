@@ -1,0 +1,333 @@
+import { Pool } from 'undici'
+import type { Call } from './call.js'
+import { UpstreamAbortError } from './errors/abort-error.js'
+import { InvalidOptionError } from './errors/invalid-option-error.js'
+import { isUpstreamError } from './errors/upstream-error.js'
+import type {
+  AttemptErrorEvent,
+  CacheHitEvent,
+  CacheMissEvent,
+  CircuitState,
+  RequestEvent,
+  ResponseEvent,
+  RetryEvent,
+  StateChangeEvent,
+} from './hooks.js'
+import { ClientHooks } from './hooks.js'
+import { attachLogger } from './logging.js'
+import { resolveOptions, type UpstreamClientOptions, validateCallOptions } from './options.js'
+import { ResponseCache } from './policies/cache.js'
+import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
+import { Coalescer } from './policies/coalesce.js'
+import { startDeadline } from './policies/deadline.js'
+import { type AttemptFn, RetryPolicy } from './policies/retry.js'
+import { runAttempt, type TransportConfig } from './transport/attempt.js'
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts the call; it then rejects with `UpstreamAbortError`. */
+  signal?: AbortSignal
+  /** Forwarded as `x-request-id` and added to hooks and log lines. */
+  requestId?: string
+  /** Extra headers for this call (they also become part of the cache key). */
+  headers?: Record<string, string>
+  /** `false` bypasses the cache and coalescing for this call. Default true (when a cache is configured). */
+  cache?: boolean
+  /** Overrides the client's per-attempt timeout for this call. */
+  timeoutMs?: number
+  /** Overrides the client's overall deadline for this call. */
+  deadlineMs?: number
+}
+
+/** Options of a write (POST, PUT, PATCH, DELETE). */
+export interface WriteOptions extends CallOptions {
+  /**
+   * Sent as `Idempotency-Key`. It tells the client the upstream de-duplicates this write, so a
+   * POST or PATCH may be retried after timeouts and 5xx like a GET.
+   */
+  idempotencyKey?: string
+}
+
+/** A typed, resilient JSON client for one upstream. Create it with {@link createUpstreamClient}. */
+export interface UpstreamClient {
+  /** GET `path` (relative to `baseUrl`) and parse the JSON body. Cached and coalesced when a cache is configured. */
+  get<T = unknown>(path: string, options?: CallOptions): Promise<T>
+  /** POST `body` as JSON. Retried only when certainly not processed, or with `idempotencyKey`. */
+  post<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
+  /** PUT `body` as JSON (idempotent: retried like a GET). */
+  put<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
+  /** PATCH `body` as JSON. Retried only when certainly not processed, or with `idempotencyKey`. */
+  patch<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
+  /** DELETE `path` (idempotent: retried like a GET). */
+  delete<T = unknown>(path: string, options?: WriteOptions): Promise<T>
+  /** Current circuit state (`closed` when the breaker is disabled). */
+  readonly circuitState: CircuitState
+  /** The upstream name (breaker group, logger binding). */
+  readonly name: string
+  /** Called before each attempt is dispatched. Returns an unsubscribe function. */
+  onRequest(listener: (event: RequestEvent) => void): () => void
+  /** Called when an attempt received a complete response, any status. Returns an unsubscribe function. */
+  onResponse(listener: (event: ResponseEvent) => void): () => void
+  /** Called when an attempt failed (any reason). Returns an unsubscribe function. */
+  onAttemptError(listener: (event: AttemptErrorEvent) => void): () => void
+  /** Called when a retry has been scheduled. Returns an unsubscribe function. */
+  onRetry(listener: (event: RetryEvent) => void): () => void
+  /** Called when the circuit changes state. Returns an unsubscribe function. */
+  onStateChange(listener: (event: StateChangeEvent) => void): () => void
+  /** Called on a cache hit (`stale: true` for stale-if-error). Returns an unsubscribe function. */
+  onCacheHit(listener: (event: CacheHitEvent) => void): () => void
+  /** Called on a cache miss. Returns an unsubscribe function. */
+  onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
+  /** Drops the cache, stops the breaker's timers and closes the client's own pool (not an injected dispatcher). */
+  close(): Promise<void>
+}
+
+/** Methods whose repetition cannot duplicate a write, so every transient failure may be retried. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+
+/**
+ * Creates a client for one upstream. Options are validated here; an invalid one throws
+ * `InvalidOptionError` naming it and quoting the value.
+ *
+ * @example
+ * const events = createUpstreamClient({ baseUrl: 'http://event.com', logger, timeoutMs: 2000 })
+ * const user = await events.get<User>('/getUserById/1', { signal, requestId })
+ * await events.post<{ success: boolean }>('/addEvent', event, { idempotencyKey: event.id })
+ */
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const config = resolveOptions(options)
+  const { clock, name } = config
+  const hooks = new ClientHooks()
+  const ownPool =
+    config.dispatcher === undefined
+      ? new Pool(config.origin, { connections: config.connections })
+      : undefined
+  const transport: TransportConfig = {
+    dispatcher: config.dispatcher ?? (ownPool as Pool),
+    origin: config.origin,
+    maxBodyBytes: config.maxBodyBytes,
+    clock,
+    hooks,
+  }
+  const retry = config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks)
+  const breaker =
+    config.breaker === false
+      ? undefined
+      : new CircuitBreakerPolicy(name, config.breaker, clock, (from, to) => {
+          if (hooks.stateChange.active) hooks.stateChange.emit({ name, from, to })
+        })
+  const isFailure = config.breaker === false ? defaultIsFailure : config.breaker.isFailure
+  const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
+  const coalescer = cache === undefined ? undefined : new Coalescer()
+  const circuitState = (): CircuitState => breaker?.state ?? 'closed'
+  if (config.logger !== undefined) {
+    attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
+  }
+
+  const readHeaders = { accept: 'application/json', ...config.headers }
+  const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
+
+  const attemptThroughBreaker: AttemptFn =
+    breaker === undefined
+      ? (call, attempt) => runAttempt(transport, call, attempt)
+      : (call, attempt) => breaker.execute(call, attempt, attemptDirect)
+  const attemptDirect: AttemptFn = (call, attempt) => runAttempt(transport, call, attempt)
+
+  /**
+   * Runs one call through the policies. The order, outermost first:
+   *
+   *  1. fresh-cache hit — GETs only, unless the call passes `cache: false`;
+   *  2. in-flight coalescing — identical concurrent GETs share steps 3–10;
+   *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
+   *  4. overall deadline — fixes when the whole call must have settled;
+   *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
+   *     `Retry-After` and must end before the deadline; an open circuit is not retried;
+   *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp;
+   *  7. per-attempt timeout — min(timeoutMs, time left before the deadline);
+   *  8. undici dispatcher — keep-alive pool, or the injected dispatcher;
+   *  9. body limit and JSON parse — enforced while the body streams in;
+   * 10. error classification — everything becomes an `UpstreamError`.
+   *
+   * Steps 7–10 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   */
+  function execute(call: Call, useCache: boolean): Promise<unknown> {
+    if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
+      return resilient(call)
+    }
+    const key = cacheKey(call)
+    const fresh = cache.fresh(key)
+    if (fresh !== undefined) {
+      if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: false })
+      return Promise.resolve(fresh.value)
+    }
+    if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key })
+    // The shared upstream call must not be cancelled by whichever caller happened to start it,
+    // so it runs without a signal; each caller's own signal only releases that caller.
+    const signal = call.signal
+    call.signal = undefined
+    const shared = coalescer.run(key, () =>
+      resilient(call).then(
+        (value) => {
+          cache.set(key, value, call.responseBytes)
+          return value
+        },
+        (error: unknown) => {
+          if (cache.staleIfError && servesStale(error)) {
+            const stale = cache.stale(key)
+            if (stale !== undefined) {
+              if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true })
+              return stale.value
+            }
+          }
+          throw error
+        },
+      ),
+    )
+    return signal === undefined ? shared : raceSignal(shared, signal, call)
+  }
+
+  function resilient(call: Call): Promise<unknown> {
+    startDeadline(call, clock, call.deadlineMs)
+    return retry === undefined
+      ? attemptThroughBreaker(call, 1)
+      : retry.execute(call, attemptThroughBreaker)
+  }
+
+  function servesStale(error: unknown): boolean {
+    return isUpstreamError(error) && (error.code === 'UPSTREAM_CIRCUIT_OPEN' || isFailure(error))
+  }
+
+  function request(
+    method: string,
+    path: string,
+    body: unknown,
+    options: WriteOptions | undefined,
+  ): Promise<never> {
+    try {
+      return execute(
+        createCall(method, path, body, options),
+        options?.cache !== false,
+      ) as Promise<never>
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function createCall(
+    method: string,
+    path: string,
+    body: unknown,
+    options: WriteOptions | undefined,
+  ): Call {
+    if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* '/' */) {
+      throw new InvalidOptionError(
+        'path',
+        `Expected \`path\` to start with "/", got ${JSON.stringify(path)}`,
+        path,
+      )
+    }
+    let headers: Record<string, string> = body !== undefined ? writeHeaders : readHeaders
+    let requestId: string | undefined
+    let idempotencyKey: string | undefined
+    let timeoutMs = config.timeoutMs
+    let deadlineMs = config.deadlineMs
+    let signal: AbortSignal | undefined
+    if (options !== undefined) {
+      validateCallOptions(options, method)
+      requestId = options.requestId
+      idempotencyKey = options.idempotencyKey
+      signal = options.signal
+      timeoutMs = options.timeoutMs ?? timeoutMs
+      deadlineMs = options.deadlineMs ?? deadlineMs
+      // Shared header objects are only copied when this call adds something of its own.
+      if (
+        options.headers !== undefined ||
+        requestId !== undefined ||
+        idempotencyKey !== undefined
+      ) {
+        headers = { ...headers, ...options.headers }
+        if (requestId !== undefined) headers['x-request-id'] = requestId
+        if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+      }
+    }
+    const requestPath = config.basePath + path
+    return {
+      method,
+      path,
+      requestPath,
+      url: config.origin + requestPath,
+      headers,
+      extraHeaders: options?.headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      requestId,
+      retrySafe: SAFE_METHODS.has(method) || idempotencyKey !== undefined,
+      timeoutMs,
+      deadlineMs,
+      deadlineAt: 0,
+      responseBytes: 0,
+    }
+  }
+
+  return {
+    get: <T>(path: string, opts?: CallOptions) =>
+      request('GET', path, undefined, opts) as Promise<T>,
+    post: <T>(path: string, body: unknown, opts?: WriteOptions) =>
+      request('POST', path, body, opts) as Promise<T>,
+    put: <T>(path: string, body: unknown, opts?: WriteOptions) =>
+      request('PUT', path, body, opts) as Promise<T>,
+    patch: <T>(path: string, body: unknown, opts?: WriteOptions) =>
+      request('PATCH', path, body, opts) as Promise<T>,
+    delete: <T>(path: string, opts?: WriteOptions) =>
+      request('DELETE', path, undefined, opts) as Promise<T>,
+    get circuitState() {
+      return circuitState()
+    },
+    name,
+    onRequest: (listener) => hooks.request.subscribe(listener),
+    onResponse: (listener) => hooks.response.subscribe(listener),
+    onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
+    onRetry: (listener) => hooks.retry.subscribe(listener),
+    onStateChange: (listener) => hooks.stateChange.subscribe(listener),
+    onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
+    onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    close: async () => {
+      breaker?.shutdown()
+      cache?.clear()
+      await ownPool?.close()
+    },
+  }
+}
+
+/** Private: the cache and coalescing key of a GET; per-call headers can change the answer. */
+function cacheKey(call: Call): string {
+  const extra = call.extraHeaders
+  if (extra === undefined) return call.path
+  return `${call.path}\n${JSON.stringify(Object.entries(extra).sort(([a], [b]) => (a < b ? -1 : 1)))}`
+}
+
+/** Private: settles with `promise`, or with an abort error as soon as `signal` fires. */
+function raceSignal(promise: Promise<unknown>, signal: AbortSignal, call: Call): Promise<unknown> {
+  const abortError = () =>
+    new UpstreamAbortError({
+      method: call.method,
+      url: call.url,
+      attempts: 0,
+      cause: signal.reason,
+    })
+  if (signal.aborted) return Promise.reject(abortError())
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError())
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}

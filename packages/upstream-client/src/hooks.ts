@@ -1,0 +1,112 @@
+import type { UpstreamError } from './errors/upstream-error.js'
+
+/** State of the circuit breaker. */
+export type CircuitState = 'closed' | 'open' | 'halfOpen'
+
+/** Passed to `onRequest` listeners before each attempt is dispatched. */
+export interface RequestEvent {
+  method: string
+  url: string
+  path: string
+  /** 1 for the first attempt. */
+  attempt: number
+  requestId?: string
+}
+
+/** Passed to `onResponse` listeners when an attempt received a complete response (any status). */
+export interface ResponseEvent {
+  method: string
+  url: string
+  path: string
+  attempt: number
+  status: number
+  durationMs: number
+  requestId?: string
+}
+
+/** Passed to `onAttemptError` listeners when an attempt failed (timeout, network, status, body). */
+export interface AttemptErrorEvent {
+  method: string
+  url: string
+  path: string
+  attempt: number
+  durationMs: number
+  error: UpstreamError
+  requestId?: string
+}
+
+/** Passed to `onRetry` listeners when a retry has been scheduled. */
+export interface RetryEvent {
+  method: string
+  url: string
+  path: string
+  /** The attempt that failed; the retry will be attempt `attempt + 1`. */
+  attempt: number
+  /** Wait before the retry, in ms (from backoff or `Retry-After`). */
+  delayMs: number
+  error: UpstreamError
+  requestId?: string
+}
+
+/** Passed to `onStateChange` listeners when the circuit changes state. */
+export interface StateChangeEvent {
+  name: string
+  from: CircuitState
+  to: CircuitState
+}
+
+/** Passed to `onCacheHit` listeners; `stale` is true when an expired entry was served on error. */
+export interface CacheHitEvent {
+  key: string
+  stale: boolean
+}
+
+/** Passed to `onCacheMiss` listeners. */
+export interface CacheMissEvent {
+  key: string
+}
+
+/**
+ * @internal One event channel. Listeners are stored in an array replaced on every change, so a
+ * listener that unsubscribes during `emit` does not disturb the loop. `active` lets the hot path
+ * skip building the event object when nobody listens.
+ */
+export class Hook<E> {
+  #listeners: ReadonlyArray<(event: E) => void> = []
+
+  get active(): boolean {
+    return this.#listeners.length > 0
+  }
+
+  subscribe(listener: (event: E) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw new TypeError(`Expected a listener function, got ${typeof listener}`)
+    }
+    this.#listeners = [...this.#listeners, listener]
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener)
+    }
+  }
+
+  emit(event: E): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A metrics or logging listener must never change the outcome of a call, so its
+        // exceptions are dropped here rather than surfacing as upstream failures.
+      }
+    }
+  }
+}
+
+/** @internal All event channels of one client; the single place events are emitted from. */
+export class ClientHooks {
+  readonly request = new Hook<RequestEvent>()
+  readonly response = new Hook<ResponseEvent>()
+  readonly attemptError = new Hook<AttemptErrorEvent>()
+  readonly retry = new Hook<RetryEvent>()
+  readonly stateChange = new Hook<StateChangeEvent>()
+  readonly cacheHit = new Hook<CacheHitEvent>()
+  readonly cacheMiss = new Hook<CacheMissEvent>()
+}

@@ -1,0 +1,46 @@
+/**
+ * `@userevents/upstream-client`: a typed, resilient JSON client over undici with keep-alive
+ * pools, deadlines, retries, an absolute-count circuit breaker, a GET cache with in-flight
+ * coalescing, typed errors and hooks.
+ *
+ * @packageDocumentation
+ */
+
+export type { CallOptions, UpstreamClient, WriteOptions } from './client.js'
+export { createUpstreamClient } from './client.js'
+export type { Clock } from './clock.js'
+export { systemClock } from './clock.js'
+export { UpstreamAbortError } from './errors/abort-error.js'
+export { BodyTooLargeError } from './errors/body-too-large-error.js'
+export { CircuitOpenError } from './errors/circuit-open-error.js'
+export { UpstreamHttpError } from './errors/http-error.js'
+export { InvalidBodyError } from './errors/invalid-body-error.js'
+export { InvalidOptionError } from './errors/invalid-option-error.js'
+export { UpstreamNetworkError } from './errors/network-error.js'
+export { UpstreamTimeoutError } from './errors/timeout-error.js'
+export type { UpstreamErrorByCode, UpstreamErrorInit } from './errors/upstream-error.js'
+export {
+  isUpstreamError,
+  isUpstreamErrorCode,
+  UpstreamError,
+  UpstreamErrorCode,
+} from './errors/upstream-error.js'
+export type {
+  AttemptErrorEvent,
+  CacheHitEvent,
+  CacheMissEvent,
+  CircuitState,
+  RequestEvent,
+  ResponseEvent,
+  RetryEvent,
+  StateChangeEvent,
+} from './hooks.js'
+export type {
+  BreakerOptions,
+  CacheOptions,
+  Logger,
+  RetryOptions,
+  UpstreamClientOptions,
+} from './options.js'
+export { defaults } from './options.js'
+export { defaultIsFailure } from './policies/circuit-breaker.js'

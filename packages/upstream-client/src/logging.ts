@@ -1,0 +1,73 @@
+import type { CircuitState, ClientHooks } from './hooks.js'
+import type { Logger } from './options.js'
+
+/**
+ * @internal Attaches a pino-compatible logger to the client's hooks. This is the only place the
+ * client logs: one structured line per attempt (debug when it succeeded, info when it failed),
+ * one per scheduled retry (info) and one per circuit state change (warn).
+ */
+export function attachLogger(
+  logger: Logger,
+  hooks: ClientHooks,
+  circuit: () => CircuitState,
+): () => void {
+  const enabled = (level: string) => logger.isLevelEnabled?.(level) ?? true
+  const unsubscribe = [
+    hooks.response.subscribe((e) => {
+      if (e.status < 400 && !enabled('debug')) return
+      const fields = {
+        method: e.method,
+        path: e.path,
+        status: e.status,
+        attempt: e.attempt,
+        durationMs: e.durationMs,
+        circuit: circuit(),
+        requestId: e.requestId,
+      }
+      if (e.status < 400) logger.debug(fields, 'upstream attempt')
+      else logger.info(fields, 'upstream attempt failed')
+    }),
+    hooks.attemptError.subscribe((e) => {
+      // HTTP status failures were already logged by the response listener above.
+      if (e.error.code === 'UPSTREAM_HTTP_STATUS') return
+      logger.info(
+        {
+          method: e.method,
+          path: e.path,
+          status: e.error.status,
+          attempt: e.attempt,
+          durationMs: e.durationMs,
+          circuit: circuit(),
+          requestId: e.requestId,
+          code: e.error.code,
+          err: e.error.message,
+        },
+        'upstream attempt failed',
+      )
+    }),
+    hooks.retry.subscribe((e) => {
+      logger.info(
+        {
+          method: e.method,
+          path: e.path,
+          status: e.error.status,
+          attempt: e.attempt,
+          delayMs: e.delayMs,
+          circuit: circuit(),
+          requestId: e.requestId,
+          code: e.error.code,
+        },
+        'upstream retry scheduled',
+      )
+    }),
+    hooks.stateChange.subscribe((e) => {
+      logger.warn(
+        { circuit: e.to, from: e.from, breaker: e.name },
+        'upstream circuit state changed',
+      )
+    }),
+  ]
+  return () => {
+    for (const off of unsubscribe) off()
+  }
+}

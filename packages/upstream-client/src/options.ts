@@ -1,0 +1,394 @@
+import type { Dispatcher } from 'undici'
+import type { Clock } from './clock.js'
+import { systemClock } from './clock.js'
+import { InvalidOptionError } from './errors/invalid-option-error.js'
+import type { UpstreamError } from './errors/upstream-error.js'
+import { defaultIsFailure } from './policies/circuit-breaker.js'
+
+/**
+ * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
+ * with `child()` and level methods taking `(fields, message)`.
+ */
+export interface Logger {
+  /** Returns a logger that adds `bindings` to every line. */
+  child(bindings: Record<string, unknown>): Logger
+  /** Logs at debug level. */
+  debug(fields: object, message?: string): void
+  /** Logs at info level. */
+  info(fields: object, message?: string): void
+  /** Logs at warn level. */
+  warn(fields: object, message?: string): void
+  /** Logs at error level. */
+  error(fields: object, message?: string): void
+  /** pino's level check; used to skip building fields for disabled levels. */
+  isLevelEnabled?(level: string): boolean
+}
+
+/** Retry policy options; `retry: false` disables retries. */
+export interface RetryOptions {
+  /** Retries after the first attempt (so at most `retries + 1` attempts). Default 2. */
+  retries?: number
+  /** Delay before the first retry, in ms. Default 100. */
+  minDelayMs?: number
+  /** Upper bound of a backoff delay, in ms (Retry-After may exceed it if it fits the deadline). Default 2000. */
+  maxDelayMs?: number
+  /** Exponential growth factor of the delay. Default 2. */
+  factor?: number
+  /** Randomise each delay to 50–100 % of its value so clients do not retry in lockstep. Default true. */
+  jitter?: boolean
+}
+
+/** Circuit breaker options; `breaker: false` disables the breaker. */
+export interface BreakerOptions {
+  /** Failures inside `windowMs` that open the circuit (absolute count, successes do not dilute it). Default 3. */
+  failureThreshold?: number
+  /** Length of the rolling failure window, in ms. Default 30 000. */
+  windowMs?: number
+  /** Time the circuit stays open before a half-open probe, in ms. Default 10 000. */
+  resetTimeoutMs?: number
+  /** Calls allowed to wait during the post-recovery ramp before new ones fail fast. Default 100. */
+  maxQueued?: number
+  /** The ramp ends (no in-flight limit) once the allowance, doubling per success, reaches this. Default 64. */
+  rampLimit?: number
+  /** Which errors count as failures. Default: 5xx, 429, timeouts and network errors. */
+  isFailure?: (error: UpstreamError) => boolean
+}
+
+/** GET response cache options; `cache: false` (the default) disables caching and coalescing. */
+export interface CacheOptions {
+  /** Freshness lifetime of an entry, in ms. */
+  ttlMs: number
+  /** Maximum number of entries. Default 1000. */
+  max?: number
+  /** Maximum total size of cached bodies, in bytes. Default: unbounded (only `max` applies). */
+  maxBytes?: number
+  /** Serve an expired entry when the upstream fails or the circuit is open. Default false. */
+  staleIfError?: boolean
+}
+
+/** Options of {@link createUpstreamClient}. Only `baseUrl` is required. */
+export interface UpstreamClientOptions {
+  /** Origin plus an optional base path, e.g. `http://event.com/api`. */
+  baseUrl: string
+  /** Breaker group and logger name. Default: the origin of `baseUrl`. */
+  name?: string
+  /** pino-compatible logger; the client logs through `logger.child({ upstream: name })`. */
+  logger?: Logger
+  /** An undici dispatcher to use instead of the client's own keep-alive `Pool`. Not closed by `close()`. */
+  dispatcher?: Dispatcher
+  /** Keep-alive connections per origin of the client's own pool. Default 50. */
+  connections?: number
+  /** Timeout of each attempt, in ms. Default 5000. */
+  timeoutMs?: number
+  /** Deadline of the whole call including retries and waits, in ms (`Infinity` for none). Default 15 000. */
+  deadlineMs?: number
+  /** Retry policy, or `false`. */
+  retry?: RetryOptions | false
+  /** Circuit breaker, or `false`. */
+  breaker?: BreakerOptions | false
+  /** GET cache with in-flight coalescing, or `false` (default). */
+  cache?: CacheOptions | false
+  /** Largest response body accepted, in bytes. Default 10 MiB. */
+  maxBodyBytes?: number
+  /** Headers sent with every request. */
+  headers?: Record<string, string>
+  /** Time source; see {@link Clock}. Default: the global timers, looked up on each use. */
+  clock?: Clock
+}
+
+/** @internal Options after validation and defaults. */
+export interface ResolvedOptions {
+  origin: string
+  basePath: string
+  name: string
+  logger: Logger | undefined
+  dispatcher: Dispatcher | undefined
+  connections: number
+  timeoutMs: number
+  deadlineMs: number
+  retry: Required<RetryOptions> | false
+  breaker: Required<BreakerOptions> | false
+  cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
+  maxBodyBytes: number
+  headers: Record<string, string>
+  clock: Clock
+}
+
+/** Default values of every optional setting, exported for documentation and tests. */
+export const defaults = {
+  connections: 50,
+  timeoutMs: 5_000,
+  deadlineMs: 15_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+  retry: { retries: 2, minDelayMs: 100, maxDelayMs: 2_000, factor: 2, jitter: true },
+  breaker: {
+    failureThreshold: 3,
+    windowMs: 30_000,
+    resetTimeoutMs: 10_000,
+    maxQueued: 100,
+    rampLimit: 64,
+  },
+  cache: { max: 1_000 },
+} as const
+
+const TOP_LEVEL_KEYS = [
+  'baseUrl',
+  'name',
+  'logger',
+  'dispatcher',
+  'connections',
+  'timeoutMs',
+  'deadlineMs',
+  'retry',
+  'breaker',
+  'cache',
+  'maxBodyBytes',
+  'headers',
+  'clock',
+]
+
+/**
+ * @internal Validates `createUpstreamClient` options and fills in defaults. Throws
+ * {@link InvalidOptionError} whose message quotes the bad value.
+ */
+export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    fail('options', 'an object', options)
+  }
+  rejectUnknown('', options as object, TOP_LEVEL_KEYS)
+
+  const url = parseBaseUrl(options.baseUrl)
+  const o = options
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+    fail('name', 'a non-empty string', o.name)
+  }
+  if (
+    o.logger !== undefined &&
+    !hasMethods(o.logger, ['child', 'debug', 'info', 'warn', 'error'])
+  ) {
+    fail('logger', 'a pino-compatible logger (child, debug, info, warn, error)', o.logger)
+  }
+  if (o.dispatcher !== undefined && !hasMethods(o.dispatcher, ['dispatch'])) {
+    fail('dispatcher', 'an undici Dispatcher', o.dispatcher)
+  }
+  if (o.clock !== undefined && !hasMethods(o.clock, ['now', 'setTimeout', 'clearTimeout'])) {
+    fail('clock', 'an object with now, setTimeout and clearTimeout', o.clock)
+  }
+  if (o.headers !== undefined) validateHeaders('headers', o.headers)
+
+  return {
+    origin: url.origin,
+    basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
+    name: o.name ?? url.origin,
+    logger: o.logger,
+    dispatcher: o.dispatcher,
+    connections: positiveInteger('connections', o.connections, defaults.connections),
+    timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, defaults.timeoutMs, false),
+    deadlineMs: positiveNumber('deadlineMs', o.deadlineMs, defaults.deadlineMs, true),
+    retry: resolveRetry(o.retry),
+    breaker: resolveBreaker(o.breaker),
+    cache: resolveCache(o.cache),
+    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
+    headers: { ...o.headers },
+    clock: o.clock ?? systemClock,
+  }
+}
+
+/** @internal Validates the per-call options the client reads on the hot path. */
+export function validateCallOptions(
+  options: { timeoutMs?: unknown; deadlineMs?: unknown; headers?: unknown },
+  method: string,
+): void {
+  if (options.timeoutMs !== undefined) positiveNumber('timeoutMs', options.timeoutMs, 0, false)
+  if (options.deadlineMs !== undefined) positiveNumber('deadlineMs', options.deadlineMs, 0, true)
+  if (options.headers !== undefined) validateHeaders('headers', options.headers)
+  if (typeof method !== 'string') fail('method', 'a string', method)
+}
+
+/** @internal Throws an {@link InvalidOptionError} with the standard message. */
+export function fail(option: string, expected: string, value: unknown): never {
+  throw new InvalidOptionError(
+    option,
+    `Expected \`${option}\` to be ${expected}, got ${describe(value)}`,
+    value,
+  )
+}
+
+// Private helpers below.
+
+function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions['retry'] {
+  if (retry === false) return false
+  if (retry === undefined) return { ...defaults.retry }
+  if (typeof retry !== 'object' || retry === null) fail('retry', 'an object or false', retry)
+  rejectUnknown('retry.', retry, ['retries', 'minDelayMs', 'maxDelayMs', 'factor', 'jitter'])
+  const d = defaults.retry
+  const retries = nonNegativeInteger('retry.retries', retry.retries, d.retries)
+  const minDelayMs = nonNegativeNumber('retry.minDelayMs', retry.minDelayMs, d.minDelayMs)
+  const maxDelayMs = nonNegativeNumber(
+    'retry.maxDelayMs',
+    retry.maxDelayMs,
+    Math.max(d.maxDelayMs, minDelayMs),
+  )
+  if (maxDelayMs < minDelayMs) {
+    fail('retry.maxDelayMs', `>= retry.minDelayMs (${minDelayMs})`, maxDelayMs)
+  }
+  const factor = retry.factor ?? d.factor
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
+    fail('retry.factor', 'a finite number >= 1', factor)
+  }
+  const jitter = retry.jitter ?? d.jitter
+  if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter)
+  return { retries, minDelayMs, maxDelayMs, factor, jitter }
+}
+
+function resolveBreaker(breaker: BreakerOptions | false | undefined): ResolvedOptions['breaker'] {
+  if (breaker === false) return false
+  const b = breaker ?? {}
+  if (typeof b !== 'object' || b === null) fail('breaker', 'an object or false', breaker)
+  rejectUnknown('breaker.', b, [
+    'failureThreshold',
+    'windowMs',
+    'resetTimeoutMs',
+    'maxQueued',
+    'rampLimit',
+    'isFailure',
+  ])
+  const d = defaults.breaker
+  if (b.isFailure !== undefined && typeof b.isFailure !== 'function') {
+    fail('breaker.isFailure', 'a function', b.isFailure)
+  }
+  return {
+    failureThreshold: positiveInteger(
+      'breaker.failureThreshold',
+      b.failureThreshold,
+      d.failureThreshold,
+    ),
+    windowMs: positiveNumber('breaker.windowMs', b.windowMs, d.windowMs, false),
+    resetTimeoutMs: positiveNumber(
+      'breaker.resetTimeoutMs',
+      b.resetTimeoutMs,
+      d.resetTimeoutMs,
+      false,
+    ),
+    maxQueued: nonNegativeInteger('breaker.maxQueued', b.maxQueued, d.maxQueued),
+    rampLimit: positiveInteger('breaker.rampLimit', b.rampLimit, d.rampLimit),
+    isFailure: b.isFailure ?? defaultIsFailure,
+  }
+}
+
+function resolveCache(cache: CacheOptions | false | undefined): ResolvedOptions['cache'] {
+  if (cache === false || cache === undefined) return false
+  if (typeof cache !== 'object' || cache === null) fail('cache', 'an object or false', cache)
+  rejectUnknown('cache.', cache, ['ttlMs', 'max', 'maxBytes', 'staleIfError'])
+  if (cache.ttlMs === undefined) fail('cache.ttlMs', 'a positive number', undefined)
+  const staleIfError = cache.staleIfError ?? false
+  if (typeof staleIfError !== 'boolean') fail('cache.staleIfError', 'a boolean', staleIfError)
+  return {
+    ttlMs: positiveNumber('cache.ttlMs', cache.ttlMs, 0, false),
+    max: positiveInteger('cache.max', cache.max, defaults.cache.max),
+    maxBytes:
+      cache.maxBytes === undefined
+        ? undefined
+        : positiveInteger('cache.maxBytes', cache.maxBytes, 0),
+    staleIfError,
+  }
+}
+
+function parseBaseUrl(baseUrl: unknown): URL {
+  if (typeof baseUrl !== 'string') fail('baseUrl', 'an absolute http(s) URL', baseUrl)
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    fail('baseUrl', 'an absolute http(s) URL', baseUrl)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    fail('baseUrl', 'an absolute http(s) URL', baseUrl)
+  }
+  if (url.search !== '' || url.hash !== '') {
+    fail('baseUrl', 'a URL without query or fragment', baseUrl)
+  }
+  return url
+}
+
+function validateHeaders(option: string, headers: unknown): void {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    fail(option, 'an object of header strings', headers)
+  }
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') fail(`${option}.${key}`, 'a string', value)
+  }
+}
+
+function rejectUnknown(prefix: string, value: object, known: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new InvalidOptionError(
+        `${prefix}${key}`,
+        `Unknown option \`${prefix}${key}\`; expected one of ${known.join(', ')}`,
+        (value as Record<string, unknown>)[key],
+      )
+    }
+  }
+}
+
+function hasMethods(value: unknown, methods: string[]): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  )
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    fail(option, 'a positive integer', value)
+  }
+  return value
+}
+
+function nonNegativeInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(option, 'a non-negative integer', value)
+  }
+  return value
+}
+
+function nonNegativeNumber(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(option, 'a non-negative number', value)
+  }
+  return value
+}
+
+function positiveNumber(
+  option: string,
+  value: unknown,
+  fallback: number,
+  allowInfinity: boolean,
+): number {
+  if (value === undefined) return fallback
+  const ok =
+    typeof value === 'number' &&
+    value > 0 &&
+    (Number.isFinite(value) || (allowInfinity && value === Number.POSITIVE_INFINITY))
+  if (!ok)
+    fail(option, allowInfinity ? 'a positive number or Infinity' : 'a positive number', value)
+  return value as number
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === null || typeof value !== 'object') return String(value)
+  if (Array.isArray(value)) return 'an array'
+  try {
+    const json = JSON.stringify(value)
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json
+  } catch {
+    return 'an object'
+  }
+}

@@ -1,0 +1,277 @@
+import { EventEmitter } from 'node:events'
+import CircuitBreaker from 'opossum'
+import type { Call } from '../call.js'
+import type { Clock } from '../clock.js'
+import { CircuitOpenError } from '../errors/circuit-open-error.js'
+import { UpstreamTimeoutError } from '../errors/timeout-error.js'
+import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import type { CircuitState } from '../hooks.js'
+import type { BreakerOptions } from '../options.js'
+import type { AttemptFn } from './retry.js'
+
+/**
+ * The default failure classification of the breaker (and of stale-if-error): 5xx, 429, timeouts
+ * and network errors say the upstream is unhealthy; other 4xx, aborts and body problems do not.
+ * Useful as a building block for a custom `breaker.isFailure`.
+ *
+ * @example
+ * breaker: { isFailure: (e) => defaultIsFailure(e) && e.status !== 501 }
+ */
+export function defaultIsFailure(error: UpstreamError): boolean {
+  switch (error.code) {
+    case 'UPSTREAM_TIMEOUT':
+    case 'UPSTREAM_NETWORK':
+      return true
+    case 'UPSTREAM_HTTP_STATUS':
+      return error.status !== undefined && (error.status >= 500 || error.status === 429)
+    default:
+      return false
+  }
+}
+
+/** Private: a call waiting for the post-recovery ramp to allow it in. */
+interface Waiter {
+  call: Call
+  attempt: number
+  run: AttemptFn
+  resolve: (value: Promise<unknown>) => void
+  reject: (error: UpstreamError) => void
+}
+
+/** Private: the gradual return of traffic after a successful probe. */
+interface Ramp {
+  /** Calls allowed in flight; doubles with every success until `rampLimit`. */
+  allowance: number
+  inFlight: number
+  queue: Waiter[]
+}
+
+/** Hint given to calls rejected while a probe runs or the ramp queue is full. */
+const RECOVERING_HINT_MS = 1_000
+
+/**
+ * @internal Circuit-breaker policy, one per upstream name. opossum holds the state machine
+ * (closed → open → halfOpen with a single probe → closed) and its reset timer; this class adds:
+ *
+ * - **Trip rule.** opossum's rule is a percentage over a volume and cannot say "3 failures in
+ *   30 s". Its own rule is disabled (`errorThresholdPercentage: 100` can never be exceeded); the
+ *   times of the last `failureThreshold` failures are kept in a ring, and `breaker.open()` is
+ *   called when the oldest of them is within `windowMs`. Successes never touch the ring, so they
+ *   cannot dilute it. The ring is cleared when the breaker closes.
+ * - **No opossum timeout.** `timeout: false`: its AbortController is shared by the whole breaker,
+ *   so one timeout would abort every call in flight. Attempts time out in the transport.
+ * - **Fail fast** with {@link CircuitOpenError} (and `retryAfterMs`) before calling opossum.
+ * - **Ramp.** After a successful probe the breaker is closed, but calls in flight are limited to
+ *   2, doubling with each success until `rampLimit`; excess calls wait in a queue of at most
+ *   `maxQueued`. Any failure during the ramp re-opens the breaker and rejects the queue.
+ *
+ * opossum schedules the half-open transition with the global `setTimeout`, looked up when the
+ * breaker opens, so fake timers drive it; the injected clock drives everything else here.
+ */
+export class CircuitBreakerPolicy {
+  readonly #name: string
+  readonly #options: Required<BreakerOptions>
+  readonly #clock: Clock
+  readonly #onStateChange: (from: CircuitState, to: CircuitState) => void
+  readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
+  readonly #failureTimes: number[]
+  #failureCount = 0
+  #nextSlot = 0
+  #state: CircuitState = 'closed'
+  #openedAt = 0
+  #ramp: Ramp | undefined
+
+  constructor(
+    name: string,
+    options: Required<BreakerOptions>,
+    clock: Clock,
+    onStateChange: (from: CircuitState, to: CircuitState) => void,
+  ) {
+    this.#name = name
+    this.#options = options
+    this.#clock = clock
+    this.#onStateChange = onStateChange
+    this.#failureTimes = new Array<number>(options.failureThreshold).fill(0)
+    this.#breaker = new CircuitBreaker(
+      (run: AttemptFn, call: Call, attempt: number) => run(call, attempt),
+      {
+        name,
+        timeout: false,
+        resetTimeout: options.resetTimeoutMs,
+        errorThresholdPercentage: 100,
+        errorFilter: (error: unknown) => !(isUpstreamError(error) && options.isFailure(error)),
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
+        // opossum's rolling stats are unused; a controller that never emits keeps them from
+        // starting a setInterval per breaker.
+        rotateBucketController: new EventEmitter(),
+      },
+    )
+    this.#breaker.on('failure', () => this.#onFailure())
+    this.#breaker.on('open', () => {
+      this.#openedAt = this.#clock.now()
+      this.#endRamp('re-opened')
+      this.#transition('open')
+    })
+    this.#breaker.on('halfOpen', () => this.#transition('halfOpen'))
+    this.#breaker.on('close', () => {
+      const from = this.#state
+      this.#failureCount = 0
+      if (from === 'halfOpen' && this.#options.rampLimit > 2) {
+        this.#ramp = { allowance: 2, inFlight: 0, queue: [] }
+      }
+      this.#transition('closed')
+    })
+  }
+
+  /** Current state; the ramp counts as `closed`. */
+  get state(): CircuitState {
+    return this.#state
+  }
+
+  /** Runs one attempt through the breaker, or rejects with {@link CircuitOpenError} at once. */
+  execute(call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+    const breaker = this.#breaker
+    if (breaker.opened) {
+      const retryAfterMs = Math.max(
+        0,
+        this.#openedAt + this.#options.resetTimeoutMs - this.#clock.now(),
+      )
+      return Promise.reject(this.#openError(call, attempt, 'is open', retryAfterMs))
+    }
+    if (breaker.halfOpen && !breaker.pendingClose) {
+      return Promise.reject(
+        this.#openError(call, attempt, 'is half-open with a probe in flight', this.#hint()),
+      )
+    }
+    const ramp = this.#ramp
+    if (ramp === undefined) return breaker.fire(run, call, attempt)
+    if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, call, attempt, run)
+    if (ramp.queue.length >= this.#options.maxQueued) {
+      return Promise.reject(
+        this.#openError(call, attempt, 'is recovering and its queue is full', this.#hint()),
+      )
+    }
+    return new Promise((resolve, reject) => {
+      ramp.queue.push({ call, attempt, run, resolve, reject })
+    })
+  }
+
+  /** Stops opossum's timers and rejects calls waiting in the ramp queue. */
+  shutdown(): void {
+    this.#endRamp('shut down')
+    this.#breaker.shutdown()
+  }
+
+  #onFailure(): void {
+    if (this.#state !== 'closed') return
+    if (this.#ramp !== undefined) {
+      this.#breaker.open()
+      return
+    }
+    const now = this.#clock.now()
+    const size = this.#failureTimes.length
+    this.#failureTimes[this.#nextSlot] = now
+    this.#nextSlot = (this.#nextSlot + 1) % size
+    if (this.#failureCount < size) this.#failureCount++
+    // With the ring full, the slot about to be overwritten holds the oldest of the last
+    // `failureThreshold` failures; if even that one is inside the window, all of them are.
+    if (
+      this.#failureCount === size &&
+      now - (this.#failureTimes[this.#nextSlot] as number) <= this.#options.windowMs
+    ) {
+      this.#breaker.open()
+    }
+  }
+
+  #runRamped(ramp: Ramp, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+    ramp.inFlight++
+    return this.#breaker.fire(run, call, attempt).then(
+      (value) => {
+        this.#rampSettled(ramp, true)
+        return value
+      },
+      (error: unknown) => {
+        // An answered non-failure (a 404, say) still proves the upstream is back.
+        const answered =
+          isUpstreamError(error) && error.status !== undefined && !this.#options.isFailure(error)
+        this.#rampSettled(ramp, answered)
+        throw error
+      },
+    )
+  }
+
+  #rampSettled(ramp: Ramp, success: boolean): void {
+    ramp.inFlight--
+    if (this.#ramp !== ramp) return
+    if (success) ramp.allowance *= 2
+    if (ramp.allowance >= this.#options.rampLimit) {
+      this.#ramp = undefined
+      for (const waiter of ramp.queue.splice(0)) this.#admit(waiter, undefined)
+      return
+    }
+    while (ramp.inFlight < ramp.allowance && ramp.queue.length > 0) {
+      this.#admit(ramp.queue.shift() as Waiter, ramp)
+    }
+  }
+
+  #admit(waiter: Waiter, ramp: Ramp | undefined): void {
+    const { call, attempt, run } = waiter
+    // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
+    // not be counted as an upstream failure either.
+    if (this.#clock.now() >= call.deadlineAt) {
+      waiter.reject(
+        new UpstreamTimeoutError({
+          method: call.method,
+          url: call.url,
+          attempts: attempt - 1,
+          timeoutMs: call.deadlineMs,
+          phase: 'deadline',
+        }),
+      )
+      return
+    }
+    if (call.signal?.aborted) {
+      waiter.resolve(run(call, attempt))
+      return
+    }
+    waiter.resolve(
+      ramp === undefined
+        ? this.#breaker.fire(run, call, attempt)
+        : this.#runRamped(ramp, call, attempt, run),
+    )
+  }
+
+  #endRamp(reason: string): void {
+    const ramp = this.#ramp
+    if (ramp === undefined) return
+    this.#ramp = undefined
+    for (const { call, attempt, reject } of ramp.queue.splice(0)) {
+      reject(
+        this.#openError(call, attempt, `${reason} while recovering`, this.#options.resetTimeoutMs),
+      )
+    }
+  }
+
+  #transition(to: CircuitState): void {
+    const from = this.#state
+    if (from === to) return
+    this.#state = to
+    this.#onStateChange(from, to)
+  }
+
+  #hint(): number {
+    return Math.min(RECOVERING_HINT_MS, this.#options.resetTimeoutMs)
+  }
+
+  #openError(call: Call, attempt: number, reason: string, retryAfterMs: number): CircuitOpenError {
+    return new CircuitOpenError({
+      method: call.method,
+      url: call.url,
+      attempts: attempt - 1,
+      breaker: this.#name,
+      retryAfterMs,
+      reason,
+    })
+  }
+}

@@ -1,0 +1,289 @@
+import type { Dispatcher } from 'undici'
+import type { Call } from '../call.js'
+import type { Clock } from '../clock.js'
+import { UpstreamAbortError } from '../errors/abort-error.js'
+import { BodyTooLargeError } from '../errors/body-too-large-error.js'
+import { UpstreamHttpError } from '../errors/http-error.js'
+import { InvalidBodyError } from '../errors/invalid-body-error.js'
+import { UpstreamTimeoutError } from '../errors/timeout-error.js'
+import type { UpstreamError } from '../errors/upstream-error.js'
+import type { ClientHooks } from '../hooks.js'
+import { attemptBudget } from '../policies/deadline.js'
+import { BodyCollector, isBodyless, parseErrorBody } from './body.js'
+import { classifyTransportError, parseRetryAfter } from './classify.js'
+
+/** @internal What the transport needs from the client. */
+export interface TransportConfig {
+  dispatcher: Dispatcher
+  origin: string
+  maxBodyBytes: number
+  clock: Clock
+  hooks: ClientHooks
+}
+
+/**
+ * @internal One network attempt: per-attempt timeout → undici dispatcher → body limit and JSON
+ * parse → error classification. Resolves with the parsed JSON of a 2xx response and rejects with
+ * an {@link UpstreamError} otherwise.
+ *
+ * It drives undici's `dispatch()` with its own handler instead of `undici.request()`: that skips
+ * the Readable stream `request()` builds for every response, lets the body limit act on each
+ * chunk as it arrives, and needs exactly one timer per attempt (no AbortController per call).
+ */
+export function runAttempt(config: TransportConfig, call: Call, attempt: number): Promise<unknown> {
+  const startedAt = config.clock.now()
+  const budgetMs = attemptBudget(call, startedAt)
+  if (budgetMs <= 0) {
+    return Promise.reject(
+      new UpstreamTimeoutError({
+        method: call.method,
+        url: call.url,
+        attempts: attempt - 1,
+        timeoutMs: call.deadlineMs,
+        phase: 'deadline',
+      }),
+    )
+  }
+  if (call.signal?.aborted) {
+    return Promise.reject(
+      new UpstreamAbortError({
+        method: call.method,
+        url: call.url,
+        attempts: attempt - 1,
+        cause: call.signal.reason,
+      }),
+    )
+  }
+  const hooks = config.hooks
+  if (hooks.request.active) {
+    hooks.request.emit({
+      method: call.method,
+      url: call.url,
+      path: call.path,
+      attempt,
+      requestId: call.requestId,
+    })
+  }
+  return new Promise((resolve, reject) => {
+    const handler = new AttemptHandler(config, call, attempt, budgetMs, startedAt, resolve, reject)
+    try {
+      config.dispatcher.dispatch(
+        {
+          origin: config.origin,
+          path: call.requestPath,
+          method: call.method as Dispatcher.HttpMethod,
+          headers: call.headers,
+          body: call.body,
+        },
+        handler,
+      )
+    } catch (error) {
+      handler.fail(classifyTransportError(error, call, attempt, budgetMs))
+    }
+  })
+}
+
+/**
+ * Private: undici handler for one attempt. Exactly one of resolve/reject is called (`#settled`);
+ * anything undici reports after that, such as the error caused by our own abort, is ignored.
+ */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly #config: TransportConfig
+  readonly #call: Call
+  readonly #attempt: number
+  readonly #budgetMs: number
+  readonly #startedAt: number
+  readonly #resolve: (value: unknown) => void
+  readonly #reject: (error: UpstreamError) => void
+  readonly #body = new BodyCollector()
+  readonly #timer: unknown
+  #onAbort: (() => void) | undefined
+  #controller: Dispatcher.DispatchController | undefined
+  #settled = false
+  #status = 0
+  #statusText: string | undefined
+  #retryAfter: unknown
+
+  constructor(
+    config: TransportConfig,
+    call: Call,
+    attempt: number,
+    budgetMs: number,
+    startedAt: number,
+    resolve: (value: unknown) => void,
+    reject: (error: UpstreamError) => void,
+  ) {
+    this.#config = config
+    this.#call = call
+    this.#attempt = attempt
+    this.#budgetMs = budgetMs
+    this.#startedAt = startedAt
+    this.#resolve = resolve
+    this.#reject = reject
+    this.#timer = config.clock.setTimeout(() => this.#onTimeout(), budgetMs)
+    const signal = call.signal
+    if (signal !== undefined) {
+      this.#onAbort = () =>
+        this.#abortWith(
+          new UpstreamAbortError({
+            method: call.method,
+            url: call.url,
+            attempts: attempt,
+            cause: signal.reason,
+          }),
+        )
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    // The timeout or the caller's abort can fire while the request still waits for a free
+    // connection; undici only hands us the controller now, so this is the first chance to stop it
+    // before anything is written.
+    if (this.#settled) controller.abort(new Error('attempt already settled'))
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    if (this.#settled) return
+    this.#status = statusCode
+    this.#statusText = statusMessage
+    this.#retryAfter = headers['retry-after']
+    const declared = headers['content-length']
+    if (declared !== undefined && Number(declared) > this.#config.maxBodyBytes) {
+      this.#abortWith(this.#tooLarge())
+    }
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return
+    if (!this.#body.push(chunk, this.#config.maxBodyBytes)) this.#abortWith(this.#tooLarge())
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return
+    const call = this.#call
+    const status = this.#status
+    const text = isBodyless(status) ? '' : this.#body.text()
+    call.responseBytes = this.#body.bytes
+    this.#emitResponse()
+    if (status >= 200 && status < 300) {
+      if (text === '') {
+        this.#succeed(undefined)
+        return
+      }
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch (cause) {
+        this.fail(
+          new InvalidBodyError({
+            method: call.method,
+            url: call.url,
+            attempts: this.#attempt,
+            status,
+            cause,
+          }),
+        )
+        return
+      }
+      this.#succeed(value)
+      return
+    }
+    this.fail(
+      new UpstreamHttpError({
+        method: call.method,
+        url: call.url,
+        attempts: this.#attempt,
+        status,
+        statusText: this.#statusText,
+        body: parseErrorBody(text),
+        retryAfterMs: parseRetryAfter(this.#retryAfter, this.#config.clock.now()),
+      }),
+    )
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#settled) return
+    this.fail(classifyTransportError(error, this.#call, this.#attempt, this.#budgetMs))
+  }
+
+  /** Rejects the attempt (once) and reports it to the `onAttemptError` hook. */
+  fail(error: UpstreamError): void {
+    if (this.#settled) return
+    this.#settle()
+    const hooks = this.#config.hooks
+    if (hooks.attemptError.active) {
+      hooks.attemptError.emit({
+        method: this.#call.method,
+        url: this.#call.url,
+        path: this.#call.path,
+        attempt: this.#attempt,
+        durationMs: this.#config.clock.now() - this.#startedAt,
+        error,
+        requestId: this.#call.requestId,
+      })
+    }
+    this.#reject(error)
+  }
+
+  #succeed(value: unknown): void {
+    this.#settle()
+    this.#resolve(value)
+  }
+
+  #settle(): void {
+    this.#settled = true
+    this.#config.clock.clearTimeout(this.#timer)
+    if (this.#onAbort !== undefined) this.#call.signal?.removeEventListener('abort', this.#onAbort)
+  }
+
+  #abortWith(error: UpstreamError): void {
+    if (this.#settled) return
+    this.fail(error)
+    this.#controller?.abort(error)
+  }
+
+  #onTimeout(): void {
+    const call = this.#call
+    const byDeadline = this.#budgetMs < call.timeoutMs
+    this.#abortWith(
+      new UpstreamTimeoutError({
+        method: call.method,
+        url: call.url,
+        attempts: this.#attempt,
+        timeoutMs: byDeadline ? call.deadlineMs : this.#budgetMs,
+        phase: byDeadline ? 'deadline' : 'attempt',
+      }),
+    )
+  }
+
+  #tooLarge(): BodyTooLargeError {
+    return new BodyTooLargeError({
+      method: this.#call.method,
+      url: this.#call.url,
+      attempts: this.#attempt,
+      status: this.#status,
+      limitBytes: this.#config.maxBodyBytes,
+    })
+  }
+
+  #emitResponse(): void {
+    const hooks = this.#config.hooks
+    if (!hooks.response.active) return
+    hooks.response.emit({
+      method: this.#call.method,
+      url: this.#call.url,
+      path: this.#call.path,
+      attempt: this.#attempt,
+      status: this.#status,
+      durationMs: this.#config.clock.now() - this.#startedAt,
+      requestId: this.#call.requestId,
+    })
+  }
+}

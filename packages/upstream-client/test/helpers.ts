@@ -1,0 +1,122 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Clock } from '../src/index.js'
+
+/** A loopback server started by a test; counts requests and TCP connections. */
+export interface TestServer {
+  origin: string
+  /** Requests received so far. */
+  requests: number
+  /** TCP connections accepted so far. */
+  connections: number
+  /** Requests received, in order (method, url, headers, body). */
+  log: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[]
+  close(): Promise<void>
+}
+
+export type Handler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  n: number,
+) => void | Promise<void>
+
+/** Starts a node:http server on 127.0.0.1, port 0. `n` is the 1-based request number. */
+export async function startServer(handler: Handler): Promise<TestServer> {
+  const state: TestServer = {
+    origin: '',
+    requests: 0,
+    connections: 0,
+    log: [],
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  const server = http.createServer((req, res) => {
+    const n = ++state.requests
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      state.log.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      })
+      void handler(req, res, n)
+    })
+  })
+  server.keepAliveTimeout = 30_000
+  server.on('connection', () => {
+    state.connections++
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  state.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return state
+}
+
+/** Writes a JSON response. */
+export function json(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  })
+  res.end(text)
+}
+
+/** A port with nothing listening (bound, then released). */
+export async function refusedOrigin(): Promise<string> {
+  const server = http.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return `http://127.0.0.1:${port}`
+}
+
+/**
+ * A manual clock: time only moves when the test calls `advance`, which fires due timers in order.
+ * `pending(ms)` tells whether a timer of exactly `ms` is scheduled, so a test can wait for the
+ * client to reach a given wait before moving time.
+ */
+export class TestClock implements Clock {
+  #now = 1_700_000_000_000
+  #timers = new Set<{ at: number; ms: number; fn: () => void }>()
+
+  now(): number {
+    return this.#now
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const timer = { at: this.#now + ms, ms, fn }
+    this.#timers.add(timer)
+    return timer
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as { at: number; ms: number; fn: () => void })
+  }
+
+  /** Delays of the timers currently scheduled. */
+  pendingDelays(): number[] {
+    return [...this.#timers].map((t) => t.ms)
+  }
+
+  advance(ms: number): void {
+    const target = this.#now + ms
+    for (;;) {
+      const due = [...this.#timers].filter((t) => t.at <= target).sort((a, b) => a.at - b.at)[0]
+      if (due === undefined) break
+      this.#timers.delete(due)
+      this.#now = due.at
+      due.fn()
+    }
+    this.#now = target
+  }
+}
