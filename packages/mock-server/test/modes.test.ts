@@ -19,14 +19,14 @@ async function outcomes(mock: MockUpstream, n: number): Promise<string[]> {
 
 describe('seeded network errors', () => {
   it('drops about 5% of getUsers/getEvents calls, identically for the same seed', async () => {
-    const a = await outcomes(createMockUpstream({ delays: 0, seed: 42 }), 400)
-    const b = await outcomes(createMockUpstream({ delays: 0, seed: 42 }), 400)
-    const c = await outcomes(createMockUpstream({ delays: 0, seed: 7 }), 400)
+    const a = await outcomes(createMockUpstream({ delays: 0, seed: 42 }), 200)
+    const b = await outcomes(createMockUpstream({ delays: 0, seed: 42 }), 200)
+    const c = await outcomes(createMockUpstream({ delays: 0, seed: 7 }), 200)
     expect(a).toEqual(b)
     expect(a).not.toEqual(c)
     const drops = a.filter((o) => o === 'drop').length
-    expect(drops).toBeGreaterThanOrEqual(8)
-    expect(drops).toBeLessThanOrEqual(40)
+    expect(drops).toBeGreaterThanOrEqual(3)
+    expect(drops).toBeLessThanOrEqual(25)
   })
 
   it('never drops the routes the original never dropped', async () => {

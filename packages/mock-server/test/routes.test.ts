@@ -63,6 +63,13 @@ describe('read routes', () => {
     expect(missing.body).toEqual({ error: 'Not Found', message: 'Event "nope" not found' })
   })
 
+  it('makes fetch reject on a network error', async () => {
+    mock = createMockUpstream({ delays: 0, networkErrorRate: 1 })
+    server.resetHandlers(...mock.handlers)
+    await expect(fetch(`${base}/getEvents`)).rejects.toThrow(TypeError)
+    expect(mock.calls('getEvents')).toBe(1)
+  })
+
   it('counts calls per route and resets them', async () => {
     await get('/getUsers')
     await get('/getUserById/1')
