@@ -9,10 +9,10 @@ export type Serializer<T> = (value: T) => string
 /**
  * Which engine a serializer uses for a projection:
  * - `fast-json-stringify` when the projection has only short, id-like fields (`id`, `name`,
- *   `userId`): measured about 1.5x faster than `JSON.stringify` on pages of 50 and 500;
+ *   `userId`): measured 1.4-1.8x faster than `JSON.stringify` on pages of 50 and 500;
  * - `JSON.stringify` when it includes free-text `details`: fast-json-stringify was measured
- *   10-30% slower there (long strings that need escaping fall back to `JSON.stringify` per
- *   string, plus its own checks), so shipping it would make those pages slower.
+ *   15-27% slower there (its per-string escape scan costs more than V8's native one on long
+ *   strings), so shipping it would make those pages slower.
  *
  * Both give byte-identical output for pages built by the aggregator (same key order, absent
  * `details` omitted). See the package README for the figures (`pnpm bench`).
@@ -22,6 +22,17 @@ export function serializerEngine(
 ): 'fast-json-stringify' | 'JSON.stringify' {
   return normalizeFields(fields).includes('details') ? 'JSON.stringify' : 'fast-json-stringify'
 }
+
+/**
+ * @internal Passed on every build, explicitly. fast-json-stringify 6 keeps `largeArrayMechanism`
+ * and `largeArraySize` in module-level variables that a build only overwrites when the option is
+ * given, so one build elsewhere in the process with `largeArrayMechanism: 'json-stringify'`
+ * silently applies to every later build without options. Under that mechanism large arrays go
+ * through `JSON.stringify`, which neither is faster for our pages (measured) nor drops fields
+ * outside the schema. Pages are at most `maxLimit` items, far below 20,000, so the array loop is
+ * the one that runs.
+ */
+const FJS_OPTIONS = { largeArrayMechanism: 'default', largeArraySize: 20_000 } as const
 
 const pageSerializers = new Map<string, Serializer<EventPage<unknown>>>()
 const arraySerializers = new Map<string, Serializer<readonly unknown[]>>()
@@ -45,7 +56,7 @@ export function createPageSerializer(
     fn =
       serializerEngine(canonical) === 'JSON.stringify'
         ? jsonStringify
-        : (fastJson(eventPageJsonSchema(canonical)) as Serializer<EventPage<unknown>>)
+        : (fastJson(eventPageJsonSchema(canonical), FJS_OPTIONS) as Serializer<EventPage<unknown>>)
     pageSerializers.set(key, fn)
   }
   return fn
@@ -65,7 +76,7 @@ export function createEventArraySerializer(
     fn =
       serializerEngine(canonical) === 'JSON.stringify'
         ? jsonStringify
-        : (fastJson(eventArrayJsonSchema(canonical)) as Serializer<readonly unknown[]>)
+        : (fastJson(eventArrayJsonSchema(canonical), FJS_OPTIONS) as Serializer<readonly unknown[]>)
     arraySerializers.set(key, fn)
   }
   return fn

@@ -96,6 +96,21 @@ describe('serializers', () => {
     }
   })
 
+  it('are not affected by another fast-json-stringify build using largeArrayMechanism', () => {
+    // fast-json-stringify keeps this option in module state; a build elsewhere must not leak
+    // into ours (under it, arrays go through JSON.stringify and extra fields leak out).
+    fastJson(
+      { type: 'array', items: { type: 'object' } },
+      {
+        largeArrayMechanism: 'json-stringify',
+        largeArraySize: 1,
+      },
+    )
+    const serialize = createEventArraySerializer(['userId'])
+    const items = [{ id: '1', userId: '2', secret: 'x' }]
+    expect(serialize(items)).toBe('[{"id":"1","userId":"2"}]')
+  })
+
   it('use fast-json-stringify only where it measured faster (no free-text details)', () => {
     expect(serializerEngine(['name', 'userId'])).toBe('fast-json-stringify')
     expect(serializerEngine(['details'])).toBe('JSON.stringify')
