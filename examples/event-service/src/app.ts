@@ -82,6 +82,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header(REQUEST_ID_HEADER, request.id)
   })
 
+  // During a graceful close Fastify answers new requests 503, but the keep-alive connection of a
+  // request still in flight stays open after its answer, and server.close() then waits for the
+  // keep-alive timeout (72 s). `Connection: close` makes that socket end with its answer.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest({
       method: request.method,

@@ -19,6 +19,8 @@ import {
   parseFields,
 } from '../schemas.js'
 
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+
 /** Query of the paginated routes, after validation and coercion. */
 interface PageQuery {
   limit?: number
@@ -97,7 +99,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       // A projection needs its own schema (only the chosen fields, which are then required);
       // the aggregator compiles one serializer per projection and caches it.
       if (request.query.fields !== undefined) {
-        reply.serializer(createEventArraySerializer(parseFields(request.query.fields)))
+        // A custom serializer skips Fastify's default content type, so it is set explicitly.
+        reply
+          .type(JSON_CONTENT_TYPE)
+          .serializer(createEventArraySerializer(parseFields(request.query.fields)))
       }
       // The body stays a bare array so the original clients keep parsing it.
       return page.items
@@ -116,7 +121,9 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
         `/users/${encodeURIComponent(request.params.id)}/events`,
       )
       if (request.query.fields !== undefined) {
-        reply.serializer(createPageSerializer(parseFields(request.query.fields)))
+        reply
+          .type(JSON_CONTENT_TYPE)
+          .serializer(createPageSerializer(parseFields(request.query.fields)))
       }
       return page
     },

@@ -1,0 +1,176 @@
+import {
+  AggregatorValidationError,
+  UpstreamUnavailableError,
+  UserNotFoundError,
+} from '@userevents/event-aggregator'
+import {
+  CircuitOpenError,
+  InvalidBodyError,
+  UpstreamHttpError,
+  UpstreamNetworkError,
+  UpstreamTimeoutError,
+} from '@userevents/upstream-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { mapError } from '../src/errors/mapError.js'
+import { startStack, type TestStack } from './helpers.js'
+
+const call = { method: 'GET', url: 'http://up/x', attempts: 3 }
+
+describe('mapError', () => {
+  it('maps the open circuit to 503 with Retry-After rounded up to whole seconds', () => {
+    const p = mapError(new CircuitOpenError({ ...call, breaker: 'events', retryAfterMs: 2_100 }))
+    expect(p.statusCode).toBe(503)
+    expect(p.headers).toEqual({ 'retry-after': '3' })
+    expect(p.body).toMatchObject({
+      error: 'Service Unavailable',
+      retryAfterSeconds: 3,
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+    })
+    expect(p.body.message).toEqual(expect.any(String))
+  })
+
+  it('maps every upstream condition to a non-500 answer', () => {
+    const cases: [unknown, number, string | undefined][] = [
+      [new UpstreamUnavailableError('open', { retryAfterMs: 500 }), 503, '1'],
+      [new UpstreamNetworkError({ ...call, cause: new Error('ECONNREFUSED') }), 503, '1'],
+      [new UpstreamHttpError({ ...call, status: 503 }), 503, '1'],
+      [new UpstreamHttpError({ ...call, status: 429, retryAfterMs: 4_000 }), 503, '4'],
+      [new UpstreamHttpError({ ...call, status: 500 }), 503, '1'],
+      [new UpstreamTimeoutError({ ...call, timeoutMs: 10, phase: 'deadline' }), 504, undefined],
+      [
+        new UpstreamHttpError({ ...call, status: 404, body: { message: 'no such user' } }),
+        404,
+        undefined,
+      ],
+      [new UpstreamHttpError({ ...call, status: 400, body: { error: 'bad' } }), 400, undefined],
+      [new UpstreamHttpError({ ...call, status: 409 }), 502, undefined],
+      [new InvalidBodyError({ ...call, status: 200, cause: new SyntaxError('x') }), 502, undefined],
+      [new UserNotFoundError('7'), 404, undefined],
+      [new AggregatorValidationError('limit', 'an integer', 0), 400, undefined],
+    ]
+    for (const [error, status, retryAfter] of cases) {
+      const p = mapError(error)
+      expect({ status: p.statusCode, retryAfter: p.headers['retry-after'] }).toEqual({
+        status,
+        retryAfter,
+      })
+    }
+    expect(
+      mapError(new UpstreamHttpError({ ...call, status: 404, body: { message: 'no such user' } }))
+        .body.message,
+    ).toBe('no such user')
+  })
+
+  it('keeps 500 for what is really a bug, and passes 4xx framework errors through', () => {
+    expect(mapError(new TypeError('oops')).statusCode).toBe(500)
+    expect(mapError(new TypeError('oops')).body.message).toBe('Internal server error')
+    const tooLarge = Object.assign(new Error('Request body is too large'), {
+      statusCode: 413,
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    })
+    expect(mapError(tooLarge)).toMatchObject({
+      statusCode: 413,
+      body: { error: 'Payload Too Large' },
+    })
+  })
+})
+
+describe('error mapping through the service', () => {
+  let stack: TestStack | undefined
+  afterEach(async () => {
+    await stack?.close()
+    stack = undefined
+  })
+
+  it('opens the circuit after 3 failures, then answers 503 + Retry-After without calling upstream', async () => {
+    stack = await startStack({
+      mock: { mode: 'down', retryAfterSeconds: 7 },
+      config: {
+        upstream: { retries: 0 },
+        breaker: { failureThreshold: 3, windowMs: 60_000, resetTimeoutMs: 30_000 },
+      },
+    })
+    const { app } = stack.service
+    for (let i = 0; i < 3; i++) {
+      const res = await app.inject({ method: 'GET', url: '/getUsers' })
+      expect(res.statusCode).toBe(503)
+      // The upstream's own Retry-After (7 s) is passed on.
+      expect(res.headers['retry-after']).toBe('7')
+    }
+    expect(stack.service.client.circuitState).toBe('open')
+    const upstreamCalls = stack.mock.calls('getUsers')
+    expect(upstreamCalls).toBe(3)
+
+    const open = await app.inject({ method: 'GET', url: '/getUsers' })
+    expect(open.statusCode).toBe(503)
+    expect(open.headers['retry-after']).toBe('30')
+    expect(open.json()).toMatchObject({
+      error: 'Service Unavailable',
+      retryAfterSeconds: 30,
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+    })
+    const page = await app.inject({ method: 'GET', url: '/getEventsByUserId/1' })
+    expect(page.statusCode).toBe(503)
+    expect(page.headers['retry-after']).toBe('30')
+    const write = await app.inject({
+      method: 'POST',
+      url: '/addEvent',
+      payload: { name: 'a', userId: '1' },
+    })
+    expect(write.statusCode).toBe(503)
+    expect(stack.mock.calls('getUsers')).toBe(upstreamCalls)
+    expect(stack.mock.calls('getUserById')).toBe(0)
+    expect(stack.mock.calls('addEvent')).toBe(0)
+
+    const ready = await app.inject({ method: 'GET', url: '/readyz' })
+    expect(ready.json()).toEqual({
+      status: 'degraded',
+      upstream: { name: 'events', circuit: 'open' },
+    })
+  })
+
+  it('answers 504 when the upstream does not answer in time', async () => {
+    stack = await startStack({
+      mock: { mode: 'slow', delays: { default: 0, getEventById: 0, slowExtra: 400 } },
+      config: { upstream: { retries: 0, timeoutMs: 40, deadlineMs: 80 } },
+    })
+    const res = await stack.service.app.inject({ method: 'GET', url: '/getUsers' })
+    expect(res.statusCode).toBe(504)
+    expect(res.json()).toMatchObject({ error: 'Gateway Timeout', code: 'UPSTREAM_TIMEOUT' })
+  })
+
+  it('answers 503 + Retry-After when the upstream cannot be reached', async () => {
+    stack = await startStack({
+      // Port 1 on loopback: connection refused, immediately.
+      config: { upstreamBase: 'http://127.0.0.1:1', upstream: { retries: 0 } },
+    })
+    const res = await stack.service.app.inject({ method: 'GET', url: '/getEvents' })
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('1')
+    expect(res.json()).toMatchObject({ code: 'UPSTREAM_NETWORK', retryAfterSeconds: 1 })
+  })
+
+  it('lists events that failed in X-Missing-Event-Ids and still answers the rest', async () => {
+    stack = await startStack({
+      config: { upstream: { retries: 0 }, breaker: { failureThreshold: 100 } },
+    })
+    const { app } = stack.service
+    // Warm the user and event 1, then take the upstream down: event 2 cannot be fetched.
+    expect(
+      (await app.inject({ method: 'GET', url: '/getEventsByUserId/1?limit=1' })).statusCode,
+    ).toBe(200)
+    stack.mock.setMode('down')
+
+    const res = await app.inject({ method: 'GET', url: '/getEventsByUserId/1' })
+    expect(res.statusCode).toBe(200)
+    expect((res.json() as { id: string }[]).map((e) => e.id)).toEqual(['1'])
+    expect(res.headers['x-missing-event-ids']).toBe('2')
+    expect(res.headers['x-total-count']).toBe('2')
+
+    const page = await app.inject({ method: 'GET', url: '/users/1/events' })
+    expect(page.json()).toMatchObject({
+      items: [{ id: '1' }],
+      missing: [{ id: '2', code: 'UPSTREAM_HTTP_STATUS' }],
+    })
+  })
+})

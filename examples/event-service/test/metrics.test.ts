@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startStack, type TestStack } from './helpers.js'
+
+/** The value of one sample line of the Prometheus text format, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+describe('GET /metrics', () => {
+  let stack: TestStack | undefined
+  afterEach(async () => {
+    await stack?.close()
+    stack = undefined
+  })
+
+  it('serves requests, upstream latency, cache and the circuit gauge in Prometheus format', async () => {
+    stack = await startStack()
+    const { app } = stack.service
+    for (let i = 0; i < 2; i++) {
+      expect((await app.inject({ method: 'GET', url: '/getEventsByUserId/1' })).statusCode).toBe(
+        200,
+      )
+      expect((await app.inject({ method: 'GET', url: '/getUsers' })).statusCode).toBe(200)
+    }
+    await app.inject({ method: 'GET', url: '/getEventsByUserId/1?limit=0' })
+
+    const res = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^text\/plain/)
+    const text = res.body
+    expect(sample(text, 'upstream_circuit_state{upstream="events"}')).toBe(0)
+    expect(
+      sample(
+        text,
+        'http_requests_total{method="GET",route="/getEventsByUserId/:id",status_code="200"}',
+      ),
+    ).toBe(2)
+    expect(
+      sample(
+        text,
+        'http_requests_total{method="GET",route="/getEventsByUserId/:id",status_code="400"}',
+      ),
+    ).toBe(1)
+    expect(
+      sample(
+        text,
+        'upstream_request_duration_seconds_count{upstream="events",method="GET",route="/getEventById",status="200"}',
+      ),
+    ).toBe(2)
+    // The second /getUsers and the second user lookup come from the client's GET cache.
+    expect(sample(text, 'upstream_cache_hits_total{upstream="events",stale="false"}')).toBe(2)
+    expect(sample(text, 'upstream_cache_misses_total{upstream="events"}')).toBeGreaterThanOrEqual(2)
+  })
+
+  it('counts retries and shows the open circuit', async () => {
+    stack = await startStack({
+      mock: { mode: 'down' },
+      config: {
+        upstream: { retries: 1 },
+        breaker: { failureThreshold: 2, resetTimeoutMs: 60_000 },
+      },
+    })
+    const { app } = stack.service
+    expect((await app.inject({ method: 'GET', url: '/getEvents' })).statusCode).toBe(503)
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(
+      sample(
+        text,
+        'upstream_retries_total{upstream="events",method="GET",route="/getEvents",code="UPSTREAM_HTTP_STATUS"}',
+      ),
+    ).toBe(1)
+    expect(sample(text, 'upstream_circuit_state{upstream="events"}')).toBe(2)
+    expect(sample(text, 'upstream_circuit_transitions_total{upstream="events",to="open"}')).toBe(1)
+    expect(
+      sample(text, 'http_requests_total{method="GET",route="/getEvents",status_code="503"}'),
+    ).toBe(1)
+  })
+})
