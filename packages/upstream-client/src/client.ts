@@ -2,6 +2,7 @@ import { Pool } from 'undici'
 import type { Call } from './call.js'
 import { UpstreamAbortError } from './errors/abort-error.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
+import { UpstreamNetworkError } from './errors/network-error.js'
 import { isUpstreamError } from './errors/upstream-error.js'
 import type {
   AttemptErrorEvent,
@@ -78,7 +79,11 @@ export interface UpstreamClient {
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
-  /** Drops the cache, stops the breaker's timers and closes the client's own pool (not an injected dispatcher). */
+  /**
+   * Drops the cache, stops the breaker's timers and closes the client's own pool gracefully
+   * (calls in flight finish; an injected dispatcher is left open). Later calls reject with
+   * `UpstreamNetworkError` (`causeCode: 'UPSTREAM_CLIENT_CLOSED'`).
+   */
   close(): Promise<void>
 }
 
@@ -124,6 +129,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
   }
 
+  let closed = false
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
@@ -203,6 +209,18 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     body: unknown,
     options: WriteOptions | undefined,
   ): Promise<never> {
+    if (closed) {
+      return Promise.reject(
+        new UpstreamNetworkError({
+          method,
+          url: config.origin + config.basePath + path,
+          attempts: 0,
+          cause: Object.assign(new Error('The client has been closed'), {
+            code: 'UPSTREAM_CLIENT_CLOSED',
+          }),
+        }),
+      )
+    }
     try {
       return execute(
         createCall(method, path, body, options),
@@ -233,7 +251,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     let deadlineMs = config.deadlineMs
     let signal: AbortSignal | undefined
     if (options !== undefined) {
-      validateCallOptions(options, method)
+      validateCallOptions(options)
       requestId = options.requestId
       idempotencyKey = options.idempotencyKey
       signal = options.signal
@@ -292,6 +310,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
     close: async () => {
+      closed = true
       breaker?.shutdown()
       cache?.clear()
       await ownPool?.close()

@@ -183,7 +183,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     logger: o.logger,
     dispatcher: o.dispatcher,
     connections: positiveInteger('connections', o.connections, defaults.connections),
-    timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, defaults.timeoutMs, false),
+    timeoutMs: timerDelay('timeoutMs', o.timeoutMs, defaults.timeoutMs),
     deadlineMs: positiveNumber('deadlineMs', o.deadlineMs, defaults.deadlineMs, true),
     retry: resolveRetry(o.retry),
     breaker: resolveBreaker(o.breaker),
@@ -195,14 +195,14 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
 }
 
 /** @internal Validates the per-call options the client reads on the hot path. */
-export function validateCallOptions(
-  options: { timeoutMs?: unknown; deadlineMs?: unknown; headers?: unknown },
-  method: string,
-): void {
-  if (options.timeoutMs !== undefined) positiveNumber('timeoutMs', options.timeoutMs, 0, false)
+export function validateCallOptions(options: {
+  timeoutMs?: unknown
+  deadlineMs?: unknown
+  headers?: unknown
+}): void {
+  if (options.timeoutMs !== undefined) timerDelay('timeoutMs', options.timeoutMs, 0)
   if (options.deadlineMs !== undefined) positiveNumber('deadlineMs', options.deadlineMs, 0, true)
   if (options.headers !== undefined) validateHeaders('headers', options.headers)
-  if (typeof method !== 'string') fail('method', 'a string', method)
 }
 
 /** @internal Throws an {@link InvalidOptionError} with the standard message. */
@@ -360,6 +360,17 @@ function nonNegativeNumber(option: string, value: unknown, fallback: number): nu
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     fail(option, 'a non-negative number', value)
+  }
+  return value
+}
+
+/** Largest delay a timer accepts; Node fires longer ones at once. */
+const MAX_TIMER_MS = 2_147_483_647
+
+function timerDelay(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    fail(option, `a positive number up to ${MAX_TIMER_MS}`, value)
   }
   return value
 }

@@ -37,8 +37,14 @@ describe('option validation', () => {
       'Expected `baseUrl` to be a URL without query or fragment, got "http://x/?a=1"',
     ],
     [{}, 'Expected `baseUrl` to be an absolute http(s) URL, got undefined'],
-    [{ baseUrl, timeoutMs: 0 }, 'Expected `timeoutMs` to be a positive number, got 0'],
-    [{ baseUrl, timeoutMs: '5s' }, 'Expected `timeoutMs` to be a positive number, got "5s"'],
+    [
+      { baseUrl, timeoutMs: 0 },
+      'Expected `timeoutMs` to be a positive number up to 2147483647, got 0',
+    ],
+    [
+      { baseUrl, timeoutMs: '5s' },
+      'Expected `timeoutMs` to be a positive number up to 2147483647, got "5s"',
+    ],
     [
       { baseUrl, deadlineMs: -5 },
       'Expected `deadlineMs` to be a positive number or Infinity, got -5',
@@ -107,9 +113,18 @@ describe('option validation', () => {
   it('validates per-call options when the call is made', async () => {
     const client = createUpstreamClient({ baseUrl })
     await expect(client.get('/x', { timeoutMs: -1 })).rejects.toThrow(
-      'Expected `timeoutMs` to be a positive number, got -1',
+      'Expected `timeoutMs` to be a positive number up to 2147483647, got -1',
     )
     await client.close()
+  })
+
+  it('rejects calls after close()', async () => {
+    const client = createUpstreamClient({ baseUrl })
+    await client.close()
+    await expect(client.get('/x')).rejects.toMatchObject({
+      code: 'UPSTREAM_NETWORK',
+      causeCode: 'UPSTREAM_CLIENT_CLOSED',
+    })
   })
 
   it('accepts a minimal configuration and exposes name and state', async () => {

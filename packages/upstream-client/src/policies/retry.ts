@@ -6,6 +6,9 @@ import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js
 import type { ClientHooks } from '../hooks.js'
 import type { RetryOptions } from '../options.js'
 
+/** Largest delay a timer accepts; a longer Retry-After without a deadline is not waited for. */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** @internal One attempt of a call; `attempt` starts at 1. */
 export type AttemptFn = (call: Call, attempt: number) => Promise<unknown>
 
@@ -62,7 +65,7 @@ export class RetryPolicy {
     const delayMs = error.retryAfterMs ?? this.#backoff(failed)
     // A retry that could not even start before the deadline would only turn this error into a
     // less informative timeout, so the caller gets the real error now.
-    if (this.#clock.now() + delayMs >= call.deadlineAt) throw error
+    if (this.#clock.now() + delayMs >= call.deadlineAt || delayMs > MAX_TIMER_MS) throw error
     const hooks = this.#hooks
     if (hooks.retry.active) {
       hooks.retry.emit({
