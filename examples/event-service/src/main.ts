@@ -6,7 +6,6 @@
 import { pino } from 'pino'
 import { loadConfig } from './config.js'
 import { isConfigError } from './errors/ConfigError.js'
-import { createService } from './service.js'
 import { installGracefulShutdown } from './shutdown.js'
 
 async function main(): Promise<void> {
@@ -22,6 +21,9 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: 'event-service' } })
+  // Imported after the config is known to be valid, so a bad value fails fast without loading
+  // Fastify, undici and msw first.
+  const { createService } = await import('./service.js')
   const service = await createService(config, { logger })
   const url = await service.listen()
   logger.info(

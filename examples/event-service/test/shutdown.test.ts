@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { installGracefulShutdown } from '../src/shutdown.js'
@@ -94,10 +93,10 @@ const source = signalSource()
 
 /** `pnpm start` for real: a child process, real signals, real exit codes. */
 describe('src/main.ts as a process', () => {
-  const tsx = createRequire(import.meta.url).resolve('tsx/cli')
   const cwd = fileURLToPath(new URL('..', import.meta.url))
   const run = (env: Record<string, string>) => {
-    const child = spawn(process.execPath, [tsx, 'src/main.ts'], {
+    // `--import tsx` rather than the tsx CLI: one process, so the signal reaches main.ts directly.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd,
       env: { ...process.env, UPSTREAM_BASE: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -114,14 +113,18 @@ describe('src/main.ts as a process', () => {
     return { child, exit, out: () => stdout, err: () => stderr }
   }
 
-  it('refuses a bad configuration with a clear message and exit code 1', async () => {
+  it.concurrent('refuses a bad configuration with a clear message and exit code 1', async ({
+    expect,
+  }) => {
     const p = run({ PORT: 'abc', LOG_LEVEL: 'loud' })
     expect(await p.exit).toBe(1)
     expect(p.err()).toContain('PORT must be an integer from 0 to 65535, got "abc"')
     expect(p.err()).toContain('LOG_LEVEL must be one of')
   })
 
-  it('starts the embedded mock without UPSTREAM_BASE, serves, and exits 0 on SIGTERM', async () => {
+  it.concurrent('starts the embedded mock without UPSTREAM_BASE, serves, and exits 0 on SIGTERM', async ({
+    expect,
+  }) => {
     const p = run({ PORT: '0', LOG_LEVEL: 'info' })
     const listening = await vi.waitFor(
       () => {
