@@ -19,7 +19,7 @@ describe('circuit story against the real mock server', () => {
       config: {
         upstream: { retries: 0 },
         // Scaled down from 30 s / 5 s so the story runs in milliseconds.
-        breaker: { failureThreshold: 3, windowMs: 5_000, resetTimeoutMs: 50 },
+        breaker: { failureThreshold: 3, windowMs: 5_000, resetTimeoutMs: 150 },
       },
     })
     const { service, mock } = stack

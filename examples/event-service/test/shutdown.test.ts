@@ -20,7 +20,7 @@ describe('graceful shutdown', () => {
   })
 
   it('on SIGTERM stops accepting, lets the in-flight request finish, closes the pools, exits 0', async () => {
-    stack = await startStack({ mock: { delays: { getEventById: 150 } } })
+    stack = await startStack({ mock: { delays: { getEventById: 300 } } })
     const { service, mock } = stack
     const url = await service.listen()
     const order: string[] = []
@@ -41,7 +41,7 @@ describe('graceful shutdown', () => {
       order.push(`response ${res.status}`)
       return (await res.json()) as unknown[]
     })
-    // The request is inside the service, waiting on the upstream's 150 ms event reads.
+    // The request is inside the service, waiting on the upstream's 300 ms event reads.
     await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBeGreaterThan(0), {
       interval: 2,
     })
