@@ -1,4 +1,5 @@
 import { Pool } from 'undici'
+import { onAbort } from './abort.js'
 import type { Call } from './call.js'
 import { UpstreamAbortError } from './errors/abort-error.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
@@ -133,11 +134,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
-  const attemptThroughBreaker: AttemptFn =
-    breaker === undefined
-      ? (call, attempt) => runAttempt(transport, call, attempt)
-      : (call, attempt) => breaker.execute(call, attempt, attemptDirect)
-  const attemptDirect: AttemptFn = (call, attempt) => runAttempt(transport, call, attempt)
+  // Steps 7–10 of `execute` below, with the breaker (step 6) in front when there is one.
+  const attempt: AttemptFn = (call, n) => runAttempt(transport, call, n)
+  const guardedAttempt: AttemptFn =
+    breaker === undefined ? attempt : (call, n) => breaker.execute(call, n, attempt)
 
   /**
    * Runs one call through the policies. The order, outermost first:
@@ -157,8 +157,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * Steps 7–10 live in `transport/attempt.ts`; each other step is one module in `policies/`.
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
+    // Steps 4–10.
+    const resilient = (): Promise<unknown> => {
+      startDeadline(call, clock, call.deadlineMs)
+      return retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
+    }
     if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
-      return resilient(call)
+      return resilient()
     }
     const key = cacheKey(call)
     const fresh = cache.fresh(key)
@@ -172,7 +177,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const signal = call.signal
     call.signal = undefined
     const shared = coalescer.run(key, () =>
-      resilient(call).then(
+      resilient().then(
         (value) => {
           cache.set(key, value, call.responseBytes)
           return value
@@ -190,13 +195,6 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       ),
     )
     return signal === undefined ? shared : raceSignal(shared, signal, call)
-  }
-
-  function resilient(call: Call): Promise<unknown> {
-    startDeadline(call, clock, call.deadlineMs)
-    return retry === undefined
-      ? attemptThroughBreaker(call, 1)
-      : retry.execute(call, attemptThroughBreaker)
   }
 
   function servesStale(error: unknown): boolean {
@@ -336,15 +334,14 @@ function raceSignal(promise: Promise<unknown>, signal: AbortSignal, call: Call):
     })
   if (signal.aborted) return Promise.reject(abortError())
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError())
-    signal.addEventListener('abort', onAbort, { once: true })
+    const unsubscribe = onAbort(signal, () => reject(abortError()))
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        unsubscribe()
         resolve(value)
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
+        unsubscribe()
         reject(error)
       },
     )

@@ -109,6 +109,28 @@ describe('abort', () => {
     expect(server.requests).toBe(1)
   })
 
+  it('shares one signal between 50 concurrent calls without a listener-leak warning', async () => {
+    server = await startServer(hang)
+    client = createUpstreamClient({ baseUrl: server.origin, breaker: false })
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    try {
+      const controller = new AbortController()
+      const calls = Array.from({ length: 50 }, (_, i) =>
+        client?.get(`/slow/${i}`, { signal: controller.signal }).catch((e: unknown) => e),
+      )
+      await vi.waitFor(() => expect(server?.requests).toBe(50))
+      controller.abort()
+      for (const e of await Promise.all(calls))
+        expect(e).toMatchObject({ code: 'UPSTREAM_ABORTED' })
+      await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
+      expect(warnings).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('rejects at once when the signal is already aborted, without a request', async () => {
     server = await startServer(hang)
     client = createUpstreamClient({ baseUrl: server.origin })

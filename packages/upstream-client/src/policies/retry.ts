@@ -1,4 +1,5 @@
 import pRetry from 'p-retry'
+import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
@@ -118,22 +119,24 @@ export function isRetryable(error: UpstreamError, call: Call): boolean {
 function sleep(clock: Clock, ms: number, call: Call, attempts: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const signal = call.signal
-    const onAbort = () => {
+    let unsubscribe: (() => void) | undefined
+    const timer = clock.setTimeout(() => {
+      unsubscribe?.()
+      resolve()
+    }, ms)
+    if (signal === undefined) return
+    const abort = () => {
       clock.clearTimeout(timer)
       reject(
         new UpstreamAbortError({
           method: call.method,
           url: call.url,
           attempts,
-          cause: signal?.reason,
+          cause: signal.reason,
         }),
       )
     }
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    if (signal?.aborted) return onAbort()
-    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal.aborted) return abort()
+    unsubscribe = onAbort(signal, abort)
   })
 }

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
@@ -97,7 +98,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   readonly #reject: (error: UpstreamError) => void
   readonly #body = new BodyCollector()
   readonly #timer: unknown
-  #onAbort: (() => void) | undefined
+  #unsubscribeAbort: (() => void) | undefined
   #controller: Dispatcher.DispatchController | undefined
   #settled = false
   #status = 0
@@ -123,7 +124,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#timer = config.clock.setTimeout(() => this.#onTimeout(), budgetMs)
     const signal = call.signal
     if (signal !== undefined) {
-      this.#onAbort = () =>
+      this.#unsubscribeAbort = onAbort(signal, () =>
         this.#abortWith(
           new UpstreamAbortError({
             method: call.method,
@@ -131,8 +132,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
             attempts: attempt,
             cause: signal.reason,
           }),
-        )
-      signal.addEventListener('abort', this.#onAbort, { once: true })
+        ),
+      )
     }
   }
 
@@ -240,7 +241,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #settle(): void {
     this.#settled = true
     this.#config.clock.clearTimeout(this.#timer)
-    if (this.#onAbort !== undefined) this.#call.signal?.removeEventListener('abort', this.#onAbort)
+    this.#unsubscribeAbort?.()
   }
 
   #abortWith(error: UpstreamError): void {
