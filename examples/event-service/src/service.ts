@@ -97,6 +97,8 @@ export async function createService(
     userCache: false,
     batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
     maxLimit: config.pageMaxLimit,
+    // The usual 50, unless the operator capped pages below it.
+    defaultLimit: Math.min(50, config.pageMaxLimit),
     staleIfError: true,
   })
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
