@@ -68,7 +68,9 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
         ? style.red(`circuit OPEN (was ${e.from}): callers now get 503 at once`)
         : e.to === 'halfOpen'
           ? style.yellow('circuit HALF-OPEN: the next call is the probe')
-          : style.green('circuit CLOSED: the probe succeeded, traffic ramps back up')
+          : style.green(
+              'circuit CLOSED: the probe succeeded; traffic ramps back up (2 calls in flight, doubling per success)',
+            )
     c.at(
       `${label} ${style.dim(`· upstream addEvent calls so far: ${upstreamCalls() - callsAtStart}`)}`,
     )
