@@ -1,3 +1,4 @@
+import type { Event } from '@userevents/event-aggregator'
 import type { ObservableClient } from './metrics.js'
 
 /**
@@ -7,21 +8,7 @@ import type { ObservableClient } from './metrics.js'
  * would another client with the same surface.
  */
 
-/** An event as the upstream stores it. */
-export interface Event {
-  id: string
-  name: string
-  userId: string
-  details?: string
-}
-
-/** A user as the upstream returns it; `events` lists event ids in the user's order. */
-export interface User {
-  id: string
-  userName: string
-  email: string
-  events: string[]
-}
+export type { Event, User } from '@userevents/event-aggregator'
 
 /** Options the service passes on every upstream call. */
 export interface UpstreamCallOptions {

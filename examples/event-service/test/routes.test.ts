@@ -200,6 +200,18 @@ describe('input validation answers 400 naming the bad value', () => {
     expect(stack.mock.calls()).toEqual(before)
   })
 
+  it('validates the Idempotency-Key header', async () => {
+    const res = await inject({
+      method: 'POST',
+      url: '/addEvent',
+      headers: { 'idempotency-key': 'has space' },
+      payload: { name: 'a', userId: '1' },
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toContain('headers.idempotency-key must match pattern')
+    expect(res.json().message).toContain('got "has space"')
+  })
+
   it('rejects malformed JSON and a missing body', async () => {
     const malformed = await inject({
       method: 'POST',
