@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { type MockClock, sleep, systemClock } from './clock.js'
 import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 
@@ -74,6 +75,7 @@ export interface SeedResult extends SeedProgress {
  * concurrency (the service generates the ids). A `503`, `429`, `502`, `504` or network error is
  * retried with exponential backoff; a `Retry-After` header replaces the computed delay (capped by
  * `maxRetryAfterMs`). Other statuses are final. Only the failed event is retried, never the batch.
+ * Each event is sent with its own `Idempotency-Key`, the same on every retry of that event.
  *
  * The retry loop is written here rather than taken from p-retry: a `Retry-After` must *replace*
  * the backoff for that attempt, which p-retry cannot express (its `onFailedAttempt` can only add
@@ -91,8 +93,13 @@ export async function seedEvents(options: SeedOptions): Promise<SeedResult> {
   const report = () => o.onProgress?.({ ...progress })
   let next = 0
 
+  // One key per event for the whole seeding run: every retry of an event carries the same
+  // `Idempotency-Key`, so a retry after a write that did land (a timeout, a dropped connection,
+  // a 504 from a gateway) is recognised by the service instead of adding the event twice.
+  const runId = randomUUID()
   const addOne = async (index: number): Promise<void> => {
     const body = JSON.stringify({ ...o.makeEvent(index), userId: o.userId })
+    const idempotencyKey = `${runId}-${index}`
     for (let attempt = 0; ; attempt++) {
       if (o.signal?.aborted) {
         failures.push({ index, message: 'aborted' })
@@ -101,7 +108,7 @@ export async function seedEvents(options: SeedOptions): Promise<SeedResult> {
       }
       progress.attempts++
       if (attempt > 0) progress.retries++
-      const outcome = await post(o, url, body)
+      const outcome = await post(o, url, body, idempotencyKey)
       if (outcome.ok) {
         progress.added++
         report()
@@ -181,13 +188,18 @@ type Outcome =
 const RETRYABLE = new Set([429, 502, 503, 504])
 
 /** Private: one attempt. Network errors and timeouts are retryable; so are the statuses above. */
-async function post(o: Resolved, url: string, body: string): Promise<Outcome> {
+async function post(
+  o: Resolved,
+  url: string,
+  body: string,
+  idempotencyKey: string,
+): Promise<Outcome> {
   const signals = [AbortSignal.timeout(o.timeoutMs)]
   if (o.signal) signals.push(o.signal)
   try {
     const res = await (o.fetch ?? globalThis.fetch)(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
       body,
       signal: AbortSignal.any(signals),
     })

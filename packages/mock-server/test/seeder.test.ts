@@ -191,6 +191,46 @@ describe('seedEvents', () => {
     expect(mock.store.getUser('2')?.events).toHaveLength(2)
   })
 
+  it('sends one Idempotency-Key per event, the same on each of its retries', async () => {
+    const keysByName = new Map<string, Set<string>>()
+    let answered = 0
+    const target = await new Promise<string>((resolve) => {
+      const server = createServer(async (req, res) => {
+        let raw = ''
+        for await (const chunk of req) raw += chunk
+        const name = String((JSON.parse(raw) as { name: unknown }).name)
+        const keys = keysByName.get(name) ?? new Set<string>()
+        keys.add(String(req.headers['idempotency-key']))
+        keysByName.set(name, keys)
+        // Every other answer is a 503, so each event is retried at least once.
+        res.writeHead(++answered % 2 === 1 ? 503 : 201, { 'retry-after': '0' }).end('{}')
+      })
+      server.listen(0, '127.0.0.1', () =>
+        resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+      )
+      closers.push(
+        () =>
+          new Promise<void>((done) => {
+            server.close(() => done())
+            server.closeAllConnections()
+          }),
+      )
+    })
+    const result = await seedEvents({
+      target,
+      count: 4,
+      userId: '1',
+      concurrency: 1,
+      clock: recordingClock(),
+    })
+    expect(result).toMatchObject({ added: 4, retries: 4 })
+    const keys = [...keysByName.values()]
+    expect(keys).toHaveLength(4)
+    for (const perEvent of keys) expect(perEvent.size).toBe(1)
+    expect(new Set(keys.flatMap((perEvent) => [...perEvent])).size).toBe(4)
+    expect([...(keys[0] ?? [])][0]).not.toBe('undefined')
+  })
+
   it('rejects bad options with the bad value', async () => {
     await expect(seedEvents({ target: 'nope', count: 1, userId: '1' })).rejects.toThrow(
       'Expected `target` to be an http(s) URL, got "nope"',
