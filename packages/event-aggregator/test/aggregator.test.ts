@@ -253,11 +253,11 @@ describe('getEventsByUserId against the mock server', () => {
     const aggregator = createEventAggregator({ client })
     const controller = new AbortController()
     const pending = aggregator.getEventsByUserId('u10', { signal: controller.signal })
-    await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(10))
+    await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(10), { timeout: 5_000 })
     controller.abort(new Error('caller went away'))
     await expect(pending).rejects.toThrow('caller went away')
     // The mock sees its requests go away long before their 5 s delay.
-    await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(0))
+    await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(0), { timeout: 5_000 })
     expect(aggregator.events.stats).toEqual({ active: 0, queued: 0, inFlightIds: 0 })
     // Nothing was cached from the aborted call.
     await expect(
