@@ -10,6 +10,7 @@ import type {
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  RampChangeEvent,
   RequestEvent,
   ResponseEvent,
   RetryEvent,
@@ -76,6 +77,11 @@ export interface UpstreamClient {
   onRetry(listener: (event: RetryEvent) => void): () => void
   /** Called when the circuit changes state. Returns an unsubscribe function. */
   onStateChange(listener: (event: StateChangeEvent) => void): () => void
+  /**
+   * Called at each step of the gradual recovery after a successful half-open probe: the ramp
+   * started, widened, finished or was aborted. Returns an unsubscribe function.
+   */
+  onRampChange(listener: (event: RampChangeEvent) => void): () => void
   /** Called on a cache hit (`stale: true` for stale-if-error). Returns an unsubscribe function. */
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
@@ -119,9 +125,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const breaker =
     config.breaker === false
       ? undefined
-      : new CircuitBreakerPolicy(name, config.breaker, clock, (from, to) => {
-          if (hooks.stateChange.active) hooks.stateChange.emit({ name, from, to })
-        })
+      : new CircuitBreakerPolicy(
+          name,
+          config.breaker,
+          clock,
+          (from, to) => {
+            if (hooks.stateChange.active) hooks.stateChange.emit({ name, from, to })
+          },
+          (event) => {
+            if (hooks.rampChange.active) hooks.rampChange.emit(event)
+          },
+        )
   const isFailure = config.breaker === false ? defaultIsFailure : config.breaker.isFailure
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
@@ -305,6 +319,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
     onRetry: (listener) => hooks.retry.subscribe(listener),
     onStateChange: (listener) => hooks.stateChange.subscribe(listener),
+    onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
     close: async () => {

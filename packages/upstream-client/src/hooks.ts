@@ -55,6 +55,35 @@ export interface StateChangeEvent {
   to: CircuitState
 }
 
+/**
+ * Passed to `onRampChange` listeners as traffic returns after a successful half-open probe: the
+ * circuit is already `closed`, but the calls allowed in flight start at 2 and double with each
+ * success until `breaker.rampLimit`; calls beyond the allowance wait in a bounded queue.
+ *
+ * - `started`: the probe succeeded; `allowedInFlight` is 2 and `queued` 0.
+ * - `widened`: a success doubled the allowance; `queued` counts the calls still waiting after
+ *   the newly allowed ones were let in.
+ * - `finished`: the allowance reached `rampLimit`; `allowedInFlight` is `Infinity` and `queued`
+ *   counts the waiting calls released at once.
+ * - `aborted`: a failure re-opened the circuit (the circuit is then `open`) or the client was
+ *   closed; `allowedInFlight` is 0 and `queued` counts the waiting calls rejected with
+ *   `CircuitOpenError`.
+ *
+ * There is no ramp when `breaker.rampLimit` is 2 or less, so no event either.
+ */
+export interface RampChangeEvent {
+  /** The upstream (breaker group) name. */
+  name: string
+  /** Calls allowed in flight from now on; `Infinity` when the ramp finished, 0 when aborted. */
+  allowedInFlight: number
+  /** Calls waiting in the ramp queue at this change (see the phases above). */
+  queued: number
+  phase: RampPhase
+}
+
+/** Phase of the post-recovery ramp reported by {@link RampChangeEvent}. */
+export type RampPhase = 'started' | 'widened' | 'finished' | 'aborted'
+
 /** Passed to `onCacheHit` listeners; `stale` is true when an expired entry was served on error. */
 export interface CacheHitEvent {
   key: string
@@ -107,6 +136,7 @@ export class ClientHooks {
   readonly attemptError = new Hook<AttemptErrorEvent>()
   readonly retry = new Hook<RetryEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()
+  readonly rampChange = new Hook<RampChangeEvent>()
   readonly cacheHit = new Hook<CacheHitEvent>()
   readonly cacheMiss = new Hook<CacheMissEvent>()
 }

@@ -30,6 +30,8 @@ export type {
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  RampChangeEvent,
+  RampPhase,
   RequestEvent,
   ResponseEvent,
   RetryEvent,

@@ -4,7 +4,8 @@ import type { Logger } from './options.js'
 /**
  * @internal Attaches a pino-compatible logger to the client's hooks. This is the only place the
  * client logs: one structured line per attempt (debug when it succeeded, info when it failed),
- * one per scheduled retry (info) and one per circuit state change (warn).
+ * one per scheduled retry (info), one per circuit state change (warn) and one per step of the
+ * post-recovery ramp (info).
  */
 export function attachLogger(
   logger: Logger,
@@ -64,6 +65,20 @@ export function attachLogger(
       logger.warn(
         { circuit: e.to, from: e.from, breaker: e.name },
         'upstream circuit state changed',
+      )
+    }),
+    hooks.rampChange.subscribe((e) => {
+      // `upstream` is bound by the caller's child logger; repeating it would duplicate the key.
+      logger.info(
+        {
+          circuit: circuit(),
+          phase: e.phase,
+          // JSON has no Infinity; null (unrestricted, on `finished`) keeps the field numeric for
+          // log indexers instead of mixing in a string.
+          allowedInFlight: Number.isFinite(e.allowedInFlight) ? e.allowedInFlight : null,
+          queued: e.queued,
+        },
+        'upstream circuit ramp changed',
       )
     }),
   ]

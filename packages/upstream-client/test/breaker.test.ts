@@ -4,10 +4,12 @@ import {
   type CircuitOpenError,
   createUpstreamClient,
   isUpstreamErrorCode,
+  type Logger,
+  type RampChangeEvent,
   type StateChangeEvent,
   type UpstreamClient,
 } from '../src/index.js'
-import { json, startServer, TestClock, type TestServer } from './helpers.js'
+import { json, recordingLogger, startServer, TestClock, type TestServer } from './helpers.js'
 
 let server: TestServer | undefined
 let client: UpstreamClient | undefined
@@ -123,10 +125,15 @@ describe('circuit breaker trip rule', () => {
 
 describe('circuit breaker recovery', () => {
   /** Opens the circuit of a client with a 20 ms reset timeout; returns the state log. */
-  async function openCircuit(options: { maxQueued?: number } = {}) {
+  async function openCircuit(
+    options: { maxQueued?: number; rampLimit?: number } = {},
+    logger?: Logger,
+  ) {
     const states: string[] = []
     client = createUpstreamClient({
       baseUrl: (server as TestServer).origin,
+      name: 'events',
+      logger,
       retry: false,
       breaker: { failureThreshold: 1, resetTimeoutMs: 20, ...options },
     })
@@ -232,5 +239,171 @@ describe('circuit breaker recovery', () => {
     for (const e of settled) expect(isUpstreamErrorCode(e, 'UPSTREAM_CIRCUIT_OPEN')).toBe(true)
     expect(client?.circuitState).toBe('open')
     json(held[1] as http.ServerResponse, 200, {})
+  })
+})
+
+describe('circuit breaker ramp events (onRampChange)', () => {
+  /**
+   * A server that fails, answers or holds each request by `mode`; opens a client's circuit
+   * (failureThreshold 1, 20 ms reset), waits for half-open and lets the probe succeed. Returns a
+   * timeline of state changes and ramp events, in the order the listeners saw them.
+   */
+  async function rampAfterProbe(breaker: { maxQueued?: number; rampLimit?: number } = {}) {
+    const held: http.ServerResponse[] = []
+    const ctl = { mode: 'fail' as 'fail' | 'ok' | 'hold' }
+    server = await startServer((_req, res) => {
+      if (ctl.mode === 'fail') return json(res, 500, {})
+      if (ctl.mode === 'ok') return json(res, 200, { ok: true })
+      held.push(res)
+    })
+    const { logger, lines } = recordingLogger()
+    const timeline: string[] = []
+    const ramps: RampChangeEvent[] = []
+    const c = createUpstreamClient({
+      baseUrl: server.origin,
+      name: 'events',
+      logger,
+      retry: false,
+      breaker: { failureThreshold: 1, resetTimeoutMs: 20, ...breaker },
+    })
+    client = c
+    c.onStateChange((e) => timeline.push(`${e.from}->${e.to}`))
+    c.onRampChange((e) => {
+      ramps.push(e)
+      timeline.push(`ramp ${e.phase} ${e.allowedInFlight}/${e.queued}`)
+    })
+    await c.get('/x').catch(() => undefined)
+    expect(c.circuitState).toBe('open')
+    expect(ramps).toEqual([]) // opening from closed is not a ramp
+    ctl.mode = 'ok'
+    await vi.waitFor(() => expect(c.circuitState).toBe('halfOpen'))
+    await c.get('/probe')
+    return { c, held, ctl, timeline, ramps, lines }
+  }
+
+  it('reports start, each doubling with the queue left, and the end at rampLimit', async () => {
+    const { c, held, ctl, timeline, ramps, lines } = await rampAfterProbe({ rampLimit: 8 })
+    expect(timeline).toEqual([
+      'closed->open',
+      'open->halfOpen',
+      'halfOpen->closed',
+      'ramp started 2/0',
+    ])
+    ctl.mode = 'hold'
+    const calls = Array.from({ length: 10 }, () => c.get('/x'))
+    await vi.waitFor(() => expect(held).toHaveLength(2)) // 2 in flight, 8 queued
+    json(held[0] as http.ServerResponse, 200, {}) // allowance 4: 3 more let in, 5 still queued
+    await vi.waitFor(() => expect(ramps).toHaveLength(2))
+    expect(ramps[1]).toEqual({ name: 'events', allowedInFlight: 4, queued: 5, phase: 'widened' })
+    await vi.waitFor(() => expect(held).toHaveLength(5))
+    json(held[1] as http.ServerResponse, 200, {}) // allowance 8 = rampLimit: the 5 are released
+    await vi.waitFor(() => expect(ramps).toHaveLength(3))
+    expect(ramps[2]).toEqual({
+      name: 'events',
+      allowedInFlight: Number.POSITIVE_INFINITY,
+      queued: 5,
+      phase: 'finished',
+    })
+    await vi.waitFor(() => expect(held).toHaveLength(10))
+    for (const res of held.slice(2)) json(res, 200, {})
+    expect(await Promise.all(calls)).toHaveLength(10)
+    expect(timeline.slice(3)).toEqual([
+      'ramp started 2/0',
+      'ramp widened 4/5',
+      'ramp finished Infinity/5',
+    ])
+    expect(c.circuitState).toBe('closed')
+
+    // One info line per step, on the upstream's child logger.
+    const rampLines = lines.filter((l) => l.msg === 'upstream circuit ramp changed')
+    expect(rampLines.map((l) => [l.level, l.bindings, l.fields])).toEqual([
+      [
+        'info',
+        { upstream: 'events' },
+        { circuit: 'closed', phase: 'started', allowedInFlight: 2, queued: 0 },
+      ],
+      [
+        'info',
+        { upstream: 'events' },
+        { circuit: 'closed', phase: 'widened', allowedInFlight: 4, queued: 5 },
+      ],
+      [
+        'info',
+        { upstream: 'events' },
+        { circuit: 'closed', phase: 'finished', allowedInFlight: null, queued: 5 },
+      ],
+    ])
+  })
+
+  it('widens once per success up to the default rampLimit of 64', async () => {
+    const { c, ramps } = await rampAfterProbe()
+    for (let i = 0; i < 8; i++) await c.get('/x') // sequential: nothing ever queues
+    expect(ramps.map((e) => [e.phase, e.allowedInFlight, e.queued])).toEqual([
+      ['started', 2, 0],
+      ['widened', 4, 0],
+      ['widened', 8, 0],
+      ['widened', 16, 0],
+      ['widened', 32, 0],
+      ['finished', Number.POSITIVE_INFINITY, 0],
+    ])
+  })
+
+  it('reports aborted, after the circuit re-opened, with the calls it rejected', async () => {
+    const { c, held, ctl, timeline, ramps, lines } = await rampAfterProbe()
+    ctl.mode = 'hold'
+    const calls = Array.from({ length: 5 }, () => c.get('/x').catch((e: unknown) => e))
+    await vi.waitFor(() => expect(held).toHaveLength(2)) // 2 in flight, 3 queued
+    json(held[0] as http.ServerResponse, 500, {})
+    await vi.waitFor(() => expect(ramps).toHaveLength(2))
+    expect(ramps[1]).toEqual({ name: 'events', allowedInFlight: 0, queued: 3, phase: 'aborted' })
+    // slice: with a 20 ms reset the circuit may already be half-open again by now.
+    expect(timeline.slice(2, 6)).toEqual([
+      'halfOpen->closed',
+      'ramp started 2/0',
+      'closed->open',
+      'ramp aborted 0/3',
+    ])
+    for (const e of await Promise.all(calls.slice(2))) {
+      expect(isUpstreamErrorCode(e, 'UPSTREAM_CIRCUIT_OPEN')).toBe(true)
+    }
+    const aborted = lines.find(
+      (l) =>
+        l.msg === 'upstream circuit ramp changed' &&
+        l.fields !== undefined &&
+        (l.fields as { phase?: string }).phase === 'aborted',
+    )
+    expect(aborted?.fields).toEqual({
+      circuit: 'open',
+      phase: 'aborted',
+      allowedInFlight: 0,
+      queued: 3,
+    })
+    json(held[1] as http.ServerResponse, 200, {})
+  })
+
+  it('reports aborted when the client is closed during the ramp', async () => {
+    const { c, held, ctl, ramps } = await rampAfterProbe()
+    ctl.mode = 'hold'
+    const calls = Array.from({ length: 3 }, () => c.get('/x').catch((e: unknown) => e))
+    await vi.waitFor(() => expect(held).toHaveLength(2)) // 2 in flight, 1 queued
+    const closing = c.close()
+    expect(ramps.map((e) => [e.phase, e.allowedInFlight, e.queued])).toEqual([
+      ['started', 2, 0],
+      ['aborted', 0, 1],
+    ])
+    expect(isUpstreamErrorCode(await calls[2], 'UPSTREAM_CIRCUIT_OPEN')).toBe(true)
+    for (const res of held) json(res, 200, {})
+    await closing
+    client = undefined // closed here; a second close() would throw
+  })
+
+  it('stops calling a listener once it unsubscribed', async () => {
+    const { c, ramps } = await rampAfterProbe({ rampLimit: 4 })
+    const seen: string[] = []
+    const off = c.onRampChange((e) => seen.push(e.phase))
+    off()
+    await c.get('/x') // allowance 4 = rampLimit: finished
+    expect(ramps.map((e) => e.phase)).toEqual(['started', 'finished'])
+    expect(seen).toEqual([])
   })
 })

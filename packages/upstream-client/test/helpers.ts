@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Clock } from '../src/index.js'
+import type { Clock, Logger } from '../src/index.js'
 
 /** A loopback server started by a test; counts requests and TCP connections. */
 export interface TestServer {
@@ -119,4 +119,22 @@ export class TestClock implements Clock {
     }
     this.#now = target
   }
+}
+
+/** A pino-shaped logger that records lines (an external collaborator, not our code). */
+export function recordingLogger() {
+  const lines: {
+    level: string
+    bindings: Record<string, unknown>
+    fields: object
+    msg?: string
+  }[] = []
+  const make = (bindings: Record<string, unknown>): Logger => ({
+    child: (more) => make({ ...bindings, ...more }),
+    debug: (fields, msg) => lines.push({ level: 'debug', bindings, fields, msg }),
+    info: (fields, msg) => lines.push({ level: 'info', bindings, fields, msg }),
+    warn: (fields, msg) => lines.push({ level: 'warn', bindings, fields, msg }),
+    error: (fields, msg) => lines.push({ level: 'error', bindings, fields, msg }),
+  })
+  return { logger: make({}), lines }
 }

@@ -5,11 +5,10 @@ import {
   createUpstreamClient,
   isUpstreamError,
   isUpstreamErrorCode,
-  type Logger,
   type UpstreamClient,
   UpstreamHttpError,
 } from '../src/index.js'
-import { json, startServer, type TestServer } from './helpers.js'
+import { json, recordingLogger, startServer, type TestServer } from './helpers.js'
 
 let server: TestServer | undefined
 let client: UpstreamClient | undefined
@@ -19,24 +18,6 @@ afterEach(async () => {
   client = undefined
   server = undefined
 })
-
-/** A pino-shaped logger that records lines (an external collaborator, not our code). */
-function recordingLogger() {
-  const lines: {
-    level: string
-    bindings: Record<string, unknown>
-    fields: object
-    msg?: string
-  }[] = []
-  const make = (bindings: Record<string, unknown>): Logger => ({
-    child: (more) => make({ ...bindings, ...more }),
-    debug: (fields, msg) => lines.push({ level: 'debug', bindings, fields, msg }),
-    info: (fields, msg) => lines.push({ level: 'info', bindings, fields, msg }),
-    warn: (fields, msg) => lines.push({ level: 'warn', bindings, fields, msg }),
-    error: (fields, msg) => lines.push({ level: 'error', bindings, fields, msg }),
-  })
-  return { logger: make({}), lines }
-}
 
 describe('transport', () => {
   it('reuses one keep-alive connection for 100 sequential calls', async () => {

@@ -4,6 +4,7 @@ import {
   type CircuitState,
   createUpstreamClient,
   isUpstreamErrorCode,
+  type RampChangeEvent,
   type UpstreamClient,
   type UpstreamHttpError,
   type UpstreamTimeoutError,
@@ -52,5 +53,9 @@ describe('public types', () => {
     const c = createUpstreamClient({ baseUrl: 'http://x', logger: pino({ level: 'silent' }) })
     expectTypeOf(c.onRetry(() => {})).toEqualTypeOf<() => void>()
     expectTypeOf(c.onStateChange).parameter(0).parameter(0).toHaveProperty('to')
+    expectTypeOf(c.onRampChange).parameter(0).parameter(0).toEqualTypeOf<RampChangeEvent>()
+    expectTypeOf<RampChangeEvent['phase']>().toEqualTypeOf<
+      'started' | 'widened' | 'finished' | 'aborted'
+    >()
   })
 })

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js'
 import { CircuitOpenError } from '../errors/circuit-open-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
-import type { CircuitState } from '../hooks.js'
+import type { CircuitState, RampChangeEvent, RampPhase } from '../hooks.js'
 import type { BreakerOptions } from '../options.js'
 import type { AttemptFn } from './retry.js'
 
@@ -66,7 +66,9 @@ const RECOVERING_HINT_MS = 1_000
  *   feeds opossum's unused rolling stats) and their failures go straight to the ring.
  * - **Ramp.** After a successful probe the breaker is closed, but calls in flight are limited to
  *   2, doubling with each success until `rampLimit`; excess calls wait in a queue of at most
- *   `maxQueued`. Any failure during the ramp re-opens the breaker and rejects the queue.
+ *   `maxQueued`. Any failure during the ramp re-opens the breaker and rejects the queue. Each
+ *   step (started, widened, finished, aborted) is reported through `onRampChange`, because the
+ *   circuit state alone says `closed` for the whole ramp.
  *
  * opossum schedules the half-open transition with the global `setTimeout`, looked up when the
  * breaker opens, so fake timers drive it; the injected clock drives everything else here.
@@ -76,6 +78,7 @@ export class CircuitBreakerPolicy {
   readonly #options: Required<BreakerOptions>
   readonly #clock: Clock
   readonly #onStateChange: (from: CircuitState, to: CircuitState) => void
+  readonly #onRampChange: (event: RampChangeEvent) => void
   readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
   readonly #failureTimes: number[]
   #failureCount = 0
@@ -89,11 +92,13 @@ export class CircuitBreakerPolicy {
     options: Required<BreakerOptions>,
     clock: Clock,
     onStateChange: (from: CircuitState, to: CircuitState) => void,
+    onRampChange: (event: RampChangeEvent) => void,
   ) {
     this.#name = name
     this.#options = options
     this.#clock = clock
     this.#onStateChange = onStateChange
+    this.#onRampChange = onRampChange
     this.#failureTimes = new Array<number>(options.failureThreshold).fill(0)
     this.#breaker = new CircuitBreaker(
       (run: AttemptFn, call: Call, attempt: number) => run(call, attempt),
@@ -113,17 +118,21 @@ export class CircuitBreakerPolicy {
     this.#breaker.on('failure', () => this.#onFailure())
     this.#breaker.on('open', () => {
       this.#openedAt = this.#clock.now()
-      this.#endRamp('re-opened')
+      // State first, so an `aborted` ramp event already sees (and logs) the circuit as open.
       this.#transition('open')
+      this.#endRamp('re-opened')
     })
     this.#breaker.on('halfOpen', () => this.#transition('halfOpen'))
     this.#breaker.on('close', () => {
       const from = this.#state
       this.#failureCount = 0
-      if (from === 'halfOpen' && this.#options.rampLimit > 2) {
-        this.#ramp = { allowance: 2, inFlight: 0, queue: [] }
-      }
+      const ramp: Ramp | undefined =
+        from === 'halfOpen' && this.#options.rampLimit > 2
+          ? { allowance: 2, inFlight: 0, queue: [] }
+          : undefined
+      this.#ramp = ramp
       this.#transition('closed')
+      if (ramp !== undefined) this.#rampChanged(ramp.allowance, 0, 'started')
     })
   }
 
@@ -222,12 +231,14 @@ export class CircuitBreakerPolicy {
     if (success) ramp.allowance *= 2
     if (ramp.allowance >= this.#options.rampLimit) {
       this.#ramp = undefined
+      this.#rampChanged(Number.POSITIVE_INFINITY, ramp.queue.length, 'finished')
       for (const waiter of ramp.queue.splice(0)) this.#admit(waiter, undefined)
       return
     }
     while (ramp.inFlight < ramp.allowance && ramp.queue.length > 0) {
       this.#admit(ramp.queue.shift() as Waiter, ramp)
     }
+    if (success) this.#rampChanged(ramp.allowance, ramp.queue.length, 'widened')
   }
 
   #admit(waiter: Waiter, ramp: Ramp | undefined): void {
@@ -261,6 +272,7 @@ export class CircuitBreakerPolicy {
     const ramp = this.#ramp
     if (ramp === undefined) return
     this.#ramp = undefined
+    this.#rampChanged(0, ramp.queue.length, 'aborted')
     for (const { call, attempt, reject } of ramp.queue.splice(0)) {
       reject(
         this.#openError(call, attempt, `${reason} while recovering`, this.#options.resetTimeoutMs),
@@ -273,6 +285,10 @@ export class CircuitBreakerPolicy {
     if (from === to) return
     this.#state = to
     this.#onStateChange(from, to)
+  }
+
+  #rampChanged(allowedInFlight: number, queued: number, phase: RampPhase): void {
+    this.#onRampChange({ name: this.#name, allowedInFlight, queued, phase })
   }
 
   #hint(): number {
