@@ -10,6 +10,9 @@ export const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = Objec
   open: 2,
 })
 
+/** Phases of the breaker's post-recovery ramp, as the upstream client reports them. */
+export type RampPhase = 'started' | 'widened' | 'finished' | 'aborted'
+
 /**
  * The part of an upstream client the metrics read: its hooks and its current circuit state.
  * Structural, so any client with these hooks (or a test double of the hooks) can be tracked.
@@ -22,6 +25,9 @@ export interface ObservableClient {
   ): () => void
   onRetry(fn: (e: { method: string; path: string; error: { code: string } }) => void): () => void
   onStateChange(fn: (e: { name: string; from: CircuitState; to: CircuitState }) => void): () => void
+  onRampChange(
+    fn: (e: { name: string; allowedInFlight: number; queued: number; phase: RampPhase }) => void,
+  ): () => void
   onCacheHit(fn: (e: { key: string; stale: boolean }) => void): () => void
   onCacheMiss(fn: (e: { key: string }) => void): () => void
 }
@@ -54,6 +60,8 @@ export interface MetricsOptions {
  * - `upstream_retries_total` by upstream, method, route and error code;
  * - `upstream_circuit_state` gauge by upstream (0 closed, 1 half-open, 2 open);
  * - `upstream_circuit_transitions_total` by upstream and target state;
+ * - `upstream_ramp_allowed_in_flight` gauge by upstream: calls the recovery ramp after a
+ *   successful probe allows in flight (2, 4, 8, ...); `+Inf` while no ramp limits traffic;
  * - `upstream_cache_hits_total` (by `stale`) and `upstream_cache_misses_total`;
  * - `http_requests_total` and `http_request_duration_seconds` by method, route and status code.
  *
@@ -93,6 +101,19 @@ export function createMetrics(options: MetricsOptions = {}): ServiceMetrics {
     collect() {
       for (const [name, client] of tracked) {
         this.set({ upstream: name }, CIRCUIT_STATE_VALUE[client.circuitState] ?? -1)
+      }
+    },
+  })
+  // Set by the ramp events; an upstream without an entry is not ramping.
+  const rampAllowed = new Map<string, number>()
+  new Gauge({
+    name: `${prefix}upstream_ramp_allowed_in_flight`,
+    help: 'Calls allowed in flight by the circuit breaker recovery ramp; +Inf when no ramp limits traffic',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    collect() {
+      for (const name of tracked.keys()) {
+        this.set({ upstream: name }, rampAllowed.get(name) ?? Number.POSITIVE_INFINITY)
       }
     },
   })
@@ -150,12 +171,20 @@ export function createMetrics(options: MetricsOptions = {}): ServiceMetrics {
           retries.inc({ upstream, method: e.method, route: routeOf(e.path), code: e.error.code })
         }),
         client.onStateChange((e) => transitions.inc({ upstream, to: e.to })),
+        client.onRampChange((e) => {
+          // Once finished or aborted the ramp no longer limits anything (an open circuit shows
+          // in upstream_circuit_state), so the gauge goes back to +Inf.
+          if (e.phase === 'started' || e.phase === 'widened') {
+            rampAllowed.set(upstream, e.allowedInFlight)
+          } else rampAllowed.delete(upstream)
+        }),
         client.onCacheHit((e) => cacheHits.inc({ upstream, stale: String(e.stale) })),
         client.onCacheMiss(() => cacheMisses.inc({ upstream })),
       ]
       return () => {
         for (const unsubscribe of unsubscribers) unsubscribe()
         tracked.delete(upstream)
+        rampAllowed.delete(upstream)
       }
     },
     render: () => registry.metrics(),

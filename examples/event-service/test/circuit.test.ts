@@ -26,6 +26,8 @@ describe('circuit story against the real mock server', () => {
     const url = await service.listen()
     const transitions: string[] = []
     service.client.onStateChange((e) => transitions.push(`${e.from}->${e.to}`))
+    const ramp: string[] = []
+    service.client.onRampChange((e) => ramp.push(`${e.phase} ${e.allowedInFlight}/${e.queued}`))
 
     const events = Array.from({ length: 10 }, (_, i) => `flap-${i + 1}`)
     let fastFails = 0
@@ -66,6 +68,25 @@ describe('circuit story against the real mock server', () => {
     expect(transitions.filter((t) => t === 'halfOpen->open')).toHaveLength(7)
     expect(transitions.at(-1)).toBe('halfOpen->closed')
     expect(service.client.circuitState).toBe('closed')
+    // The successful probe starts the ramp; the 4 calls after it double the allowance each time
+    // (sequential, so nothing queues). 4 successes do not reach the limit of 64.
+    expect(ramp).toEqual([
+      'started 2/0',
+      'widened 4/0',
+      'widened 8/0',
+      'widened 16/0',
+      'widened 32/0',
+    ])
+    const rampLogs = stack.logs.filter((l) => l.msg === 'upstream circuit ramp changed')
+    expect(rampLogs.map((l) => [l.level, l.upstream, l.phase, l.allowedInFlight])).toEqual([
+      [30, 'events', 'started', 2],
+      [30, 'events', 'widened', 4],
+      [30, 'events', 'widened', 8],
+      [30, 'events', 'widened', 16],
+      [30, 'events', 'widened', 32],
+    ])
+    const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toContain('upstream_ramp_allowed_in_flight{upstream="events"} 32\n')
 
     const stored = mock.store.listEvents().filter((e) => e.name.startsWith('flap-'))
     expect(stored.map((e) => e.name).sort()).toEqual([...events].sort())

@@ -30,6 +30,8 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/)
     const text = res.body
     expect(sample(text, 'upstream_circuit_state{upstream="events"}')).toBe(0)
+    // No recovery ramp is limiting traffic (Prometheus spells infinity `+Inf`).
+    expect(text).toContain('upstream_ramp_allowed_in_flight{upstream="events"} +Inf\n')
     expect(
       sample(
         text,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { CircuitState } from '../metrics.js'
-import { formatDuration } from './console.js'
+import type { CircuitState, RampPhase } from '../metrics.js'
+import { formatDuration, type Style } from './console.js'
 import { forEachLimited, send, sleep } from './http.js'
 import type { StoryContext, SummaryRow } from './slow-events.js'
 
@@ -15,6 +15,9 @@ export interface FlappingContext extends StoryContext {
   client: {
     readonly circuitState: CircuitState
     onStateChange(fn: (e: { from: CircuitState; to: CircuitState }) => void): () => void
+    onRampChange(
+      fn: (e: { allowedInFlight: number; queued: number; phase: RampPhase }) => void,
+    ): () => void
   }
 }
 
@@ -68,12 +71,19 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
         ? style.red(`circuit OPEN (was ${e.from}): callers now get 503 at once`)
         : e.to === 'halfOpen'
           ? style.yellow('circuit HALF-OPEN: the next call is the probe')
-          : style.green(
-              'circuit CLOSED: the probe succeeded; traffic ramps back up (2 calls in flight, doubling per success)',
-            )
+          : style.green('circuit CLOSED: the probe succeeded')
     c.at(
       `${label} ${style.dim(`· upstream addEvent calls so far: ${upstreamCalls() - callsAtStart}`)}`,
     )
+  })
+  // The gradual recovery, as the client reports it: the circuit already reads CLOSED, but only
+  // `allowedInFlight` upstream calls may run at once; the rest wait in the client's ramp queue.
+  const ramp = { started: 0, widened: 0, finished: 0, aborted: 0, widest: 0 }
+  const offRamp = client.onRampChange((e) => {
+    flushWave()
+    ramp[e.phase]++
+    if (Number.isFinite(e.allowedInFlight)) ramp.widest = Math.max(ramp.widest, e.allowedInFlight)
+    c.at(rampLine(e, style))
   })
 
   const runId = randomUUID().slice(0, 8)
@@ -121,6 +131,7 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
   })
   flushWave()
   off()
+  offRamp()
   const burstMs = performance.now() - started
 
   // Exactly once, checked where it matters: in the upstream's own store.
@@ -158,5 +169,29 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
       'circuit opened / half-opened / closed',
       `${transitions.opened} / ${transitions.halfOpened} / ${transitions.closed}`,
     ],
+    [
+      story,
+      'ramp started / widened / finished / aborted',
+      `${ramp.started} / ${ramp.widened} / ${ramp.finished} / ${ramp.aborted}, widest ${ramp.widest} in flight`,
+    ],
   ]
+}
+
+/** Private: one console line per ramp event, in the words of the story. */
+function rampLine(
+  e: { allowedInFlight: number; queued: number; phase: RampPhase },
+  style: Style,
+): string {
+  switch (e.phase) {
+    case 'started':
+      return style.yellow(
+        `ramp started: ${e.allowedInFlight} calls allowed in flight, doubling with each success`,
+      )
+    case 'widened':
+      return `${style.yellow(`ramp: ${e.allowedInFlight} calls allowed in flight`)} ${style.dim(`(${e.queued} queued)`)}`
+    case 'finished':
+      return `${style.green('ramp finished: traffic unrestricted')} ${style.dim(`(${e.queued} queued calls released)`)}`
+    case 'aborted':
+      return `${style.red('ramp aborted: a failure re-opened the circuit')} ${style.dim(`(${e.queued} queued calls rejected)`)}`
+  }
 }
