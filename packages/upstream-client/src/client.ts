@@ -89,7 +89,8 @@ export interface UpstreamClient {
   /**
    * Drops the cache, stops the breaker's timers and closes the client's own pool gracefully
    * (calls in flight finish; an injected dispatcher is left open). Later calls reject with
-   * `UpstreamNetworkError` (`causeCode: 'UPSTREAM_CLIENT_CLOSED'`).
+   * `UpstreamNetworkError` (`causeCode: 'UPSTREAM_CLIENT_CLOSED'`). Calling it again returns the
+   * same promise.
    */
   close(): Promise<void>
 }
@@ -145,6 +146,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   let closed = false
+  let closing: Promise<void> | undefined
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
@@ -322,11 +324,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
-    close: async () => {
-      closed = true
-      breaker?.shutdown()
-      cache?.clear()
-      await ownPool?.close()
+    close: () => {
+      // Idempotent: shutdown code paths (signal handlers, test teardown) often close twice, and
+      // undici throws on closing a pool a second time. Every caller awaits the same close.
+      if (closing === undefined) {
+        closed = true
+        breaker?.shutdown()
+        cache?.clear()
+        closing = Promise.resolve(ownPool?.close()).then(() => undefined)
+      }
+      return closing
     },
   }
 }

@@ -240,6 +240,42 @@ describe('circuit breaker recovery', () => {
     expect(client?.circuitState).toBe('open')
     json(held[1] as http.ServerResponse, 200, {})
   })
+  it('a ramp call still in flight when the circuit half-opens again does not act as its probe', async () => {
+    const held: http.ServerResponse[] = []
+    let mode: 'fail' | 'ok' | 'hold' = 'fail'
+    server = await startServer((_req, res) => {
+      if (mode === 'fail') return json(res, 500, {})
+      if (mode === 'ok') return json(res, 200, { ok: true })
+      held.push(res)
+    })
+    const states = await openCircuit()
+    await client?.get('/x').catch(() => undefined)
+    mode = 'ok'
+    await vi.waitFor(() => expect(client?.circuitState).toBe('halfOpen'))
+    await client?.get('/probe') // closed, ramp at 2 in flight
+    mode = 'hold'
+    const stale = client?.get('/x')
+    const failing = client?.get('/x').catch((e: unknown) => e)
+    await vi.waitFor(() => expect(held).toHaveLength(2))
+    json(held[1] as http.ServerResponse, 500, {}) // a ramp failure re-opens
+    expect(await failing).toMatchObject({ status: 500 })
+    expect(client?.circuitState).toBe('open')
+    await vi.waitFor(() => expect(client?.circuitState).toBe('halfOpen'))
+    json(held[0] as http.ServerResponse, 200, { stale: true }) // the old ramp's call answers late
+    await expect(stale).resolves.toEqual({ stale: true })
+    expect(client?.circuitState).toBe('halfOpen') // still waiting for a real probe
+    mode = 'ok'
+    await client?.get('/probe')
+    expect(client?.circuitState).toBe('closed')
+    expect(states).toEqual([
+      'closed->open',
+      'open->halfOpen',
+      'halfOpen->closed',
+      'closed->open',
+      'open->halfOpen',
+      'halfOpen->closed',
+    ])
+  })
 })
 
 describe('circuit breaker ramp events (onRampChange)', () => {
@@ -394,7 +430,7 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     expect(isUpstreamErrorCode(await calls[2], 'UPSTREAM_CIRCUIT_OPEN')).toBe(true)
     for (const res of held) json(res, 200, {})
     await closing
-    client = undefined // closed here; a second close() would throw
+    await expect(c.close()).resolves.toBeUndefined() // a second close() is harmless
   })
 
   it('stops calling a listener once it unsubscribed', async () => {

@@ -210,16 +210,20 @@ export class CircuitBreakerPolicy {
 
   #runRamped(ramp: Ramp, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
     ramp.inFlight++
-    return this.#breaker.fire(run, call, attempt).then(
+    // Ramp calls run beside opossum, not through fire(): a call admitted by this ramp may still
+    // be in flight after a failure re-opened the circuit and it half-opened again. Through
+    // fire(), its late success would close the circuit as if it were the new probe. Only the
+    // ramp that admitted a call may act on its outcome.
+    return run(call, attempt).then(
       (value) => {
         this.#rampSettled(ramp, true)
         return value
       },
       (error: unknown) => {
+        const failure = isUpstreamError(error) && this.#options.isFailure(error)
+        if (failure && this.#ramp === ramp) this.#breaker.open()
         // An answered non-failure (a 404, say) still proves the upstream is back.
-        const answered =
-          isUpstreamError(error) && error.status !== undefined && !this.#options.isFailure(error)
-        this.#rampSettled(ramp, answered)
+        this.#rampSettled(ramp, !failure && isUpstreamError(error) && error.status !== undefined)
         throw error
       },
     )
@@ -263,7 +267,7 @@ export class CircuitBreakerPolicy {
     }
     waiter.resolve(
       ramp === undefined
-        ? this.#breaker.fire(run, call, attempt)
+        ? run(call, attempt).catch(this.#recordFailure) // the ramp finished: plain closed state
         : this.#runRamped(ramp, call, attempt, run),
     )
   }
