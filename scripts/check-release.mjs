@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// A dry run of the release flow, offline, in a throw-away copy of the repository: it adds a minor
+// changeset for the client, runs `changeset version`, and checks what a release would publish:
+//   - the client gets a minor bump and a CHANGELOG entry with the changeset's text;
+//   - the aggregator, whose `^0.x` range on the client no longer covers the new minor, gets a
+//     patch bump and an "Updated dependencies" entry, so it is republished against the new client;
+//   - the mock server is untouched, and the private example service is ignored;
+//   - internal `workspace:` ranges survive, so `pnpm publish` turns them into real ranges.
+// The working tree is never touched. Exits non-zero with the reason on the first mismatch.
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+const copy = mkdtempSync(join(tmpdir(), 'userevents-release-'))
+const run = (cmd, args) =>
+  execFileSync(cmd, args, { cwd: copy, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+const manifest = (dir) => JSON.parse(readFileSync(join(copy, dir, 'package.json'), 'utf8'))
+const bump = (version, part) => {
+  const [major, minor, patch] = version.split('.').map(Number)
+  return part === 'minor' ? `${major}.${minor + 1}.0` : `${major}.${minor}.${patch + 1}`
+}
+
+try {
+  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean)
+  for (const file of tracked) cpSync(join(root, file), join(copy, file), { recursive: true })
+  symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
+
+  const before = {
+    client: manifest('packages/upstream-client').version,
+    aggregator: manifest('packages/event-aggregator').version,
+    mock: manifest('packages/mock-server').version,
+    example: manifest('examples/event-service').version,
+  }
+  writeFileSync(
+    join(copy, '.changeset', 'dry-run-check.md'),
+    "---\n'@userevents/upstream-client': minor\n---\n\nDry-run check: a feature of the client.\n",
+  )
+  run(join(copy, 'node_modules', '.bin', 'changeset'), ['version'])
+
+  const after = {
+    client: manifest('packages/upstream-client'),
+    aggregator: manifest('packages/event-aggregator'),
+    mock: manifest('packages/mock-server'),
+    example: manifest('examples/event-service'),
+  }
+  const problems = []
+  const expect = (what, actual, wanted) => {
+    if (actual !== wanted) problems.push(`${what}: expected ${wanted}, got ${actual}`)
+  }
+  expect('client version', after.client.version, bump(before.client, 'minor'))
+  expect('aggregator version', after.aggregator.version, bump(before.aggregator, 'patch'))
+  expect('mock-server version', after.mock.version, before.mock)
+  expect('example version (ignored)', after.example.version, before.example)
+  expect(
+    'aggregator range on the client',
+    after.aggregator.dependencies['@userevents/upstream-client'],
+    'workspace:^',
+  )
+  const changelog = readFileSync(join(copy, 'packages/upstream-client/CHANGELOG.md'), 'utf8')
+  if (!changelog.includes(`## ${bump(before.client, 'minor')}`)) {
+    problems.push('client CHANGELOG has no section for the new version')
+  }
+  if (!changelog.includes('Dry-run check: a feature of the client.')) {
+    problems.push("client CHANGELOG does not carry the changeset's text")
+  }
+  const aggregatorLog = readFileSync(join(copy, 'packages/event-aggregator/CHANGELOG.md'), 'utf8')
+  if (!aggregatorLog.includes(`@userevents/upstream-client@${after.client.version}`)) {
+    problems.push('aggregator CHANGELOG does not name the updated client')
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'))
+  console.log(
+    `ok   changeset version (dry run): client ${before.client} -> ${after.client.version}, ` +
+      `aggregator ${before.aggregator} -> ${after.aggregator.version}, ` +
+      `mock-server ${after.mock.version} (unchanged), example ignored`,
+  )
+} catch (error) {
+  console.error(`FAIL release dry run: ${error.message}\n${error.stderr ?? ''}`)
+  process.exitCode = 1
+} finally {
+  rmSync(copy, { recursive: true, force: true })
+}
