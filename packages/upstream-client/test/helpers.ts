@@ -1,6 +1,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Clock, Logger } from '../src/index.js'
+import { afterEach } from 'vitest'
+import type { Clock, Logger, UpstreamClient } from '../src/index.js'
 
 /** A loopback server started by a test; counts requests and TCP connections. */
 export interface TestServer {
@@ -53,6 +54,29 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   state.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return state
+}
+
+/** What a test opened; `closeAfterEach` closes it. Tests assign the fields as they start things. */
+export interface OpenResources {
+  server: TestServer | undefined
+  client: UpstreamClient | undefined
+}
+
+/**
+ * Registers an `afterEach` that closes the server and client the test stored in the returned
+ * object, then empties it so the next test starts with nothing open.
+ */
+export function closeAfterEach(): OpenResources {
+  const open: OpenResources = { server: undefined, client: undefined }
+  afterEach(async () => {
+    // Server first: dropping its sockets ends requests a failed test left hanging, so the pool's
+    // graceful close cannot wait for them.
+    await open.server?.close()
+    await open.client?.close()
+    open.client = undefined
+    open.server = undefined
+  })
+  return open
 }
 
 /** Writes a JSON response. */

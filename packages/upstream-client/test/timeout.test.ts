@@ -1,22 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   createUpstreamClient,
   isUpstreamErrorCode,
-  type UpstreamClient,
   type UpstreamTimeoutError,
 } from '../src/index.js'
-import { startServer, TestClock, type TestServer } from './helpers.js'
+import { closeAfterEach, startServer, TestClock } from './helpers.js'
 
-let server: TestServer | undefined
-let client: UpstreamClient | undefined
-afterEach(async () => {
-  // Server first: dropping its sockets ends requests a failed test left hanging, so the pool's
-  // graceful close cannot wait for them.
-  await server?.close()
-  await client?.close()
-  client = undefined
-  server = undefined
-})
+const open = closeAfterEach()
 
 const hang = () => {
   // the upstream never answers
@@ -25,16 +15,16 @@ const hang = () => {
 describe('timeouts', () => {
   it('times out a hung attempt after timeoutMs', async () => {
     const clock = new TestClock()
-    server = await startServer(hang)
-    client = createUpstreamClient({
-      baseUrl: server.origin,
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
       clock,
       timeoutMs: 500,
       retry: false,
       breaker: false,
     })
-    const result = client.get('/slow').catch((e: unknown) => e)
-    await vi.waitFor(() => expect(server?.requests).toBe(1))
+    const result = open.client.get('/slow').catch((e: unknown) => e)
+    await vi.waitFor(() => expect(open.server?.requests).toBe(1))
     clock.advance(499)
     clock.advance(1)
     const error = (await result) as UpstreamTimeoutError
@@ -45,82 +35,89 @@ describe('timeouts', () => {
 
   it('cuts the last attempt to the time left before the deadline, then stops', async () => {
     const clock = new TestClock()
-    server = await startServer(hang)
-    client = createUpstreamClient({
-      baseUrl: server.origin,
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
       clock,
       timeoutMs: 1_000,
       deadlineMs: 1_500,
       retry: { retries: 5, minDelayMs: 100, jitter: false },
       breaker: false,
     })
-    const result = client.get('/slow').catch((e: unknown) => e)
-    await vi.waitFor(() => expect(server?.requests).toBe(1))
+    const result = open.client.get('/slow').catch((e: unknown) => e)
+    await vi.waitFor(() => expect(open.server?.requests).toBe(1))
     expect(clock.pendingDelays()).toEqual([1_000])
     clock.advance(1_000) // attempt 1: its own timeout
     await vi.waitFor(() => expect(clock.pendingDelays()).toEqual([100]))
     clock.advance(100) // backoff
     // attempt 2 gets min(1000, 1500 - 1100) = 400 ms
     await vi.waitFor(() => expect(clock.pendingDelays()).toEqual([400]))
-    await vi.waitFor(() => expect(server?.requests).toBe(2))
+    await vi.waitFor(() => expect(open.server?.requests).toBe(2))
     clock.advance(400)
     const error = (await result) as UpstreamTimeoutError
     expect(error.code).toBe('UPSTREAM_TIMEOUT')
     expect(error.phase).toBe('deadline')
     expect(error.attempts).toBe(2)
-    expect(server.requests).toBe(2)
+    expect(open.server.requests).toBe(2)
   })
 
   it('accepts per-call timeoutMs and deadlineMs', async () => {
     const clock = new TestClock()
-    server = await startServer(hang)
-    client = createUpstreamClient({ baseUrl: server.origin, clock, retry: false, breaker: false })
-    const result = client.get('/slow', { timeoutMs: 50, deadlineMs: 40 }).catch((e: unknown) => e)
-    await vi.waitFor(() => expect(server?.requests).toBe(1))
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
+      clock,
+      retry: false,
+      breaker: false,
+    })
+    const result = open.client
+      .get('/slow', { timeoutMs: 50, deadlineMs: 40 })
+      .catch((e: unknown) => e)
+    await vi.waitFor(() => expect(open.server?.requests).toBe(1))
     expect(clock.pendingDelays()).toEqual([40])
     clock.advance(40)
     expect(await result).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'deadline' })
   })
 
   it('never hangs the caller on a real hung upstream (real timers)', async () => {
-    server = await startServer(hang)
-    client = createUpstreamClient({
-      baseUrl: server.origin,
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
       timeoutMs: 30,
       deadlineMs: 80,
       retry: { minDelayMs: 1, jitter: false },
       breaker: false,
     })
-    await expect(client.get('/slow')).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' })
+    await expect(open.client.get('/slow')).rejects.toMatchObject({ code: 'UPSTREAM_TIMEOUT' })
   })
 })
 
 describe('abort', () => {
   it('aborts an in-flight call through the AbortSignal and does not retry it', async () => {
-    server = await startServer(hang)
-    client = createUpstreamClient({ baseUrl: server.origin, breaker: false })
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({ baseUrl: open.server.origin, breaker: false })
     const controller = new AbortController()
-    const result = client.get('/slow', { signal: controller.signal }).catch((e: unknown) => e)
-    await vi.waitFor(() => expect(server?.requests).toBe(1))
+    const result = open.client.get('/slow', { signal: controller.signal }).catch((e: unknown) => e)
+    await vi.waitFor(() => expect(open.server?.requests).toBe(1))
     controller.abort(new Error('client went away'))
     const error = await result
     expect(isUpstreamErrorCode(error, 'UPSTREAM_ABORTED')).toBe(true)
     expect((error as Error).cause).toEqual(new Error('client went away'))
-    expect(server.requests).toBe(1)
+    expect(open.server.requests).toBe(1)
   })
 
   it('shares one signal between 50 concurrent calls without a listener-leak warning', async () => {
-    server = await startServer(hang)
-    client = createUpstreamClient({ baseUrl: server.origin, breaker: false })
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({ baseUrl: open.server.origin, breaker: false })
     const warnings: string[] = []
     const onWarning = (w: Error) => warnings.push(w.name)
     process.on('warning', onWarning)
     try {
       const controller = new AbortController()
       const calls = Array.from({ length: 50 }, (_, i) =>
-        client?.get(`/slow/${i}`, { signal: controller.signal }).catch((e: unknown) => e),
+        open.client?.get(`/slow/${i}`, { signal: controller.signal }).catch((e: unknown) => e),
       )
-      await vi.waitFor(() => expect(server?.requests).toBe(50))
+      await vi.waitFor(() => expect(open.server?.requests).toBe(50))
       controller.abort()
       for (const e of await Promise.all(calls))
         expect(e).toMatchObject({ code: 'UPSTREAM_ABORTED' })
@@ -132,30 +129,30 @@ describe('abort', () => {
   })
 
   it('rejects at once when the signal is already aborted, without a request', async () => {
-    server = await startServer(hang)
-    client = createUpstreamClient({ baseUrl: server.origin })
-    await expect(client.get('/x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    open.server = await startServer(hang)
+    open.client = createUpstreamClient({ baseUrl: open.server.origin })
+    await expect(open.client.get('/x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'UPSTREAM_ABORTED',
     })
-    expect(server.requests).toBe(0)
+    expect(open.server.requests).toBe(0)
   })
 
   it('ends a retry wait when the signal fires', async () => {
     const clock = new TestClock()
-    server = await startServer((_req, res) => {
+    open.server = await startServer((_req, res) => {
       res.writeHead(500).end()
     })
-    client = createUpstreamClient({
-      baseUrl: server.origin,
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
       clock,
       breaker: false,
       retry: { minDelayMs: 4_000, jitter: false },
     })
     const controller = new AbortController()
-    const result = client.get('/x', { signal: controller.signal }).catch((e: unknown) => e)
+    const result = open.client.get('/x', { signal: controller.signal }).catch((e: unknown) => e)
     await vi.waitFor(() => expect(clock.pendingDelays()).toEqual([4_000]))
     controller.abort()
     expect(await result).toMatchObject({ code: 'UPSTREAM_ABORTED', attempts: 1 })
-    expect(server.requests).toBe(1)
+    expect(open.server.requests).toBe(1)
   })
 })
