@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util'
 import { generateDataSet } from '../data.js'
 import { isMockServerError } from '../errors/MockServerError.js'
 import type { MockServerHandle } from '../listen.js'
 import { createMockUpstream } from '../mock.js'
 import type { MockMode } from '../types.js'
+import { parseCliArgs } from './args.js'
 import type { CliIo } from './io.js'
 
 const USAGE = `Usage: userevents-mock [--port 4000] [--host 127.0.0.1] [--mode flapping]
@@ -17,29 +17,21 @@ Serves the mock event API. Prints the URL on stdout. Switch modes at run time wi
  * the running server, or an exit code (0 after `--help`, 2 on a usage error).
  */
 export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerHandle | number> {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '4000' },
-        host: { type: 'string', default: '127.0.0.1' },
-        mode: { type: 'string', default: 'flapping' },
-        'events-per-user': { type: 'string' },
-        seed: { type: 'string', default: '1' },
-        'no-delays': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n${USAGE}\n`)
-    return 2
-  }
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const values = parseCliArgs(
+    argv,
+    {
+      port: { type: 'string', default: '4000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      mode: { type: 'string', default: 'flapping' },
+      'events-per-user': { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      'no-delays': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  )
+  if (typeof values === 'number') return values
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     io.stderr.write(

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util'
 import { isMockServerError } from '../errors/MockServerError.js'
 import { createProgressReporter } from '../progress.js'
 import { seedEvents } from '../seeder.js'
+import { parseCliArgs } from './args.js'
 import type { CliIo } from './io.js'
 
 const USAGE = `Usage: userevents-seed --target <url> [--count 200] [--user 1] [--concurrency 4]
@@ -19,29 +19,21 @@ export async function runSeedCli(
   io: CliIo,
   options: { signal?: AbortSignal } = {},
 ): Promise<number> {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        target: { type: 'string' },
-        count: { type: 'string', default: '200' },
-        user: { type: 'string', default: '1' },
-        concurrency: { type: 'string', default: '4' },
-        retries: { type: 'string', default: '10' },
-        path: { type: 'string', default: '/addEvent' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values
-  } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n${USAGE}\n`)
-    return 2
-  }
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const values = parseCliArgs(
+    argv,
+    {
+      target: { type: 'string' },
+      count: { type: 'string', default: '200' },
+      user: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '4' },
+      retries: { type: 'string', default: '10' },
+      path: { type: 'string', default: '/addEvent' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  )
+  if (typeof values === 'number') return values
   if (typeof values.target !== 'string') {
     io.stderr.write(`Missing --target\n${USAGE}\n`)
     return 2
