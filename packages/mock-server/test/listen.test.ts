@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMockUpstream, type MockServerHandle } from '../src/index.js'
 
@@ -110,11 +111,17 @@ describe('listen()', () => {
     handle = await mock.listen()
     expect(handle.url).toMatch(/\/api$/)
     agent = new Agent({ keepAlive: true })
-    expect((await call(`${handle.url}/getUsers`, agent)).status).toBe(200)
+    const url = handle.url
+    const first = await call(`${url}/getUsers`, agent)
+    expect(first.status).toBe(200)
+    const socket = first.socket as Socket
+    expect(socket.destroyed).toBe(false)
     await handle.close()
     handle = undefined
-    // The idle socket was closed by the server, so the agent has to reconnect and fails.
-    await expect(call(`http://127.0.0.1:1/getUsers`, agent)).rejects.toThrow()
+    // The idle kept-alive socket was closed by the server, and the port no longer accepts: the
+    // same agent can neither reuse its connection nor open a new one.
+    await until(() => socket.destroyed)
+    await expect(call(`${url}/getUsers`, agent)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
   })
 
   it('runs two instances side by side without sharing state', async () => {
