@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import {
   AggregatorValidationError,
   UpstreamUnavailableError,
@@ -148,6 +150,31 @@ describe('error mapping through the service', () => {
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('1')
     expect(res.json()).toMatchObject({ code: 'UPSTREAM_NETWORK', retryAfterSeconds: 1 })
+  })
+
+  it('answers 502, not 500, when the upstream answers 200 with the wrong shape', async () => {
+    // A user without userName/email/events and an event without id: valid JSON, wrong shape.
+    const upstream = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json')
+      res.end(req.url === '/getUsers' ? '[{"id":"1"}]' : '[{"name":"x"}]')
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = upstream.address() as AddressInfo
+      stack = await startStack({
+        config: { upstreamBase: `http://127.0.0.1:${port}`, upstream: { retries: 0 } },
+      })
+      for (const url of ['/getUsers', '/getEvents']) {
+        const res = await stack.service.app.inject({ method: 'GET', url })
+        expect(res.statusCode).toBe(502)
+        expect(res.json()).toMatchObject({ error: 'Bad Gateway', code: 'UPSTREAM_INVALID_BODY' })
+      }
+    } finally {
+      await stack?.close()
+      stack = undefined
+      upstream.closeAllConnections()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
   })
 
   it('lists events that failed in X-Missing-Event-Ids and still answers the rest', async () => {

@@ -18,6 +18,7 @@ import {
   pageQuerySchema,
   parseFields,
 } from '../schemas.js'
+import { compileUpstreamCheck } from '../upstream-shape.js'
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 
@@ -42,25 +43,31 @@ interface AddEventBody {
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { client, aggregator } = deps
   const pageQuery = pageQuerySchema(deps.config.pageMaxLimit)
+  const checkUsers = compileUpstreamCheck<User[]>(userListResponses[200], '/getUsers')
+  const checkEvents = compileUpstreamCheck<Event[]>(eventArrayResponses[200], '/getEvents')
 
   app.get(
     '/getUsers',
     { schema: { querystring: emptyQuerySchema, response: userListResponses } },
     async (request, reply) =>
-      client.get<User[]>('/getUsers', {
-        requestId: request.id,
-        signal: callerGoneSignal(reply.raw),
-      }),
+      checkUsers(
+        await client.get<unknown>('/getUsers', {
+          requestId: request.id,
+          signal: callerGoneSignal(reply.raw),
+        }),
+      ),
   )
 
   app.get(
     '/getEvents',
     { schema: { querystring: emptyQuerySchema, response: eventArrayResponses } },
     async (request, reply) =>
-      client.get<Event[]>('/getEvents', {
-        requestId: request.id,
-        signal: callerGoneSignal(reply.raw),
-      }),
+      checkEvents(
+        await client.get<unknown>('/getEvents', {
+          requestId: request.id,
+          signal: callerGoneSignal(reply.raw),
+        }),
+      ),
   )
 
   /** Fetches one page for either paginated route and sets the page headers. */
