@@ -54,7 +54,11 @@ describe('graceful shutdown', () => {
     expect(order.sort()).toEqual(['exit 0', 'response 200'])
     // No longer accepting, and the client's pool and the embedded mock are closed.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow()
-    await expect(service.client.get('/getUsers')).rejects.toThrow()
+    // By its own code: the mock is closed too, so any rejection alone would prove nothing.
+    await expect(service.client.get('/getUsers')).rejects.toMatchObject({
+      attempts: 0,
+      cause: { code: 'UPSTREAM_CLIENT_CLOSED' },
+    })
     await expect(fetch(`${service.upstreamUrl}/getUsers`)).rejects.toThrow()
     stack = undefined
   })
