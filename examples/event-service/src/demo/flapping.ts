@@ -47,15 +47,16 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
   const transitions = { opened: 0, halfOpened: 0, closed: 0 }
   // Callers waiting out the same Retry-After come back together; their fast 503s are printed
   // as one line per wave instead of one per caller.
-  let wave: { tag: string; ms: number }[] = []
+  let wave: { tag: string; ms: number; retryAfter: string }[] = []
   let waveTimer: NodeJS.Timeout | undefined
   const flushWave = () => {
     clearTimeout(waveTimer)
     waveTimer = undefined
     if (wave.length === 0) return
     const slowest = Math.max(...wave.map((w) => w.ms))
+    const retryAfters = [...new Set(wave.map((w) => w.retryAfter))].join('/')
     c.at(
-      `${style.red('✗')} ${wave.map((w) => w.tag).join(' ')} → 503 + Retry-After: 1 in ≤ ${formatDuration(slowest)} ${style.dim(`· upstream addEvent calls flat at ${upstreamCalls() - callsAtStart}`)}`,
+      `${style.red('✗')} ${wave.map((w) => w.tag).join(' ')} → 503 + Retry-After: ${retryAfters} in ≤ ${formatDuration(slowest)} ${style.dim(`· upstream addEvent calls flat at ${upstreamCalls() - callsAtStart}`)}`,
     )
     wave = []
   }
@@ -107,6 +108,8 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
         { 'idempotency-key': `demo-${runId}-${n}` },
       )
       const wentUpstream = upstreamCalls() !== before
+      // What the service said, printed as received; the wait falls back to 1 s without it.
+      const retryAfterHeader = res.headers.get('retry-after') ?? 'none'
       const retryAfter = Number(res.headers.get('retry-after') ?? '1')
       if (res.status === 201) {
         flushWave()
@@ -118,12 +121,12 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
       if (res.status === 503 && !wentUpstream) {
         fastFails++
         fastFailMs.push(res.ms)
-        wave.push({ tag, ms: res.ms })
+        wave.push({ tag, ms: res.ms, retryAfter: retryAfterHeader })
         waveTimer ??= setTimeout(flushWave, 40)
       } else {
         flushWave()
         c.at(
-          `${style.red('✗')} ${tag} ${res.status} in ${formatDuration(res.ms)}, Retry-After: ${retryAfter} ${style.dim('· went upstream: the event API is still failing')}`,
+          `${style.red('✗')} ${tag} ${res.status} in ${formatDuration(res.ms)}, Retry-After: ${retryAfterHeader} ${style.dim('· went upstream: the event API is still failing')}`,
         )
       }
       await sleep(Math.max(1, retryAfter) * 1000)
