@@ -173,6 +173,32 @@ describe('circuit breaker recovery', () => {
     expect(open.server.requests).toBe(2)
   })
 
+  it('does not close the circuit when the caller aborts the probe', async () => {
+    const held: http.ServerResponse[] = []
+    let fail = true
+    open.server = await startServer((_req, res) => {
+      if (fail) json(res, 500, {})
+      else held.push(res)
+    })
+    const states = await openCircuit()
+    await open.client?.get('/x').catch(() => undefined)
+    await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
+    // Already aborted: rejected without a request, and the probe slot stays free.
+    const early = await open.client?.get('/x', { signal: AbortSignal.abort() }).catch((e) => e)
+    expect(isUpstreamErrorCode(early, 'UPSTREAM_ABORTED')).toBe(true)
+    expect(open.client?.circuitState).toBe('halfOpen')
+    expect(open.server.requests).toBe(1)
+    // Aborted in flight: no answer came, so the upstream is not proven healthy.
+    fail = false
+    const controller = new AbortController()
+    const probe = open.client?.get('/probe', { signal: controller.signal }).catch((e) => e)
+    await vi.waitFor(() => expect(held).toHaveLength(1))
+    controller.abort()
+    expect(isUpstreamErrorCode(await probe, 'UPSTREAM_ABORTED')).toBe(true)
+    // slice: with a 20 ms reset the circuit may already be half-open again by now.
+    expect(states.slice(0, 3)).toEqual(['closed->open', 'open->halfOpen', 'halfOpen->open'])
+  })
+
   it('re-opens when the probe fails', async () => {
     const upstream = await flipServer()
     upstream.healthy = false

@@ -107,7 +107,13 @@ export class CircuitBreakerPolicy {
         timeout: false,
         resetTimeout: options.resetTimeoutMs,
         errorThresholdPercentage: 100,
-        errorFilter: (error: unknown) => !(isUpstreamError(error) && options.isFailure(error)),
+        // A probe the caller aborted got no answer, so it proves nothing about the upstream; as
+        // a "success" it would close the circuit while the upstream may still be down.
+        errorFilter: (error: unknown) =>
+          !(
+            isUpstreamError(error) &&
+            (options.isFailure(error) || error.code === 'UPSTREAM_ABORTED')
+          ),
         rollingPercentilesEnabled: false,
         enableSnapshots: false,
         // opossum's rolling stats are unused; a controller that never emits keeps them from
@@ -163,7 +169,11 @@ export class CircuitBreakerPolicy {
       // attempt runs directly and only its failures are recorded.
       return run(call, attempt).catch(this.#recordFailure)
     }
-    if (ramp === undefined) return breaker.fire(run, call, attempt) // the half-open probe
+    if (ramp === undefined) {
+      // An already-aborted call rejects without a request; it must not use up the single probe.
+      if (call.signal?.aborted) return run(call, attempt)
+      return breaker.fire(run, call, attempt) // the half-open probe
+    }
     if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, call, attempt, run)
     if (ramp.queue.length >= this.#options.maxQueued) {
       return Promise.reject(
