@@ -440,6 +440,28 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     json(held[1] as http.ServerResponse, 200, {})
   })
 
+  it('lets a queued call leave on its abort or deadline, without waiting for the ramp', async () => {
+    const { c, held, ctl, ramps } = await rampAfterProbe()
+    ctl.mode = 'hold'
+    const inFlight = [c.get('/a'), c.get('/b')]
+    await vi.waitFor(() => expect(held).toHaveLength(2)) // ramp full: the next calls queue
+    const controller = new AbortController()
+    const aborted = c.get('/q1', { signal: controller.signal }).catch((e: unknown) => e)
+    const late = c.get('/q2', { deadlineMs: 30 }).catch((e: unknown) => e)
+    controller.abort()
+    expect(isUpstreamErrorCode(await aborted, 'UPSTREAM_ABORTED')).toBe(true)
+    const timeout = await late
+    expect(isUpstreamErrorCode(timeout, 'UPSTREAM_TIMEOUT') && timeout.phase).toBe('deadline')
+    // Both settled while the calls in flight still hang, and they left the queue for good.
+    expect(held).toHaveLength(2)
+    json(held[0] as http.ServerResponse, 200, {})
+    await vi.waitFor(() => expect(ramps).toHaveLength(2))
+    expect(ramps[1]).toMatchObject({ phase: 'widened', allowedInFlight: 4, queued: 0 })
+    json(held[1] as http.ServerResponse, 200, {})
+    await Promise.all(inFlight)
+    expect(open.server?.log.map((r) => r.url)).toEqual(['/x', '/probe', '/a', '/b'])
+  })
+
   it('reports aborted when the client is closed during the ramp', async () => {
     const { c, held, ctl, ramps } = await rampAfterProbe()
     ctl.mode = 'hold'

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
+import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
+import { UpstreamAbortError } from '../errors/abort-error.js'
 import { CircuitOpenError } from '../errors/circuit-open-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
@@ -36,6 +38,8 @@ interface Waiter {
   run: AttemptFn
   resolve: (value: Promise<unknown>) => void
   reject: (error: UpstreamError) => void
+  /** Cancels the deadline timer and abort subscription that let the waiter leave the queue. */
+  unwatch: () => void
 }
 
 /** Private: the gradual return of traffic after a successful probe. */
@@ -45,6 +49,9 @@ interface Ramp {
   inFlight: number
   queue: Waiter[]
 }
+
+/** Largest delay a timer accepts; a longer (or infinite) deadline gets no timer. */
+const MAX_TIMER_MS = 2_147_483_647
 
 /** Hint given to calls rejected while a probe runs or the ramp queue is full. */
 const RECOVERING_HINT_MS = 1_000
@@ -180,8 +187,11 @@ export class CircuitBreakerPolicy {
         this.#openError(call, attempt, 'is recovering and its queue is full', this.#hint()),
       )
     }
+    if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
     return new Promise((resolve, reject) => {
-      ramp.queue.push({ call, attempt, run, resolve, reject })
+      const waiter: Waiter = { call, attempt, run, resolve, reject, unwatch: noop }
+      ramp.queue.push(waiter)
+      this.#watch(ramp, waiter)
     })
   }
 
@@ -255,20 +265,62 @@ export class CircuitBreakerPolicy {
     if (success) this.#rampChanged(ramp.allowance, ramp.queue.length, 'widened')
   }
 
+  /**
+   * A queued call keeps its deadline and its caller's signal: either one takes it out of the
+   * queue at once, instead of when the ramp next moves (which can be a whole attempt timeout
+   * away while the calls in flight hang).
+   */
+  #watch(ramp: Ramp, waiter: Waiter): void {
+    const { call, attempt } = waiter
+    const leave = (error: UpstreamError) => {
+      const index = ramp.queue.indexOf(waiter)
+      if (index === -1) return
+      ramp.queue.splice(index, 1)
+      waiter.unwatch()
+      waiter.reject(error)
+    }
+    const waitMs = call.deadlineAt - this.#clock.now()
+    const timer =
+      waitMs > MAX_TIMER_MS
+        ? undefined
+        : this.#clock.setTimeout(() => leave(this.#deadlineError(call, attempt)), waitMs)
+    const signal = call.signal
+    const unsubscribe =
+      signal === undefined
+        ? undefined
+        : onAbort(signal, () =>
+            leave(
+              new UpstreamAbortError({
+                method: call.method,
+                url: call.url,
+                attempts: attempt - 1,
+                cause: signal.reason,
+              }),
+            ),
+          )
+    waiter.unwatch = () => {
+      if (timer !== undefined) this.#clock.clearTimeout(timer)
+      unsubscribe?.()
+    }
+  }
+
+  #deadlineError(call: Call, attempt: number): UpstreamTimeoutError {
+    return new UpstreamTimeoutError({
+      method: call.method,
+      url: call.url,
+      attempts: attempt - 1,
+      timeoutMs: call.deadlineMs,
+      phase: 'deadline',
+    })
+  }
+
   #admit(waiter: Waiter, ramp: Ramp | undefined): void {
     const { call, attempt, run } = waiter
+    waiter.unwatch()
     // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
     // not be counted as an upstream failure either.
     if (this.#clock.now() >= call.deadlineAt) {
-      waiter.reject(
-        new UpstreamTimeoutError({
-          method: call.method,
-          url: call.url,
-          attempts: attempt - 1,
-          timeoutMs: call.deadlineMs,
-          phase: 'deadline',
-        }),
-      )
+      waiter.reject(this.#deadlineError(call, attempt))
       return
     }
     if (call.signal?.aborted) {
@@ -287,7 +339,8 @@ export class CircuitBreakerPolicy {
     if (ramp === undefined) return
     this.#ramp = undefined
     this.#rampChanged(0, ramp.queue.length, 'aborted')
-    for (const { call, attempt, reject } of ramp.queue.splice(0)) {
+    for (const { call, attempt, reject, unwatch } of ramp.queue.splice(0)) {
+      unwatch()
       reject(
         this.#openError(call, attempt, `${reason} while recovering`, this.#options.resetTimeoutMs),
       )
@@ -320,3 +373,6 @@ export class CircuitBreakerPolicy {
     })
   }
 }
+
+/** Private: the `unwatch` of a waiter before its watch starts. */
+function noop(): void {}
