@@ -181,6 +181,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
       return resilient()
     }
+    // Without a cache an aborted call rejects before any request; here it would otherwise start
+    // (and count a miss for) a shared upstream call that nobody waits for.
+    if (call.signal?.aborted) return Promise.reject(abortErrorOf(call, call.signal))
     const key = cacheKey(call)
     const fresh = cache.fresh(key)
     if (fresh !== undefined) {
@@ -347,13 +350,7 @@ function cacheKey(call: Call): string {
 
 /** Private: settles with `promise`, or with an abort error as soon as `signal` fires. */
 function raceSignal(promise: Promise<unknown>, signal: AbortSignal, call: Call): Promise<unknown> {
-  const abortError = () =>
-    new UpstreamAbortError({
-      method: call.method,
-      url: call.url,
-      attempts: 0,
-      cause: signal.reason,
-    })
+  const abortError = () => abortErrorOf(call, signal)
   if (signal.aborted) return Promise.reject(abortError())
   return new Promise((resolve, reject) => {
     const unsubscribe = onAbort(signal, () => reject(abortError()))
@@ -367,5 +364,15 @@ function raceSignal(promise: Promise<unknown>, signal: AbortSignal, call: Call):
         reject(error)
       },
     )
+  })
+}
+
+/** Private: the error of a call whose caller aborted before any attempt of its own. */
+function abortErrorOf(call: Call, signal: AbortSignal): UpstreamAbortError {
+  return new UpstreamAbortError({
+    method: call.method,
+    url: call.url,
+    attempts: 0,
+    cause: signal.reason,
   })
 }

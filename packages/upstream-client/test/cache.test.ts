@@ -183,6 +183,23 @@ describe('stale-if-error', () => {
     await expect(open.client.get('/x', { deadlineMs: 1 })).rejects.toMatchObject({ status: 500 })
   })
 
+  it('rejects an already-aborted GET without a request or a cache miss', async () => {
+    open.server = await startServer((_req, res) => json(res, 200, { ok: true }))
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
+      cache: { ttlMs: 1_000 },
+      connections: 1, // one socket: a request sent for /x would reach the server before /y
+    })
+    const misses: string[] = []
+    open.client.onCacheMiss((e) => misses.push(e.key))
+    await expect(open.client.get('/x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'UPSTREAM_ABORTED',
+    })
+    await open.client.get('/y')
+    expect(misses).toEqual(['/y'])
+    expect(open.server.log.map((r) => r.url)).toEqual(['/y'])
+  })
+
   it('releases a coalesced caller whose signal fires, without cancelling the others', async () => {
     let release: (() => void) | undefined
     open.server = await startServer((_req, res) => {
