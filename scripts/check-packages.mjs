@@ -2,9 +2,10 @@
 // Proves that every publishable package is clean before a user finds out otherwise:
 //   1. `publint --strict` on the package folder (exports map, files, types order);
 //   2. `attw --pack --profile esm-only` (the types resolve for every ESM-capable resolver);
-//   3. the tarball holds only dist, README, LICENSE and package.json;
+//   3. the tarball holds only dist, bin shims, README, LICENSE, CHANGELOG and package.json;
 //   4. the packed tarballs are installed into a temporary project OUTSIDE the workspace, which
-//      imports each package once from ESM and once through `require()` and runs a tiny call.
+//      imports each package once from ESM and once through `require()` and runs a tiny call,
+//      and runs every installed bin with `--help`.
 // Run after `pnpm build`. Exits non-zero on the first failing package, with the reason.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -65,7 +66,10 @@ for (const dir of publishable) {
     const tarball = out.trim().split('\n').at(-1)
     const listing = run('tar', ['-tzf', tarball]).trim().split('\n')
     const unexpected = listing.filter(
-      (file) => !/^package\/(dist\/.+|README\.md|LICENSE|package\.json|CHANGELOG\.md)$/.test(file),
+      (file) =>
+        !/^package\/(dist\/.+|bin\/[^/]+\.js|README\.md|LICENSE|package\.json|CHANGELOG\.md)$/.test(
+          file,
+        ),
     )
     if (unexpected.length > 0) throw new Error(`tarball holds unexpected files: ${unexpected}`)
     if (!listing.includes('package/LICENSE') || !listing.includes('package/README.md')) {
@@ -109,6 +113,27 @@ if (!failed) {
         failed = true
         console.error(
           `FAIL ${name} (${file}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
+        )
+      }
+    }
+  }
+}
+
+if (!failed) {
+  // Every bin a package declares must be linked by the install and start.
+  const consumer = join(work, 'consumer')
+  for (const tarball of tarballs) {
+    const listing = run('tar', ['-xOzf', tarball, 'package/package.json'])
+    const { name, bin: bins = {} } = JSON.parse(listing)
+    for (const command of Object.keys(bins)) {
+      try {
+        const out = run(join(consumer, 'node_modules', '.bin', command), ['--help'], consumer)
+        if (!out.includes(command)) throw new Error(`--help does not name ${command}: ${out}`)
+        console.log(`ok   ${name}: bin ${command} --help from a packed install`)
+      } catch (error) {
+        failed = true
+        console.error(
+          `FAIL ${name} bin ${command}: ${error.stdout ?? ''}${error.stderr ?? error.message}`,
         )
       }
     }

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// A committed shim, so package managers can link the bin before `dist/` is built (in the
+// workspace) and the bin keeps one stable path; the CLI itself is built to dist/cli/mock.js.
+import '../dist/cli/mock.js'
