@@ -7,7 +7,11 @@
  * createUpstreamClient({ baseUrl, clock })
  */
 export interface Clock {
-  /** Milliseconds since an arbitrary but fixed epoch; `Date.now()` by default. */
+  /**
+   * Milliseconds since the Unix epoch, as `Date.now()` (the default) returns. It must be wall-clock
+   * time, not a monotonic counter such as `performance.now()`: a `Retry-After` given as an HTTP
+   * date is turned into a wait by subtracting `now()` from that date.
+   */
   now(): number
   /** Schedules `callback` after `ms` milliseconds and returns a handle for {@link Clock.clearTimeout}. */
   setTimeout(callback: () => void, ms: number): unknown
