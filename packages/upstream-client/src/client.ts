@@ -63,7 +63,7 @@ export interface UpstreamClient {
   patch<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
   /** DELETE `path` (idempotent: retried like a GET). */
   delete<T = unknown>(path: string, options?: WriteOptions): Promise<T>
-  /** Current circuit state (`closed` when the breaker is disabled). */
+  /** Current circuit state (`closed` when the breaker is disabled); a shared breaker's state when shared. */
   readonly circuitState: CircuitState
   /** The upstream name (breaker group, logger binding). */
   readonly name: string
@@ -87,7 +87,8 @@ export interface UpstreamClient {
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
   /**
-   * Drops the cache, stops the breaker's timers and closes the client's own pool gracefully
+   * Drops the cache, stops the timers of the client's own breaker (a shared one is only
+   * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully
    * (calls in flight finish; an injected dispatcher is left open). Later calls reject with
    * `UpstreamNetworkError` (`causeCode: 'UPSTREAM_CLIENT_CLOSED'`). Calling it again returns the
    * same promise.
@@ -123,21 +124,28 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     hooks,
   }
   const retry = config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks)
+  // A shared breaker (from createCircuitBreaker) arrives as its policy; it belongs to its
+  // creator, so close() below only unsubscribes from it. An own breaker is shut down on close().
+  const option = config.breaker
+  const sharedBreaker = option instanceof CircuitBreakerPolicy ? option : undefined
   const breaker =
-    config.breaker === false
-      ? undefined
-      : new CircuitBreakerPolicy(
-          name,
-          config.breaker,
-          clock,
-          (from, to) => {
-            if (hooks.stateChange.active) hooks.stateChange.emit({ name, from, to })
-          },
-          (event) => {
+    option === false || option instanceof CircuitBreakerPolicy
+      ? sharedBreaker
+      : new CircuitBreakerPolicy(name, option, clock)
+  // The breaker's events are forwarded to this client's hooks (and so to its logger); the
+  // `active` checks keep an event nobody listens to from costing anything.
+  const unsubscribeBreaker =
+    breaker === undefined
+      ? []
+      : [
+          breaker.stateChanges.subscribe((event) => {
+            if (hooks.stateChange.active) hooks.stateChange.emit(event)
+          }),
+          breaker.rampChanges.subscribe((event) => {
             if (hooks.rampChange.active) hooks.rampChange.emit(event)
-          },
-        )
-  const isFailure = config.breaker === false ? defaultIsFailure : config.breaker.isFailure
+          }),
+        ]
+  const isFailure = breaker === undefined ? defaultIsFailure : breaker.isFailure
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
   const circuitState = (): CircuitState => breaker?.state ?? 'closed'
@@ -332,7 +340,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       // undici throws on closing a pool a second time. Every caller awaits the same close.
       if (closing === undefined) {
         closed = true
-        breaker?.shutdown()
+        // An own breaker is shut down first, so this client's listeners still hear the ramp
+        // `aborted` event of that shutdown.
+        if (sharedBreaker === undefined) breaker?.shutdown()
+        for (const off of unsubscribeBreaker) off()
         cache?.clear()
         closing = Promise.resolve(ownPool?.close()).then(() => undefined)
       }

@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 
+export type { CircuitBreaker, CircuitBreakerOptions } from './breaker.js'
+export { createCircuitBreaker } from './breaker.js'
 export type { CallOptions, UpstreamClient, WriteOptions } from './client.js'
 export { createUpstreamClient } from './client.js'
 export type { Clock } from './clock.js'

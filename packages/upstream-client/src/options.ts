@@ -1,9 +1,14 @@
 import type { Dispatcher } from 'undici'
+import type { CircuitBreaker } from './breaker.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 import type { UpstreamError } from './errors/upstream-error.js'
-import { defaultIsFailure } from './policies/circuit-breaker.js'
+import {
+  type CircuitBreakerPolicy,
+  defaultIsFailure,
+  sharedPolicies,
+} from './policies/circuit-breaker.js'
 
 /**
  * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
@@ -84,8 +89,11 @@ export interface UpstreamClientOptions {
   deadlineMs?: number
   /** Retry policy, or `false`. */
   retry?: RetryOptions | false
-  /** Circuit breaker, or `false`. */
-  breaker?: BreakerOptions | false
+  /**
+   * Circuit breaker: options for an own breaker (the default), a {@link CircuitBreaker} from
+   * `createCircuitBreaker` shared with other clients (not shut down by `close()`), or `false`.
+   */
+  breaker?: BreakerOptions | CircuitBreaker | false
   /** GET cache with in-flight coalescing, or `false` (default). */
   cache?: CacheOptions | false
   /** Largest response body accepted, in bytes. Default 10 MiB. */
@@ -107,7 +115,8 @@ export interface ResolvedOptions {
   timeoutMs: number
   deadlineMs: number
   retry: Required<RetryOptions> | false
-  breaker: Required<BreakerOptions> | false
+  /** Options of an own breaker, the policy of a shared one, or `false`. */
+  breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
   cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
   maxBodyBytes: number
   headers: Record<string, string>
@@ -171,9 +180,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
   if (o.dispatcher !== undefined && !hasMethods(o.dispatcher, ['dispatch'])) {
     fail('dispatcher', 'an undici Dispatcher', o.dispatcher)
   }
-  if (o.clock !== undefined && !hasMethods(o.clock, ['now', 'setTimeout', 'clearTimeout'])) {
-    fail('clock', 'an object with now, setTimeout and clearTimeout', o.clock)
-  }
+  validateClock('clock', o.clock)
   if (o.headers !== undefined) validateHeaders('headers', o.headers)
 
   return {
@@ -241,38 +248,67 @@ function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions[
   return { retries, minDelayMs, maxDelayMs, factor, jitter }
 }
 
-function resolveBreaker(breaker: BreakerOptions | false | undefined): ResolvedOptions['breaker'] {
+function resolveBreaker(
+  breaker: BreakerOptions | CircuitBreaker | false | undefined,
+): ResolvedOptions['breaker'] {
   if (breaker === false) return false
+  const shared =
+    typeof breaker === 'object' && breaker !== null ? sharedPolicies.get(breaker) : undefined
+  if (shared !== undefined) return shared
+  return resolveBreakerOptions('breaker.', breaker as BreakerOptions | undefined, [])
+}
+
+/** Option names of a breaker, in every place they can be given. */
+const BREAKER_KEYS = [
+  'failureThreshold',
+  'windowMs',
+  'resetTimeoutMs',
+  'maxQueued',
+  'rampLimit',
+  'isFailure',
+]
+
+/**
+ * @internal Validates breaker options and fills in defaults, for `createUpstreamClient`'s
+ * `breaker` (prefix `breaker.`) and for `createCircuitBreaker` (no prefix, plus `extraKeys` such
+ * as `name` and `clock`, which the caller validates).
+ */
+export function resolveBreakerOptions(
+  prefix: string,
+  breaker: BreakerOptions | undefined,
+  extraKeys: string[],
+): Required<BreakerOptions> {
   const b = breaker ?? {}
-  if (typeof b !== 'object' || b === null) fail('breaker', 'an object or false', breaker)
-  rejectUnknown('breaker.', b, [
-    'failureThreshold',
-    'windowMs',
-    'resetTimeoutMs',
-    'maxQueued',
-    'rampLimit',
-    'isFailure',
-  ])
+  const whole = prefix === '' ? 'options' : prefix.slice(0, -1)
+  if (typeof b !== 'object' || b === null) fail(whole, 'an object or false', breaker)
+  rejectUnknown(prefix, b, [...BREAKER_KEYS, ...extraKeys])
   const d = defaults.breaker
   if (b.isFailure !== undefined && typeof b.isFailure !== 'function') {
-    fail('breaker.isFailure', 'a function', b.isFailure)
+    fail(`${prefix}isFailure`, 'a function', b.isFailure)
   }
   return {
     failureThreshold: positiveInteger(
-      'breaker.failureThreshold',
+      `${prefix}failureThreshold`,
       b.failureThreshold,
       d.failureThreshold,
     ),
-    windowMs: positiveNumber('breaker.windowMs', b.windowMs, d.windowMs, false),
+    windowMs: positiveNumber(`${prefix}windowMs`, b.windowMs, d.windowMs, false),
     resetTimeoutMs: positiveNumber(
-      'breaker.resetTimeoutMs',
+      `${prefix}resetTimeoutMs`,
       b.resetTimeoutMs,
       d.resetTimeoutMs,
       false,
     ),
-    maxQueued: nonNegativeInteger('breaker.maxQueued', b.maxQueued, d.maxQueued),
-    rampLimit: positiveInteger('breaker.rampLimit', b.rampLimit, d.rampLimit),
+    maxQueued: nonNegativeInteger(`${prefix}maxQueued`, b.maxQueued, d.maxQueued),
+    rampLimit: positiveInteger(`${prefix}rampLimit`, b.rampLimit, d.rampLimit),
     isFailure: b.isFailure ?? defaultIsFailure,
+  }
+}
+
+/** @internal Validates an injected clock (client and shared breaker options). */
+export function validateClock(option: string, clock: unknown): void {
+  if (clock !== undefined && !hasMethods(clock, ['now', 'setTimeout', 'clearTimeout'])) {
+    fail(option, 'an object with now, setTimeout and clearTimeout', clock)
   }
 }
 

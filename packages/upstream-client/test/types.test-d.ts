@@ -2,6 +2,7 @@ import pino from 'pino'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   type CircuitState,
+  createCircuitBreaker,
   createUpstreamClient,
   isUpstreamErrorCode,
   type RampChangeEvent,
@@ -27,6 +28,19 @@ describe('public types', () => {
     >()
     expectTypeOf(client.get('/x')).toEqualTypeOf<Promise<unknown>>()
     expectTypeOf(client.circuitState).toEqualTypeOf<CircuitState>()
+  })
+
+  it('accepts breaker options, false or a shared breaker, and rejects other values', () => {
+    const shared = createCircuitBreaker({ name: 'event-api', failureThreshold: 3 })
+    createUpstreamClient({ baseUrl: 'http://x', breaker: shared })
+    createUpstreamClient({ baseUrl: 'http://x', breaker: { failureThreshold: 3 } })
+    createUpstreamClient({ baseUrl: 'http://x', breaker: false })
+    // @ts-expect-error true is not a breaker
+    createUpstreamClient({ baseUrl: 'http://x', breaker: true })
+    // @ts-expect-error a shared breaker needs a name
+    createCircuitBreaker({ failureThreshold: 3 })
+    expectTypeOf(shared.state).toEqualTypeOf<CircuitState>()
+    expectTypeOf(shared.onRampChange).parameter(0).parameter(0).toEqualTypeOf<RampChangeEvent>()
   })
 
   it('accepts call and write options, and rejects unknown ones', () => {

@@ -7,7 +7,13 @@ import { UpstreamAbortError } from '../errors/abort-error.js'
 import { CircuitOpenError } from '../errors/circuit-open-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
-import type { CircuitState, RampChangeEvent, RampPhase } from '../hooks.js'
+import {
+  type CircuitState,
+  Hook,
+  type RampChangeEvent,
+  type RampPhase,
+  type StateChangeEvent,
+} from '../hooks.js'
 import type { BreakerOptions } from '../options.js'
 import type { AttemptFn } from './retry.js'
 
@@ -57,7 +63,8 @@ const MAX_TIMER_MS = 2_147_483_647
 const RECOVERING_HINT_MS = 1_000
 
 /**
- * @internal Circuit-breaker policy, one per upstream name. opossum holds the state machine
+ * @internal Circuit-breaker policy: one per client, or one shared by several clients through
+ * `createCircuitBreaker` (src/breaker.ts). opossum holds the state machine
  * (closed → open → halfOpen with a single probe → closed) and its reset timer, and runs the
  * half-open probe and the ramp's calls; this class adds:
  *
@@ -74,8 +81,10 @@ const RECOVERING_HINT_MS = 1_000
  * - **Ramp.** After a successful probe the breaker is closed, but calls in flight are limited to
  *   2, doubling with each success until `rampLimit`; excess calls wait in a queue of at most
  *   `maxQueued`. Any failure during the ramp re-opens the breaker and rejects the queue. Each
- *   step (started, widened, finished, aborted) is reported through `onRampChange`, because the
- *   circuit state alone says `closed` for the whole ramp.
+ *   step (started, widened, finished, aborted) is emitted on `rampChanges`, because the circuit
+ *   state alone says `closed` for the whole ramp.
+ * - **Events.** State and ramp changes are {@link Hook}s rather than single callbacks, so every
+ *   client sharing the breaker can subscribe (and unsubscribe when it closes).
  *
  * opossum schedules the half-open transition with the global `setTimeout`, looked up when the
  * breaker opens, so fake timers drive it; the injected clock drives everything else here.
@@ -84,8 +93,10 @@ export class CircuitBreakerPolicy {
   readonly #name: string
   readonly #options: Required<BreakerOptions>
   readonly #clock: Clock
-  readonly #onStateChange: (from: CircuitState, to: CircuitState) => void
-  readonly #onRampChange: (event: RampChangeEvent) => void
+  /** Emitted on every state change, with the breaker's name. */
+  readonly stateChanges = new Hook<StateChangeEvent>()
+  /** Emitted at every step of the post-recovery ramp. */
+  readonly rampChanges = new Hook<RampChangeEvent>()
   readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
   readonly #failureTimes: number[]
   #failureCount = 0
@@ -93,19 +104,12 @@ export class CircuitBreakerPolicy {
   #state: CircuitState = 'closed'
   #openedAt = 0
   #ramp: Ramp | undefined
+  #shutDown = false
 
-  constructor(
-    name: string,
-    options: Required<BreakerOptions>,
-    clock: Clock,
-    onStateChange: (from: CircuitState, to: CircuitState) => void,
-    onRampChange: (event: RampChangeEvent) => void,
-  ) {
+  constructor(name: string, options: Required<BreakerOptions>, clock: Clock) {
     this.#name = name
     this.#options = options
     this.#clock = clock
-    this.#onStateChange = onStateChange
-    this.#onRampChange = onRampChange
     this.#failureTimes = new Array<number>(options.failureThreshold).fill(0)
     this.#breaker = new CircuitBreaker(
       (run: AttemptFn, call: Call, attempt: number) => run(call, attempt),
@@ -147,6 +151,16 @@ export class CircuitBreakerPolicy {
       this.#transition('closed')
       if (ramp !== undefined) this.#rampChanged(ramp.allowance, 0, 'started')
     })
+  }
+
+  /** The breaker (group) name carried by its events and errors. */
+  get name(): string {
+    return this.#name
+  }
+
+  /** The failure classification this breaker counts (also used for stale-if-error). */
+  get isFailure(): (error: UpstreamError) => boolean {
+    return this.#options.isFailure
   }
 
   /** Current state; the ramp counts as `closed`. */
@@ -195,8 +209,10 @@ export class CircuitBreakerPolicy {
     })
   }
 
-  /** Stops opossum's timers and rejects calls waiting in the ramp queue. */
+  /** Stops opossum's timers and rejects calls waiting in the ramp queue. Idempotent. */
   shutdown(): void {
+    if (this.#shutDown) return
+    this.#shutDown = true
     this.#endRamp('shut down')
     this.#breaker.shutdown()
   }
@@ -351,11 +367,13 @@ export class CircuitBreakerPolicy {
     const from = this.#state
     if (from === to) return
     this.#state = to
-    this.#onStateChange(from, to)
+    if (this.stateChanges.active) this.stateChanges.emit({ name: this.#name, from, to })
   }
 
   #rampChanged(allowedInFlight: number, queued: number, phase: RampPhase): void {
-    this.#onRampChange({ name: this.#name, allowedInFlight, queued, phase })
+    if (this.rampChanges.active) {
+      this.rampChanges.emit({ name: this.#name, allowedInFlight, queued, phase })
+    }
   }
 
   #hint(): number {
@@ -373,6 +391,14 @@ export class CircuitBreakerPolicy {
     })
   }
 }
+
+/**
+ * @internal The policy behind each handle returned by `createCircuitBreaker`. Kept here, beside
+ * the policy, so option validation can recognise a handle without importing the factory module
+ * (which imports the validation). A WeakMap brand cannot be forged by a look-alike object and
+ * lets a dropped handle be collected.
+ */
+export const sharedPolicies = new WeakMap<object, CircuitBreakerPolicy>()
 
 /** Private: the `unwatch` of a waiter before its watch starts. */
 function noop(): void {}
