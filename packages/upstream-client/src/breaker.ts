@@ -2,6 +2,7 @@ import { type Clock, systemClock } from './clock.js'
 import type { CircuitState, RampChangeEvent, StateChangeEvent } from './hooks.js'
 import { type BreakerOptions, fail, resolveBreakerOptions, validateClock } from './options.js'
 import { CircuitBreakerPolicy, sharedPolicies } from './policies/circuit-breaker.js'
+import { FleetBreakerPolicy, sharedFleets } from './policies/fleet-breaker.js'
 
 /** Options of {@link createCircuitBreaker}: the `breaker` options of a client, plus a name. */
 export interface CircuitBreakerOptions extends BreakerOptions {
@@ -63,6 +64,17 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   validateClock('clock', clock)
   const resolved = resolveBreakerOptions('', options, OPTION_KEYS)
   const policy = new CircuitBreakerPolicy(name, resolved, clock ?? systemClock)
+  const fleet =
+    resolved.store === undefined
+      ? undefined
+      : new FleetBreakerPolicy(
+          name,
+          resolved.store,
+          resolved,
+          resolved.isFailure,
+          clock ?? systemClock,
+        )
+  if (fleet !== undefined) sharedFleets.set(policy, fleet)
   const handle: CircuitBreaker = Object.freeze<CircuitBreaker>({
     name,
     get state() {
@@ -70,7 +82,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
     onStateChange: (listener) => policy.stateChanges.subscribe(listener),
     onRampChange: (listener) => policy.rampChanges.subscribe(listener),
-    shutdown: () => policy.shutdown(),
+    shutdown: () => {
+      policy.shutdown()
+      fleet?.shutdown()
+    },
   })
   sharedPolicies.set(handle, policy)
   return handle

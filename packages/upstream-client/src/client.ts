@@ -23,6 +23,7 @@ import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
 import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
+import { FleetBreakerPolicy, sharedFleets } from './policies/fleet-breaker.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
@@ -146,6 +147,21 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           }),
         ]
   const isFailure = breaker === undefined ? defaultIsFailure : breaker.isFailure
+  // Fleet mode: the fleet layer in front of the local breaker (step 6). A shared breaker's fleet
+  // layer belongs to its creator, like the breaker.
+  const fleet =
+    sharedBreaker !== undefined
+      ? sharedFleets.get(sharedBreaker)
+      : option === false || option instanceof CircuitBreakerPolicy || option.store === undefined
+        ? undefined
+        : new FleetBreakerPolicy(name, option.store, option, isFailure, clock)
+  if (fleet !== undefined) {
+    unsubscribeBreaker.push(
+      fleet.stateChanges.subscribe((event) => {
+        if (hooks.stateChange.active) hooks.stateChange.emit(event)
+      }),
+    )
+  }
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
   const circuitState = (): CircuitState => breaker?.state ?? 'closed'
@@ -160,8 +176,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
   // Steps 7–10 of `execute` below, with the breaker (step 6) in front when there is one.
   const attempt: AttemptFn = (call, n) => runAttempt(transport, call, n)
-  const guardedAttempt: AttemptFn =
+  const localAttempt: AttemptFn =
     breaker === undefined ? attempt : (call, n) => breaker.execute(call, n, attempt)
+  const guardedAttempt: AttemptFn =
+    fleet === undefined
+      ? localAttempt
+      : (call, n) => fleet.execute(call, n, operationOf(call), localAttempt)
 
   /**
    * Runs one call through the policies. The order, outermost first:
@@ -172,7 +192,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *  4. overall deadline — fixes when the whole call must have settled;
    *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
    *     `Retry-After` and must end before the deadline; an open circuit is not retried;
-   *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp;
+   *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp; with
+   *     `breaker.store`, the fleet circuit of the operation first (open anywhere → fail fast);
    *  7. per-attempt timeout — min(timeoutMs, time left before the deadline);
    *  8. undici dispatcher — keep-alive pool, or the injected dispatcher;
    *  9. body limit and JSON parse — enforced while the body streams in;
@@ -342,7 +363,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         closed = true
         // An own breaker is shut down first, so this client's listeners still hear the ramp
         // `aborted` event of that shutdown.
-        if (sharedBreaker === undefined) breaker?.shutdown()
+        if (sharedBreaker === undefined) {
+          breaker?.shutdown()
+          fleet?.shutdown()
+        }
         for (const off of unsubscribeBreaker) off()
         cache?.clear()
         closing = Promise.resolve(ownPool?.close()).then(() => undefined)
@@ -350,6 +374,21 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return closing
     },
   }
+}
+
+/** Private: the fleet circuit key of a call: its method and first path segment. */
+function operationOf(call: Call): string {
+  const end = call.path.indexOf('/', 1)
+  const query = call.path.indexOf('?')
+  const stop =
+    end === -1
+      ? query === -1
+        ? call.path.length
+        : query
+      : query === -1
+        ? end
+        : Math.min(end, query)
+  return `${call.method} ${call.path.slice(0, stop)}`
 }
 
 /** Private: the cache and coalescing key of a GET; per-call headers can change the answer. */

@@ -53,6 +53,13 @@ export interface StateChangeEvent {
   name: string
   from: CircuitState
   to: CircuitState
+  /** The operation whose fleet circuit changed (set on `scope: 'fleet'` events). */
+  operation?: string
+  /**
+   * `'fleet'` when the fleet-wide circuit of `operation` changed as this replica learned it from
+   * the breaker state store (`breaker.store`); absent for this process's own breaker.
+   */
+  scope?: 'fleet'
 }
 
 /**

@@ -28,6 +28,17 @@ export {
   UpstreamErrorCode,
 } from './errors/upstream-error.js'
 export type {
+  BreakerStateStore,
+  BreakerStoreEvent,
+  FleetCircuit,
+  FleetCircuitState,
+  FleetOutcome,
+  FleetPermit,
+  FleetRule,
+  FleetView,
+} from './fleet.js'
+export { breakerStateStoreBrand, isBreakerStateStore } from './fleet.js'
+export type {
   AttemptErrorEvent,
   CacheHitEvent,
   CacheMissEvent,

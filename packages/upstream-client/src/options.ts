@@ -4,6 +4,7 @@ import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 import type { UpstreamError } from './errors/upstream-error.js'
+import { type BreakerStateStore, isBreakerStateStore } from './fleet.js'
 import {
   type CircuitBreakerPolicy,
   defaultIsFailure,
@@ -57,6 +58,20 @@ export interface BreakerOptions {
   rampLimit?: number
   /** Which errors count as failures. Default: 5xx, 429, timeouts and network errors. */
   isFailure?: (error: UpstreamError) => boolean
+  /**
+   * Fleet mode: a breaker state shared by every replica of the service (for example
+   * `createRedisBreakerStore` from `@userevents/redis`), consulted per operation in front of this
+   * local breaker. The fleet circuit opens by the store's rule (by default ≥ `failureThreshold`
+   * failures in `windowMs` from ≥ 2 replicas), every replica then fails fast, one replica in the
+   * fleet sends the probe, and the ramp is fleet-wide. This local breaker keeps its own rule. When
+   * the store is away or slow, the local breaker decides alone. Default: none (local only).
+   */
+  store?: BreakerStateStore
+}
+
+/** @internal Breaker options after validation and defaults. */
+export type ResolvedBreakerOptions = Required<Omit<BreakerOptions, 'store'>> & {
+  store: BreakerStateStore | undefined
 }
 
 /** GET response cache options; `cache: false` (the default) disables caching and coalescing. */
@@ -116,7 +131,7 @@ export interface ResolvedOptions {
   deadlineMs: number
   retry: Required<RetryOptions> | false
   /** Options of an own breaker, the policy of a shared one, or `false`. */
-  breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
+  breaker: ResolvedBreakerOptions | CircuitBreakerPolicy | false
   cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
   maxBodyBytes: number
   headers: Record<string, string>
@@ -266,6 +281,7 @@ const BREAKER_KEYS = [
   'maxQueued',
   'rampLimit',
   'isFailure',
+  'store',
 ]
 
 /**
@@ -277,7 +293,7 @@ export function resolveBreakerOptions(
   prefix: string,
   breaker: BreakerOptions | undefined,
   extraKeys: string[],
-): Required<BreakerOptions> {
+): ResolvedBreakerOptions {
   const b = breaker ?? {}
   const whole = prefix === '' ? 'options' : prefix.slice(0, -1)
   if (typeof b !== 'object' || b === null) fail(whole, 'an object or false', breaker)
@@ -285,6 +301,13 @@ export function resolveBreakerOptions(
   const d = defaults.breaker
   if (b.isFailure !== undefined && typeof b.isFailure !== 'function') {
     fail(`${prefix}isFailure`, 'a function', b.isFailure)
+  }
+  if (b.store !== undefined && !isBreakerStateStore(b.store)) {
+    fail(
+      `${prefix}store`,
+      'a BreakerStateStore (for example from createRedisBreakerStore)',
+      b.store,
+    )
   }
   return {
     failureThreshold: positiveInteger(
@@ -302,6 +325,7 @@ export function resolveBreakerOptions(
     maxQueued: nonNegativeInteger(`${prefix}maxQueued`, b.maxQueued, d.maxQueued),
     rampLimit: positiveInteger(`${prefix}rampLimit`, b.rampLimit, d.rampLimit),
     isFailure: b.isFailure ?? defaultIsFailure,
+    store: b.store,
   }
 }
 

@@ -14,7 +14,7 @@ import {
   type RampPhase,
   type StateChangeEvent,
 } from '../hooks.js'
-import type { BreakerOptions } from '../options.js'
+import type { ResolvedBreakerOptions } from '../options.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -91,7 +91,7 @@ const RECOVERING_HINT_MS = 1_000
  */
 export class CircuitBreakerPolicy {
   readonly #name: string
-  readonly #options: Required<BreakerOptions>
+  readonly #options: ResolvedBreakerOptions
   readonly #clock: Clock
   /** Emitted on every state change, with the breaker's name. */
   readonly stateChanges = new Hook<StateChangeEvent>()
@@ -106,7 +106,7 @@ export class CircuitBreakerPolicy {
   #ramp: Ramp | undefined
   #shutDown = false
 
-  constructor(name: string, options: Required<BreakerOptions>, clock: Clock) {
+  constructor(name: string, options: ResolvedBreakerOptions, clock: Clock) {
     this.#name = name
     this.#options = options
     this.#clock = clock
