@@ -95,7 +95,7 @@ describe('option validation', () => {
     ],
     [
       { baseUrl, breaker: { threshold: 3 } },
-      'Unknown option `breaker.threshold`; expected one of failureThreshold, windowMs, resetTimeoutMs, maxQueued, rampLimit, isFailure',
+      'Unknown option `breaker.threshold`; expected one of failureThreshold, windowMs, resetTimeoutMs, maxQueued, rampLimit, isFailure, store',
     ],
   ])('rejects %j', (options, message) => {
     expect(messageOf(options)).toBe(message)

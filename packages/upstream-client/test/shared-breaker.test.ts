@@ -190,7 +190,7 @@ describe('createCircuitBreaker option validation', () => {
     ],
     [
       { name: 'x', treshold: 3 },
-      'Unknown option `treshold`; expected one of failureThreshold, windowMs, resetTimeoutMs, maxQueued, rampLimit, isFailure, name, clock',
+      'Unknown option `treshold`; expected one of failureThreshold, windowMs, resetTimeoutMs, maxQueued, rampLimit, isFailure, store, name, clock',
     ],
   ])('rejects %j', (options, message) => {
     expect(messageOf(options)).toBe(message)
