@@ -6,12 +6,11 @@
  */
 
 /**
- * The brand a {@link BreakerStateStore} carries. It is a registered symbol (`Symbol.for`), so a
- * store built against another installed copy of this package is still recognised.
+ * The brand every {@link BreakerStateStore} carries in its `kind` field, like the shared cache
+ * store's. A string, not a symbol, so the types of two installed copies of this package agree as
+ * well as their runtime checks; the version suffix tells a future, incompatible contract apart.
  */
-export const breakerStateStoreBrand: unique symbol = Symbol.for(
-  '@userevents/upstream-client.BreakerStateStore',
-)
+export const breakerStateStoreKind = 'userevents.breaker-state-store.v1'
 
 /** Names one circuit of the fleet: one operation of one upstream (breaker group). */
 export interface FleetCircuit {
@@ -93,11 +92,11 @@ export type BreakerStoreEvent =
  * Every method must settle quickly and reject (never hang) when the backend is away; the client
  * also bounds each wait and then falls back to its local breaker alone, until the store emits
  * `available`. A store is created by its package (for example `createRedisBreakerStore`) and
- * carries {@link breakerStateStoreBrand}; {@link isBreakerStateStore} checks it.
+ * carries the {@link breakerStateStoreKind} brand; {@link isBreakerStateStore} checks it.
  */
 export interface BreakerStateStore {
-  /** The brand; see {@link breakerStateStoreBrand}. */
-  readonly [breakerStateStoreBrand]: true
+  /** The brand, always {@link breakerStateStoreKind}; see {@link isBreakerStateStore}. */
+  readonly kind: typeof breakerStateStoreKind
   /** Whether the backend is believed reachable; the client uses the store only while it is. */
   readonly available: boolean
   /** The current fleet view of `circuit` (used when a replica first meets an operation). */
@@ -121,14 +120,14 @@ export interface BreakerStateStore {
 }
 
 /**
- * True when `value` carries {@link breakerStateStoreBrand} (from any installed copy of this
- * package) and has the store's methods.
+ * True when `value` is a {@link BreakerStateStore} (from any installed copy of this package):
+ * checks the `kind` brand and the methods, not `instanceof`.
  */
 export function isBreakerStateStore(value: unknown): value is BreakerStateStore {
   if (typeof value !== 'object' || value === null) return false
-  const v = value as Record<PropertyKey, unknown>
+  const v = value as Record<string, unknown>
   return (
-    v[breakerStateStoreBrand] === true &&
+    v.kind === breakerStateStoreKind &&
     ['read', 'recordFailure', 'acquire', 'release', 'subscribe'].every(
       (m) => typeof v[m] === 'function',
     )

@@ -37,7 +37,7 @@ export type {
   FleetRule,
   FleetView,
 } from './fleet.js'
-export { breakerStateStoreBrand, isBreakerStateStore } from './fleet.js'
+export { breakerStateStoreKind, isBreakerStateStore } from './fleet.js'
 export type {
   AttemptErrorEvent,
   CacheHitEvent,
