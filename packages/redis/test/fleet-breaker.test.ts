@@ -1,4 +1,8 @@
-import { createMockUpstream, type MockServerHandle, type MockUpstream } from '@userevents/mock-server'
+import {
+  createMockUpstream,
+  type MockServerHandle,
+  type MockUpstream,
+} from '@userevents/mock-server'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createRedisBreakerStore } from '../src/breaker-store.js'
@@ -71,7 +75,8 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
   it('opens for the whole fleet once a quorum of replicas failed; a replica that never called fails fast with 0 upstream calls', async () => {
     const [a, b, c] = (await fleet(3, { quorum: 2 })) as [Replica, Replica, Replica]
     mock.setMode('down')
-    for (let i = 0; i < 3; i++) expect(await a.call(path)).toMatchObject({ ok: false, code: 'UPSTREAM_HTTP_STATUS' })
+    for (let i = 0; i < 3; i++)
+      expect(await a.call(path)).toMatchObject({ ok: false, code: 'UPSTREAM_HTTP_STATUS' })
     // A's three failures are in the window, but they come from one replica: below the quorum.
     await vi.waitFor(async () => expect(await window()).toEqual({ replicas: ['A'], failures: 3 }))
     expect([a, b, c].some(fleetOpened)).toBe(false)
@@ -85,7 +90,11 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
       requests: 0,
       message: expect.stringMatching(/open in the fleet/),
     })
-    expect(await b.call(path)).toMatchObject({ ok: false, code: 'UPSTREAM_CIRCUIT_OPEN', requests: 1 })
+    expect(await b.call(path)).toMatchObject({
+      ok: false,
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+      requests: 1,
+    })
     expect(mock.calls('getUserById')).toBe(callsBefore)
     expect(callsBefore).toBe(4)
   })
@@ -131,7 +140,6 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
     await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
     // Every re-opening was caused by exactly one failed probe, whichever replica sent it.
     const probes = mock.calls('getUserById') - opened
-    console.log(JSON.stringify({ probes, opens: subscriber.opens(), a: a.states, b: b.states, c: c.states }))
     expect(probes).toBe(subscriber.opens() - 1)
     subscriber.close()
 
@@ -174,29 +182,34 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
     expect(settled[2]?.codes).toEqual(Array(5).fill('ok'))
 
     await redis.restart()
-    // Back in fleet mode: a new opening by C reaches A and B again.
-    mock.setMode('down')
+    // A replica whose commands failed while Redis was away switched to local mode; its
+    // connection probes Redis by itself and switches back to fleet mode.
     await vi.waitFor(
-      async () => {
-        await c.call(path)
-        expect(fleetOpenedAfterRestart(b)).toBe(true)
-      },
+      () =>
+        expect([a, b, c].map((r) => r.modes.at(-1) ?? 'fleet')).toEqual([
+          'fleet',
+          'fleet',
+          'fleet',
+        ]),
       { timeout: 10_000, interval: 50 },
-    ).catch((e) => {
-      console.log(JSON.stringify({ a: a.states, b: b.states, c: c.states }, null, 0))
-      throw e
-    })
+    )
+    expect(b.modes.slice(b.modes.lastIndexOf('local'))).toEqual(['local', 'fleet'])
+    // Fleet mode again: C's failures on another operation open its circuit for A and B too.
+    mock.setMode('down')
+    for (let i = 0; i < 3; i++) await c.call('/getEvents')
+    await vi.waitFor(() =>
+      expect(
+        [a, b].map((r) =>
+          r.states.some(
+            (s) => s.scope === 'fleet' && s.to === 'open' && s.operation === 'GET /getEvents',
+          ),
+        ),
+      ).toEqual([true, true]),
+    )
+    expect(await b.call('/getEvents')).toMatchObject({ ok: false, code: 'UPSTREAM_CIRCUIT_OPEN' })
+    expect(mock.calls('getEvents')).toBe(3)
   })
 })
-
-/** True when `r` saw a fleet opening after having dropped its fleet views (Redis away). */
-function fleetOpenedAfterRestart(r: Replica) {
-  const dropped = r.states.findIndex((s) => s.scope === 'fleet' && s.to === 'closed')
-  return (
-    dropped !== -1 &&
-    r.states.slice(dropped).some((s) => s.scope === 'fleet' && s.to === 'open')
-  )
-}
 
 /** Counts the fleet's `open` publications on the test's own subscriber connection. */
 async function fleetListener() {

@@ -21,6 +21,8 @@ export interface Replica {
   readonly id: string
   /** Every circuit state change it reported, in order. */
   readonly states: StateMessage[]
+  /** Its Redis connection's switches between fleet and local mode, in order. */
+  readonly modes: string[]
   /** One GET through its client: `ok`, or the error code, with its upstream request count. */
   call(path: string): Promise<{ ok: boolean; code?: string; requests: number }>
   /** `count` concurrent GETs; the outcome code of each (`ok` for a success). */
@@ -50,6 +52,7 @@ export async function startReplica(id: string, settings: ReplicaSettings): Promi
     },
   })
   const states: StateMessage[] = []
+  const modes: string[] = []
   const pending = new Map<number, (message: ReplicaMessage) => void>()
   let next = 0
   const ready = new Promise<void>((resolve, reject) => {
@@ -57,6 +60,7 @@ export async function startReplica(id: string, settings: ReplicaSettings): Promi
     child.on('message', (message: ReplicaMessage) => {
       if (message.type === 'ready') resolve()
       else if (message.type === 'state') states.push(message)
+      else if (message.type === 'mode') modes.push(message.mode)
       else pending.get(message.id)?.(message)
     })
   })
@@ -78,6 +82,7 @@ export async function startReplica(id: string, settings: ReplicaSettings): Promi
   return {
     id,
     states,
+    modes,
     call: (path) => ask({ type: 'call', id: ++next, path }),
     burst: (path, count) => ask({ type: 'burst', id: ++next, path, count }),
     async close() {
