@@ -115,8 +115,7 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
 
   const keysOf = (circuit: FleetCircuit): string[] => {
     const raw = `${circuit.name}|${circuit.operation}`
-    const id =
-      raw.length > MAX_ID_LENGTH ? `#${createHash('sha1').update(raw).digest('hex')}` : raw
+    const id = raw.length > MAX_ID_LENGTH ? `#${createHash('sha1').update(raw).digest('hex')}` : raw
     const k = `${base}${id}:`
     return [`${k}s`, `${k}p`, `${k}f`, `${k}r`, `${k}q`]
   }
