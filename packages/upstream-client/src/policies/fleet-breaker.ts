@@ -123,11 +123,12 @@ export class FleetBreakerPolicy {
     return run(call, attempt).catch((error: unknown) => {
       if (isUpstreamError(error) && this.#isFailure(error)) {
         // Not awaited: the caller's error does not wait for the fleet's bookkeeping.
-        this.#ask(operation, this.#store.recordFailure(this.#circuit(operation), this.#rule)).then(
-          (view) => {
-            if (view !== undefined) this.#apply(operation, view)
-          },
-        )
+        this.#ask(this.#store.recordFailure(this.#circuit(operation), this.#rule)).then((view) => {
+          // Only an opening is news: a report cannot close the circuit, and a `closed` reply
+          // may arrive after the event of an opening it preceded (replies and events travel on
+          // two connections).
+          if (view !== undefined && view.state !== 'closed') this.#apply(operation, view)
+        })
       }
       throw error
     })
@@ -144,7 +145,6 @@ export class FleetBreakerPolicy {
     const leaseMs =
       Math.max(0, Math.min(call.timeoutMs, call.deadlineAt - this.#clock.now())) + LEASE_MARGIN_MS
     const permit = await this.#ask(
-      operation,
       this.#store.acquire(circuit, this.#rule, Math.ceil(leaseMs)),
       (late) => {
         // Granted after this call stopped waiting: hand it back so the fleet need not wait
@@ -173,11 +173,9 @@ export class FleetBreakerPolicy {
     if (permit.kind === 'probe')
       this.#apply(operation, { state: 'halfOpen', retryAfterMs: leaseMs })
     const settle = (outcome: FleetOutcome) => {
-      this.#ask(operation, this.#store.release(circuit, this.#rule, permit.token, outcome)).then(
-        (view) => {
-          if (view !== undefined) this.#apply(operation, view)
-        },
-      )
+      this.#ask(this.#store.release(circuit, this.#rule, permit.token, outcome)).then((view) => {
+        if (view !== undefined) this.#apply(operation, view)
+      })
     }
     try {
       const value = await run(call, attempt)
@@ -193,7 +191,7 @@ export class FleetBreakerPolicy {
   #learn(operation: string): void {
     if (this.#reading.has(operation)) return
     this.#reading.add(operation)
-    this.#ask(operation, this.#store.read(this.#circuit(operation))).then((view) => {
+    this.#ask(this.#store.read(this.#circuit(operation))).then((view) => {
       this.#reading.delete(operation)
       // An event may have arrived meanwhile; it is at least as new as this read.
       if (view !== undefined && !this.#views.has(operation)) this.#apply(operation, view)
@@ -201,20 +199,17 @@ export class FleetBreakerPolicy {
   }
 
   /**
-   * Waits for the store at most {@link STORE_WAIT_MS}. Resolves `undefined` (never rejects) when
-   * it failed or was too slow, after dropping the operation's view: a view that can no longer be
-   * refreshed must not keep failing calls fast.
+   * Waits for the store at most {@link STORE_WAIT_MS}, and resolves `undefined` (never rejects)
+   * when it failed or was too slow: the caller then goes on without the fleet. The operation's
+   * view is kept: it may have come from a newer event, a slow answer says nothing against it,
+   * and it ends by itself at its reset time (a store that is really away reports `unavailable`,
+   * which drops every view).
    */
-  #ask<T>(
-    operation: string,
-    promise: Promise<T>,
-    onLate?: (value: T) => void,
-  ): Promise<T | undefined> {
+  #ask<T>(promise: Promise<T>, onLate?: (value: T) => void): Promise<T | undefined> {
     return new Promise<T | undefined>((resolve) => {
       let waiting = true
       const timer = this.#clock.setTimeout(() => {
         waiting = false
-        this.#forget(operation)
         resolve(undefined)
       }, STORE_WAIT_MS)
       promise.then(
@@ -228,7 +223,6 @@ export class FleetBreakerPolicy {
         },
         () => {
           this.#clock.clearTimeout(timer)
-          this.#forget(operation)
           resolve(undefined)
         },
       )
