@@ -138,9 +138,10 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
-    // Every re-opening was caused by exactly one failed probe, whichever replica sent it.
-    const probes = mock.calls('getUserById') - opened
-    expect(probes).toBe(subscriber.opens() - 1)
+    // Every re-opening was caused by exactly one failed probe, whichever replica sent it (the
+    // last probe's re-opening may still be on its way to the test's subscriber).
+    await vi.waitFor(() => expect(mock.calls('getUserById') - opened).toBe(subscriber.opens() - 1))
+    expect(subscriber.opens()).toBeGreaterThanOrEqual(4)
     subscriber.close()
 
     mock.setMode('healthy')
