@@ -60,6 +60,8 @@ export class FleetBreakerPolicy {
   readonly #reading = new Set<string>()
   readonly #unsubscribe: () => void
   #available: boolean
+  /** Operations whose views were dropped when the store went away, to read when it is back. */
+  #missed: string[] = []
   /** Fleet state changes, with `scope: 'fleet'` and the operation. */
   readonly stateChanges = new Hook<StateChangeEvent>()
 
@@ -239,9 +241,13 @@ export class FleetBreakerPolicy {
     const available = event.type === 'available'
     if (available === this.#available) return
     // Either way the views are stale: while the store was away nobody could update them, and
-    // when it goes away nobody will. Each operation is read again on its next call.
-    for (const operation of [...this.#views.keys()]) this.#forget(operation)
+    // when it goes away nobody will. Back in fleet mode, the operations this replica knew are
+    // read again at once, so an opening it missed stops it before its next call, not after.
+    const known = [...new Set([...this.#views.keys(), ...this.#missed])]
+    for (const operation of known) this.#forget(operation)
     this.#available = available
+    this.#missed = available ? [] : known.slice(-MAX_VIEWS)
+    if (available) for (const operation of known) this.#learn(operation)
   }
 
   #apply(operation: string, view: FleetView): void {
