@@ -126,8 +126,10 @@ export async function startReplica(id: string, settings: ReplicaSettings): Promi
     id,
     states,
     modes,
-    call: (path) => ask({ type: 'call', id: ++next, path }),
-    burst: (path, count) => ask({ type: 'burst', id: ++next, path, count }),
+    call: (path) =>
+      ask<Extract<ReplicaMessage, { type: 'result' }>>({ type: 'call', id: ++next, path }),
+    burst: (path, count) =>
+      ask<Extract<ReplicaMessage, { type: 'burst' }>>({ type: 'burst', id: ++next, path, count }),
     ping: () =>
       ask<Extract<ReplicaMessage, { type: 'pong' }>>({ type: 'ping', id: ++next }).then(
         (m) => m.at,
