@@ -69,6 +69,10 @@ let step = 'setup'
 let finished = false
 
 const log = (line) => console.log(line)
+const enter = (name) => {
+  step = name
+  log(`--- ${name} (${elapsed()})`)
+}
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`
 
 class CheckFailure extends Error {}
@@ -172,13 +176,13 @@ async function main() {
     throw new CheckFailure('pnpm is not on PATH: run this as `npx -y pnpm@10 check:publish`')
   })
 
-  step = 'install the registry tool'
+  enter('install the registry tool')
   if (!existsSync(join(registryTool, 'node_modules', 'verdaccio'))) {
     // npm, not pnpm: the tool's lockfile carries an `overrides` pin only npm honours.
     await run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: registryTool })
   }
 
-  step = 'copy the repository'
+  enter('copy the repository')
   // Tracked and untracked-but-not-ignored files: the working tree a fresh clone would have, plus
   // the change under test. node_modules, dist and other ignored output stay behind.
   const files = (
@@ -197,7 +201,9 @@ async function main() {
       stripped.push(manifest.name)
     }
   }
-  log(`copy: ${files.length} files in ${copy}; publishConfig.provenance stripped from ${stripped.join(', ') || 'nothing'}`)
+  log(
+    `copy: ${files.length} files in ${copy}; publishConfig.provenance stripped from ${stripped.join(', ') || 'nothing'}`,
+  )
   // `changeset publish` tags what it published, so the copy is a repository of its own.
   const git = (...args) =>
     run('git', ['-c', 'user.name=rehearsal', '-c', 'user.email=rehearsal@127.0.0.1', ...args], {
@@ -207,7 +213,7 @@ async function main() {
   await git('add', '--all')
   await git('commit', '--quiet', '--no-verify', '-m', 'rehearsal copy')
 
-  step = 'start the registry'
+  enter('start the registry')
   const registryDir = join(work, 'registry')
   mkdirSync(registryDir)
   cpSync(join(registryTool, 'config.yaml'), join(registryDir, 'config.yaml'))
@@ -232,21 +238,21 @@ async function main() {
   }
   log(`registry: Verdaccio at ${url} (${elapsed()})`)
 
-  step = 'pnpm install --offline --frozen-lockfile'
+  enter('pnpm install --offline --frozen-lockfile')
   await run('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
     cwd: copy,
   })
 
-  step = 'first pnpm release'
+  enter('first pnpm release')
   const firstManifests = publicPackages().map(({ manifest }) => manifest)
   await run('pnpm', ['release'], { cwd: copy, env: publishEnv })
   const problems = []
   const first = await checkRegistry(url, firstManifests, problems)
   log(`published (${elapsed()}):`)
-  for (const [name, info] of Object.entries(first)) log(`  ${name}@${info.version}  ${info.deps}`)
+  for (const [name, info] of Object.entries(first)) log(`  ${name}@${info.version}${info.deps}`)
   if (problems.length > 0) throw new CheckFailure(problems.join('\n'))
 
-  step = 'consumer install'
+  enter('consumer install')
   mkdirSync(consumer)
   const published = Object.keys(first)
   const missing = CONSUMER_DEPS.filter((name) => !published.includes(name))
@@ -278,12 +284,14 @@ async function main() {
     await npm('install', '--prefer-online', ...notInTree.map((n) => `${n}@^${first[n].version}`))
   }
   await smoke(consumer, published, consumerEnv)
-  log(`consumer (${elapsed()}): ${CONSUMER_DEPS.map((n) => `${n}@^${first[n].version}`).join(', ')}`)
+  log(
+    `consumer (${elapsed()}): ${CONSUMER_DEPS.map((n) => `${n}@^${first[n].version}`).join(', ')}`,
+  )
   log(indent(await runLs('npm', ['ls', ...published, '--all'], consumer, consumerEnv)))
   await checkTree(consumer, consumerEnv, first, problems)
   if (problems.length > 0) throw new CheckFailure(problems.join('\n'))
 
-  step = 'version a minor of the client and publish again'
+  enter('version a minor of the client and publish again')
   writeFileSync(
     join(copy, '.changeset', 'rehearsal-client-minor.md'),
     `---\n'${CLIENT}': minor\n---\n\nRelease rehearsal: a minor of the client.\n`,
@@ -305,11 +313,11 @@ async function main() {
   for (const name of Object.keys(second)) {
     const was = first[name]?.version ?? '(new)'
     const now = second[name].version
-    log(`  ${name} ${was === now ? `${now} (unchanged)` : `${was} -> ${now}  ${second[name].deps}`}`)
+    log(`  ${name} ${was === now ? `${now} (unchanged)` : `${was} -> ${now}${second[name].deps}`}`)
   }
   if (!moved.includes(CLIENT)) problems.push(`${CLIENT} was not republished by the upgrade`)
 
-  step = 'consumer npm update'
+  enter('consumer npm update')
   await npm('update', '--prefer-online')
   log(`consumer after npm update (${elapsed()}):`)
   log(indent(await runLs('npm', ['ls', ...published, '--all'], consumer, consumerEnv)))
@@ -401,7 +409,9 @@ async function checkRegistry(url, manifests, problems) {
           problems.push(`${name}@${version} was published with ${field} ${dep}: ${range}`)
         }
         if (!dep.startsWith('@userevents/')) continue
-        ranges.push(`${field === 'dependencies' ? '' : `${field.replace('Dependencies', '')} `}${dep}@${range}`)
+        ranges.push(
+          `${field === 'dependencies' ? '' : `${field.replace('Dependencies', '')} `}${dep}@${range}`,
+        )
         const latest = packuments[dep]?.['dist-tags']?.latest
         if (latest && !semver.satisfies(latest, range)) {
           problems.push(
@@ -411,7 +421,7 @@ async function checkRegistry(url, manifests, problems) {
         }
       }
     }
-    result[name] = { version, deps: ranges.length > 0 ? `-> ${ranges.join(', ')}` : '' }
+    result[name] = { version, deps: ranges.length > 0 ? `  -> ${ranges.join(', ')}` : '' }
   }
   return result
 }
@@ -450,7 +460,9 @@ async function checkTree(dir, env, expected, problems) {
     const where = found.map((c) => `${c.version} (first under ${c.under})`).join(', ')
     if (found.length > 1) problems.push(`consumer has ${found.length} copies of ${name}: ${where}`)
     else if (found[0].version !== version) {
-      problems.push(`consumer has ${name}@${found[0].version}, not the published ${version}: ${where}`)
+      problems.push(
+        `consumer has ${name}@${found[0].version}, not the published ${version}: ${where}`,
+      )
     } else log(`ok   consumer tree: one copy of ${name}@${version}`)
   }
 }
@@ -501,8 +513,12 @@ console.log('import + require of ' + names.length + ' packages; client ' + versi
   for (const name of names) {
     const bins = readJson(join(dir, 'node_modules', name, 'package.json')).bin ?? {}
     for (const command of Object.keys(typeof bins === 'string' ? { [name]: bins } : bins)) {
-      const out = await run(join(dir, 'node_modules', '.bin', command), ['--help'], { cwd: dir, env })
-      if (!out.includes(command)) throw new CheckFailure(`${name}: ${command} --help does not name itself: ${out}`)
+      const out = await run(join(dir, 'node_modules', '.bin', command), ['--help'], {
+        cwd: dir,
+        env,
+      })
+      if (!out.includes(command))
+        throw new CheckFailure(`${name}: ${command} --help does not name itself: ${out}`)
       log(`ok   ${name}: node_modules/.bin/${command} --help`)
     }
   }
@@ -536,7 +552,7 @@ const indent = (text) =>
 try {
   await main()
 } catch (error) {
-  const reason = error instanceof CheckFailure ? error.message : error.stack ?? String(error)
+  const reason = error instanceof CheckFailure ? error.message : (error.stack ?? String(error))
   console.error(`FAIL check:publish during: ${step}\n${reason}`)
   process.exitCode = 1
 } finally {
