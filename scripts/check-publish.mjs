@@ -275,7 +275,7 @@ async function main() {
       cwd: consumer,
       env: consumerEnv,
     })
-  await npm('install', '--prefer-online')
+  await npm('install')
   // A published package nothing in the consumer's tree pulls in (say, a Redis adapter) is still
   // installed and exercised, but reported, so CONSUMER_DEPS can be reviewed.
   const notInTree = published.filter((name) => !existsSync(join(consumer, 'node_modules', name)))
@@ -318,6 +318,7 @@ async function main() {
   if (!moved.includes(CLIENT)) problems.push(`${CLIENT} was not republished by the upgrade`)
 
   enter('consumer npm update')
+  // --prefer-online: the first install cached the packuments from before the upgrade.
   await npm('update', '--prefer-online')
   log(`consumer after npm update (${elapsed()}):`)
   log(indent(await runLs('npm', ['ls', ...published, '--all'], consumer, consumerEnv)))
@@ -433,31 +434,33 @@ async function checkRegistry(url, manifests, problems) {
 async function checkTree(dir, env, expected, problems) {
   let tree
   try {
-    tree = JSON.parse(await runLs('npm', ['ls', '--all', '--json'], dir, env))
+    tree = JSON.parse(await runLs('npm', ['ls', '--all', '--json', '--long'], dir, env))
   } catch (error) {
     problems.push(`npm ls failed in the consumer: ${error.message}`)
     return
   }
   for (const problem of tree.problems ?? []) problems.push(`npm ls: ${problem}`)
-  // Physical copies: npm lists a deduped package under every dependent, always with the same
-  // version and the same `resolved`; a second copy shows up as a second (version, resolved) pair.
+  // Physical copies: `--long` gives every node its install path; a deduped package is listed
+  // under each dependent with the same path, a second copy has a path of its own.
   const copies = new Map()
-  const walk = (node, path) => {
+  const walk = (node, trail) => {
     for (const [name, child] of Object.entries(node.dependencies ?? {})) {
-      if (name in expected) {
-        const key = `${child.version} ${child.resolved ?? ''}`
+      if (name in expected && child.path) {
         const seen = copies.get(name) ?? new Map()
-        if (!seen.has(key)) seen.set(key, { version: child.version, under: path })
+        if (!seen.has(child.path)) seen.set(child.path, { version: child.version, via: trail })
         copies.set(name, seen)
       }
-      walk(child, `${path} > ${name}@${child.version}`)
+      walk(child, `${trail} > ${name}@${child.version}`)
     }
   }
   walk(tree, 'consumer')
   for (const [name, { version }] of Object.entries(expected)) {
     const found = [...(copies.get(name)?.values() ?? [])]
-    if (found.length === 0) continue
-    const where = found.map((c) => `${c.version} (first under ${c.under})`).join(', ')
+    if (found.length === 0) {
+      problems.push(`consumer has no copy of ${name}`)
+      continue
+    }
+    const where = found.map((c) => `${c.version} (reached as ${c.via} > ${name})`).join(', ')
     if (found.length > 1) problems.push(`consumer has ${found.length} copies of ${name}: ${where}`)
     else if (found[0].version !== version) {
       problems.push(
