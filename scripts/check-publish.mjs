@@ -236,7 +236,7 @@ async function main() {
       throw new CheckFailure(`${key}=${value} is not on 127.0.0.1`)
     }
   }
-  log(`registry: Verdaccio at ${url} (${elapsed()})`)
+  log(`registry: Verdaccio (pid ${registry.pid}) at ${url} (${elapsed()})`)
 
   enter('pnpm install --offline --frozen-lockfile')
   await run('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
