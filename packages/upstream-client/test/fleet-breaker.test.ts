@@ -192,6 +192,43 @@ describe('breaker.store (fleet mode seam)', () => {
     expect(client.circuitState).toBe('closed')
   })
 
+  it('during the fleet-wide ramp each call takes a slot; without one it fails fast; a probe the local breaker refuses goes back unused', async () => {
+    const upstream = await server()
+    const fleet = scriptedStore()
+    const client = createUpstreamClient({
+      baseUrl: (open.server as TestServer).origin,
+      name: 'events',
+      retry: false,
+      breaker: { store: fleet.store, resetTimeoutMs: 60_000 },
+    })
+    open.client = client
+    const circuit = { name: 'events', operation: 'GET /getUserById' }
+    fleet.emit({ type: 'state', circuit, view: { state: 'recovering', retryAfterMs: 0 } })
+    fleet.answers.acquire = { granted: true, kind: 'ramp', token: 'slot-1' }
+    await client.get('/getUserById/1')
+    fleet.answers.acquire = { granted: false, view: { state: 'recovering', retryAfterMs: 0 } }
+    await expect(client.get('/getUserById/1')).rejects.toThrow(/recovering in the fleet/)
+    await settle()
+    expect(fleet.calls.release).toEqual([{ token: 'slot-1', outcome: 'success' }])
+    expect((open.server as TestServer).requests).toBe(1)
+
+    // This replica's own breaker opens on its own failures (3), whatever the fleet says.
+    upstream.status = 503
+    fleet.emit({ type: 'state', circuit, view: { state: 'closed', retryAfterMs: 0 } })
+    for (let i = 0; i < 3; i++) await client.get('/getUserById/1').catch(() => {})
+    expect(fleet.calls.failures).toHaveLength(3)
+    // The fleet lets this replica probe, but its local breaker is open: no request, and the
+    // lease goes back unused so that another replica can probe at once.
+    fleet.emit({ type: 'state', circuit, view: { state: 'open', retryAfterMs: 0 } })
+    fleet.answers.acquire = { granted: true, kind: 'probe', token: 'lease-2' }
+    await expect(client.get('/getUserById/1')).rejects.toMatchObject({
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+    })
+    await settle()
+    expect(fleet.calls.release.at(-1)).toEqual({ token: 'lease-2', outcome: 'unused' })
+    expect((open.server as TestServer).requests).toBe(4)
+  })
+
   it('a store that hangs or rejects sends the call to the local breaker alone: nothing hangs', async () => {
     await server()
     for (const answer of ['hang', 'reject'] as const) {
