@@ -158,6 +158,22 @@ describe('createRedisStore against a real redis-server', () => {
     expect((await a.load('again', fetch, { ttlMs: 1_000 })).source).toBe('fetch')
   })
 
+  it('answers from the local path when Redis is slow (50 ms command timeout)', async () => {
+    n++
+    const a = await replica({ breaker: { resetTimeoutMs: 60_000, volumeThreshold: 2 } })
+    const fetch = counting('v')
+    // Redis holds every command for 300 ms (CLIENT PAUSE); each gives up after 50 ms and the
+    // circuit opens.
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL')
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => a.load(`slow${i}`, fetch, { ttlMs: 1_000 })),
+    )
+    expect(results.map((r) => r.source)).toEqual(['local', 'local', 'local', 'local'])
+    expect(fetch.calls).toBe(4)
+    expect(a.mode).toBe('local')
+    await admin.call('CLIENT', 'UNPAUSE')
+  })
+
   it('answers from the local path when Redis is unreachable from the start', async () => {
     const store = createRedisStore({
       url: 'redis://127.0.0.1:1',
