@@ -155,7 +155,10 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       ['cache', options.cache],
       ['userCache', options.userCache],
     ] as const) {
-      if (cache !== undefined && (cache === false || typeof (cache as LoaderCacheOptions).ttlMs !== 'number')) {
+      if (
+        cache !== undefined &&
+        (cache === false || typeof (cache as LoaderCacheOptions).ttlMs !== 'number')
+      ) {
         throw new AggregatorValidationError(
           field,
           'the built-in `{ ttlMs, max }` cache when `store` is given (the shared tier uses its ttlMs)',
