@@ -45,7 +45,7 @@ const smoke = {
     const m = await load('@userevents/redis')
     const client = await load('@userevents/upstream-client')
     const url = process.env.REDIS_SMOKE_URL ?? 'redis://127.0.0.1:9'
-    const store = m.createRedisStore({ url, namespace: 'smoke' })
+    const store = m.createRedisStore({ url, namespace: 'smoke' + process.pid })
     if (!client.isSharedStore(store)) throw new Error('the store lacks the shared-store brand')
     if (process.env.REDIS_SMOKE_URL) await store.connection.ready()
     const first = await store.load('k', async () => ({ n: 1 }), { ttlMs: 5000 })

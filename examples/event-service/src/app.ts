@@ -1,3 +1,4 @@
+import type { RedisConnection } from '@userevents/redis'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
+  /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz`. */
+  redis?: Pick<RedisConnection, 'mode'> | undefined
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createEventAggregator } from '@userevents/event-aggregator'
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
+import { createRedisConnection, createRedisStore } from '@userevents/redis'
 import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -71,6 +72,16 @@ export async function createService(
   // aggregator keeps them for CACHE_TTL_MS; users (whose event lists grow) and the list routes
   // go through the client's short GET cache, which also coalesces identical in-flight GETs and
   // serves stale entries while the upstream is down.
+  // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches. When Redis
+  // is down or slow the replica serves from its local caches, exactly as without REDIS_URL.
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : createRedisConnection({ url: config.redisUrl, logger })
+  const store =
+    redis === undefined
+      ? undefined
+      : createRedisStore({ connection: redis, namespace: 'event-service' })
   const client = createUpstreamClient({
     baseUrl: upstreamUrl,
     name: 'events',
@@ -88,9 +99,16 @@ export async function createService(
       config.listCacheTtlMs > 0
         ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
         : false,
+    ...(store !== undefined && config.listCacheTtlMs > 0 ? { store } : {}),
   })
   const aggregator = createEventAggregator({
-    client,
+    // In fleet mode the aggregator shares events itself (keys event:<id>, CACHE_TTL_MS); its event
+    // reads skip the client's cache so Redis does not hold each event twice.
+    client:
+      store === undefined || config.cacheTtlMs === 0
+        ? client
+        : { get: (path, opts) => client.get(path, { ...opts, cache: false }) },
+    ...(store !== undefined && config.cacheTtlMs > 0 ? { store } : {}),
     concurrency: config.aggregatorConcurrency,
     cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
     // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
@@ -104,11 +122,13 @@ export async function createService(
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   const untrack = metrics.trackClient(client)
 
-  const app = buildApp({ config, client, aggregator, metrics, logger })
+  const app = buildApp({ config, client, aggregator, metrics, logger, redis })
   // Runs after Fastify has drained in-flight requests, so none of them loses its upstream.
   app.addHook('onClose', async () => {
     untrack()
     await client.close()
+    await store?.close()
+    await redis?.close()
     await closeMock?.()
   })
 

@@ -57,7 +57,7 @@ export interface EventAggregatorOptions {
    * A tier shared by every replica (e.g. `createRedisStore()` from `@userevents/redis`) behind
    * both caches (keys `event:<id>` and `user:<id>`, each with its cache's `ttlMs`): a restarted
    * replica starts warm, and a cold page asked on several replicas at once is read from the
-   * upstream once. Needs the built-in caches (not a map, not `false`). Default none.
+   * upstream once. Needs the built-in caches; a cache set to `false` stays out of it. Default none.
    */
   store?: SharedStore
 }
@@ -157,18 +157,22 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     ] as const) {
       if (
         cache !== undefined &&
-        (cache === false || typeof (cache as LoaderCacheOptions).ttlMs !== 'number')
+        cache !== false &&
+        typeof (cache as LoaderCacheOptions).ttlMs !== 'number'
       ) {
         throw new AggregatorValidationError(
           field,
-          'the built-in `{ ttlMs, max }` cache when `store` is given (the shared tier uses its ttlMs)',
-          cache === false ? false : '[cache map]',
+          'the built-in `{ ttlMs, max }` cache or `false` when `store` is given (the shared tier uses its ttlMs)',
+          '[cache map]',
         )
       }
     }
   }
-  const shared = (namespace: string) =>
-    options.store === undefined ? {} : { store: options.store, storeNamespace: namespace }
+  // A cache turned off (`false`) keeps its loader out of the shared tier too.
+  const shared = (namespace: string, cache: unknown) =>
+    options.store === undefined || cache === false
+      ? {}
+      : { store: options.store, storeNamespace: namespace }
   // Stale data is a better answer than an error only while the upstream is failing; a 404 or a
   // malformed answer is the upstream's real answer and must not be papered over.
   const staleUnlessDefinitive = (e: unknown) =>
@@ -187,7 +191,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       ),
     concurrency,
     cache: options.userCache ?? { ttlMs: 5_000, max: 1_000 },
-    ...shared('user'),
+    ...shared('user', options.userCache),
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
   })
@@ -236,7 +240,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         }),
     concurrency,
     cache: options.cache ?? { ttlMs: 60_000, max: 10_000 },
-    ...shared('event'),
+    ...shared('event', options.cache),
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
   })
