@@ -121,11 +121,13 @@ export async function createService(
   })
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   const untrack = metrics.trackClient(client)
+  const untrackFleet = redis === undefined ? undefined : metrics.trackFleet(redis)
 
   const app = buildApp({ config, client, aggregator, metrics, logger, redis })
   // Runs after Fastify has drained in-flight requests, so none of them loses its upstream.
   app.addHook('onClose', async () => {
     untrack()
+    untrackFleet?.()
     await client.close()
     await store?.close()
     await redis?.close()

@@ -32,6 +32,8 @@ describe('fleet mode (REDIS_URL)', () => {
       redis: { mode: 'fleet' },
     })
 
+    expect((await a.service.app.inject({ url: '/metrics' })).body).toMatch(/^fleet_mode 1$/m)
+
     const first = await a.service.app.inject({ url: '/getEventsByUserId/9?limit=20' })
     expect(first.statusCode).toBe(200)
     expect(a.mock.calls('getEventById')).toBe(20)
@@ -43,6 +45,7 @@ describe('fleet mode (REDIS_URL)', () => {
     await redis.stop()
     await until(async () => (await ready(b)).status === 'degraded')
     expect(await ready(b)).toMatchObject({ status: 'degraded', redis: { mode: 'local' } })
+    expect((await b.service.app.inject({ url: '/metrics' })).body).toMatch(/^fleet_mode 0$/m)
     // Still answering, from local state.
     const local = await b.service.app.inject({ url: '/getEventsByUserId/9?limit=20' })
     expect(local.statusCode).toBe(200)
