@@ -123,8 +123,14 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       lazyConnect: false,
     } satisfies RedisOptions)
   // The subscriber may queue its few SUBSCRIBE commands until it is connected; ioredis re-sends
-  // them after every reconnect (autoResubscribe).
-  const subscriber = command.duplicate({ enableOfflineQueue: true, lazyConnect: false })
+  // them after every reconnect (autoResubscribe). It has no command timeout: ioredis does not
+  // handle the promise of that re-subscription, so a timeout there would surface as an unhandled
+  // rejection, and nothing waits on this connection anyway (waiters also poll).
+  const subscriber = command.duplicate({
+    enableOfflineQueue: true,
+    lazyConnect: false,
+    commandTimeout: undefined,
+  })
   // An 'error' event without a listener would crash the process; Redis being away is expected.
   const onError = (error: Error) => logger?.debug({ err: error.message }, 'redis connection error')
   command.on('error', onError)
