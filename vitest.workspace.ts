@@ -19,6 +19,7 @@ const alias = {
   '@userevents/mock-server': sourceOf('mock-server'),
   '@userevents/event-aggregator': sourceOf('event-aggregator'),
   '@userevents/redis': sourceOf('redis'),
+  '@userevents/fastify': sourceOf('fastify'),
 }
 
 const project = (name: string, root: string): TestProjectConfiguration => ({
@@ -37,5 +38,6 @@ export default [
   project('mock-server', './packages/mock-server'),
   project('event-aggregator', './packages/event-aggregator'),
   project('redis', './packages/redis'),
+  project('fastify', './packages/fastify'),
   project('event-service', './examples/event-service'),
 ] satisfies TestProjectConfiguration[]

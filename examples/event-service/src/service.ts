@@ -1,7 +1,6 @@
-import { createEventAggregator } from '@userevents/event-aggregator'
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
 import { createRedisConnection, createRedisStore } from '@userevents/redis'
-import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
+import type { UpstreamClient } from '@userevents/upstream-client'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { ServiceConfig } from './config.js'
@@ -34,7 +33,7 @@ export interface Service {
   listen(): Promise<string>
   /**
    * Graceful stop: stops accepting, lets in-flight requests finish, then closes the upstream
-   * client's pools and the embedded mock (in Fastify's `onClose`, i.e. after the drain).
+   * client's pools (the plugin's `onClose`) and the embedded mock, i.e. after the drain.
    */
   close(): Promise<void>
 }
@@ -72,6 +71,7 @@ export async function createService(
   // aggregator keeps them for CACHE_TTL_MS; users (whose event lists grow) and the list routes
   // go through the client's short GET cache, which also coalesces identical in-flight GETs and
   // serves stale entries while the upstream is down.
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches. When Redis
   // is down or slow the replica serves from its local caches, exactly as without REDIS_URL.
   const redis =
@@ -82,61 +82,58 @@ export async function createService(
     redis === undefined
       ? undefined
       : createRedisStore({ connection: redis, namespace: 'event-service' })
-  const client = createUpstreamClient({
-    baseUrl: upstreamUrl,
-    name: 'events',
-    logger,
-    connections: config.upstream.connections,
-    timeoutMs: config.upstream.timeoutMs,
-    deadlineMs: config.upstream.deadlineMs,
-    retry: config.upstream.retries > 0 ? { retries: config.upstream.retries } : false,
-    breaker: {
-      failureThreshold: config.breaker.failureThreshold,
-      windowMs: config.breaker.windowMs,
-      resetTimeoutMs: config.breaker.resetTimeoutMs,
-    },
-    cache:
-      config.listCacheTtlMs > 0
-        ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
-        : false,
-    ...(store !== undefined && config.listCacheTtlMs > 0 ? { store } : {}),
-  })
-  const aggregator = createEventAggregator({
-    // In fleet mode the aggregator shares events itself (keys event:<id>, CACHE_TTL_MS); its event
-    // reads skip the client's cache so Redis does not hold each event twice.
-    client:
-      store === undefined || config.cacheTtlMs === 0
-        ? client
-        : { get: (path, opts) => client.get(path, { ...opts, cache: false }) },
-    ...(store !== undefined && config.cacheTtlMs > 0 ? { store } : {}),
-    concurrency: config.aggregatorConcurrency,
-    cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
-    // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
-    userCache: false,
-    batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
-    maxLimit: config.pageMaxLimit,
-    // The usual 50, unless the operator capped pages below it.
-    defaultLimit: Math.min(50, config.pageMaxLimit),
-    staleIfError: true,
-  })
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
-  const untrack = metrics.trackClient(client)
   const untrackFleet = redis === undefined ? undefined : metrics.trackFleet(redis)
-
-  const app = buildApp({ config, client, aggregator, metrics, logger, redis })
-  // Runs after Fastify has drained in-flight requests, so none of them loses its upstream.
-  app.addHook('onClose', async () => {
-    untrack()
-    untrackFleet?.()
-    await client.close()
-    await store?.close()
-    await redis?.close()
-    await closeMock?.()
+  const app = await buildApp({
+    config,
+    logger,
+    metrics,
+    redis,
+    client: {
+      baseUrl: upstreamUrl,
+      name: 'events',
+      logger,
+      connections: config.upstream.connections,
+      timeoutMs: config.upstream.timeoutMs,
+      deadlineMs: config.upstream.deadlineMs,
+      retry: config.upstream.retries > 0 ? { retries: config.upstream.retries } : false,
+      breaker: {
+        failureThreshold: config.breaker.failureThreshold,
+        windowMs: config.breaker.windowMs,
+        resetTimeoutMs: config.breaker.resetTimeoutMs,
+      },
+      cache:
+        config.listCacheTtlMs > 0
+          ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
+          : false,
+      ...(store !== undefined && config.listCacheTtlMs > 0 ? { store } : {}),
+    },
+    aggregator: {
+      concurrency: config.aggregatorConcurrency,
+      cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
+      // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
+      userCache: false,
+      batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
+      maxLimit: config.pageMaxLimit,
+      // The usual 50, unless the operator capped pages below it.
+      defaultLimit: Math.min(50, config.pageMaxLimit),
+      staleIfError: true,
+      ...(store !== undefined && config.cacheTtlMs > 0 ? { store } : {}),
+    },
   })
+  // The plugin closes the client in its own onClose, after Fastify drained in-flight requests;
+  // the embedded mock is closed after that.
+  if (closeMock !== undefined) app.addHook('onClose', closeMock)
+  if (redis !== undefined) {
+    app.addHook('onClose', async () => {
+      untrackFleet?.()
+      await store?.close()
+      await redis.close()
+    })
+  }
 
   return {
     app,
-    client,
+    client: app.upstream,
     metrics,
     upstreamUrl,
     mock,

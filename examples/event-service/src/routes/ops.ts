@@ -17,11 +17,7 @@ const readyResponse = {
         required: ['name', 'circuit'],
         properties: { name: { type: 'string' }, circuit: { type: 'string' } },
       },
-      redis: {
-        type: 'object',
-        required: ['mode'],
-        properties: { mode: { type: 'string' } },
-      },
+      redis: { type: 'object', required: ['mode'], properties: { mode: { type: 'string' } } },
     },
   },
 } as const
@@ -31,7 +27,7 @@ const readyResponse = {
  * `/metrics` (Prometheus text format).
  */
 export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { client, metrics, redis } = deps
+  const { metrics, redis } = deps
 
   app.get(
     '/healthz',
@@ -51,10 +47,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     // Fleet mode with Redis away is degraded, never down: the replica serves from local state.
     async () => ({
       status:
-        client.circuitState === 'closed' && (redis === undefined || redis.mode === 'fleet')
+        app.upstream.circuitState === 'closed' && (redis === undefined || redis.mode === 'fleet')
           ? 'ready'
           : 'degraded',
-      upstream: { name: client.name, circuit: client.circuitState },
+      upstream: { name: app.upstream.name, circuit: app.upstream.circuitState },
       ...(redis === undefined ? {} : { redis: { mode: redis.mode } }),
     }),
   )
