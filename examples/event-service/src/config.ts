@@ -22,9 +22,15 @@ export interface ServiceConfig {
   upstreamBase: string | undefined
   /**
    * `REDIS_URL`: turns fleet mode on (`redis://` or `rediss://`): one cache and one single-flight
-   * shared by every replica, through `@userevents/redis`. Unset: everything stays in-process.
+   * shared by every replica, and one circuit per upstream operation for the whole fleet, through
+   * `@userevents/redis`. Unset: everything stays in-process.
    */
   redisUrl: string | undefined
+  /**
+   * `FLEET_QUORUM`: distinct replicas whose failures open a fleet circuit (fleet mode only); 1
+   * lets any one replica's failures stop the fleet.
+   */
+  fleetQuorum: number
   upstream: {
     /** `UPSTREAM_TIMEOUT_MS`: per-attempt timeout. Must exceed the upstream's 500 ms event delay. */
     timeoutMs: number
@@ -71,6 +77,7 @@ export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   host: '127.0.0.1',
   upstreamBase: undefined,
   redisUrl: undefined,
+  fleetQuorum: 2,
   upstream: { timeoutMs: 2_000, deadlineMs: 5_000, retries: 2, connections: 64, batch: false },
   breaker: { failureThreshold: 3, windowMs: 30_000, resetTimeoutMs: 5_000 },
   cacheTtlMs: 30_000,
@@ -102,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     host: read.string('HOST', d.host),
     upstreamBase: read.url('UPSTREAM_BASE'),
     redisUrl: read.redisUrl('REDIS_URL'),
+    fleetQuorum: read.int('FLEET_QUORUM', d.fleetQuorum, 1, 1_000),
     upstream: {
       timeoutMs: read.int('UPSTREAM_TIMEOUT_MS', d.upstream.timeoutMs, 1, 600_000),
       deadlineMs: read.int('UPSTREAM_DEADLINE_MS', d.upstream.deadlineMs, 1, 600_000),

@@ -1,5 +1,5 @@
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
-import { createRedisConnection, createRedisStore } from '@userevents/redis'
+import { createRedisBreakerStore, createRedisConnection, createRedisStore } from '@userevents/redis'
 import type { UpstreamClient } from '@userevents/upstream-client'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -72,8 +72,10 @@ export async function createService(
   // go through the client's short GET cache, which also coalesces identical in-flight GETs and
   // serves stale entries while the upstream is down.
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
-  // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches. When Redis
-  // is down or slow the replica serves from its local caches, exactly as without REDIS_URL.
+  // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches, and the
+  // fleet circuit of each upstream operation in front of this replica's own breakers. When Redis
+  // is down or slow the replica serves from its local caches and breakers, exactly as without
+  // REDIS_URL.
   const redis =
     config.redisUrl === undefined
       ? undefined
@@ -82,6 +84,14 @@ export async function createService(
     redis === undefined
       ? undefined
       : createRedisStore({ connection: redis, namespace: 'event-service' })
+  const breakerStore =
+    redis === undefined
+      ? undefined
+      : createRedisBreakerStore({
+          connection: redis,
+          namespace: 'event-service',
+          quorum: config.fleetQuorum,
+        })
   const untrackFleet = redis === undefined ? undefined : metrics.trackFleet(redis)
   const app = await buildApp({
     config,
@@ -100,6 +110,7 @@ export async function createService(
         failureThreshold: config.breaker.failureThreshold,
         windowMs: config.breaker.windowMs,
         resetTimeoutMs: config.breaker.resetTimeoutMs,
+        ...(breakerStore !== undefined ? { store: breakerStore } : {}),
       },
       cache:
         config.listCacheTtlMs > 0
@@ -126,6 +137,7 @@ export async function createService(
   if (redis !== undefined) {
     app.addHook('onClose', async () => {
       untrackFleet?.()
+      breakerStore?.close()
       await store?.close()
       await redis.close()
     })

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       BODY_LIMIT_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '500',
+      FLEET_QUORUM: '3',
     })
     expect(config).toEqual({
       port: 8080,
@@ -53,12 +54,16 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       bodyLimitBytes: 1024,
       shutdownTimeoutMs: 500,
+      fleetQuorum: 3,
     })
   })
 
   it('rejects bad values with a message naming the variable and quoting the value', () => {
     expect(problemsOf({ PORT: 'abc' })).toEqual([
       'PORT must be an integer from 0 to 65535, got "abc"',
+    ])
+    expect(problemsOf({ FLEET_QUORUM: '0' })).toEqual([
+      'FLEET_QUORUM must be an integer from 1 to 1000, got "0"',
     ])
     expect(problemsOf({ PORT: '70000' })).toEqual([
       'PORT must be an integer from 0 to 65535, got "70000"',
