@@ -84,6 +84,7 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
     typeof connection !== 'object' ||
     connection === null ||
     typeof connection.script !== 'function' ||
+    typeof connection.define !== 'function' ||
     typeof connection.subscribe !== 'function' ||
     typeof connection.onModeChange !== 'function'
   ) {
@@ -126,6 +127,8 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
     args: ReadonlyArray<string | number>,
   ) => connection.script<[string, number | string]>(script, keysOf(circuit), args)
 
+  // Before any command: see RedisConnection.define (ioredis auto-pipelining).
+  connection.define([breakerFailure, breakerAcquire, breakerRelease, breakerRead])
   // Subscribed at creation, so a replica hears of an opening before its first call.
   const unsubscribeChannel = connection.subscribe(channel, (message) => {
     const change = parseMessage(message)

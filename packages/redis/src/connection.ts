@@ -58,7 +58,14 @@ export interface RedisConnection {
   ready(): Promise<void>
   /** Runs one command through the circuit. Rejects at once in local mode. */
   run<T>(op: (redis: Redis) => Promise<T>): Promise<T>
-  /** Runs a Lua script (loaded once) through the circuit. */
+  /**
+   * Defines scripts on the connection before their first use. A store calls it when it is
+   * created: with ioredis' auto-pipelining, a command defined while a pipeline is already being
+   * filled is missing from that pipeline, which then fails with an uncaught exception
+   * (redis/ioredis#1931). Defining a script again does nothing.
+   */
+  define(scripts: readonly RedisScript[]): void
+  /** Runs a Lua script (loaded once) through the circuit; defined here if it was not yet. */
   script<T>(
     script: RedisScript,
     keys: readonly string[],
@@ -174,6 +181,14 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   guard.onModeChange((change) => update(change.cause))
 
   const defined = new Set<string>()
+  const define = (script: RedisScript): string => {
+    const name = `userevents_${script.name}`
+    if (!defined.has(name)) {
+      command.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua })
+      defined.add(name)
+    }
+    return name
+  }
   const channels = new Map<string, Set<(message: string) => void>>()
   subscriber.on('message', (channel: string, message: string) => {
     for (const listener of channels.get(channel) ?? []) listener(message)
@@ -193,12 +208,11 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     run(op) {
       return guard.run(() => op(command))
     },
+    define(scripts) {
+      for (const script of scripts) define(script)
+    },
     script<T>(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>) {
-      const name = `userevents_${script.name}`
-      if (!defined.has(name)) {
-        command.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua })
-        defined.add(name)
-      }
+      const name = define(script)
       const call = (command as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[name]!
       return guard.run(() => call.call(command, ...keys, ...args))
     },

@@ -144,6 +144,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     )
   }
   const conn = connection
+  // Before any command: see RedisConnection.define (ioredis auto-pipelining).
+  conn.define([getOrLease, fillAndRelease, releaseLease])
   const channel = channelOf(namespace)
   const stats: RedisStoreStats = { hits: 0, fetches: 0, waits: 0, local: 0, notStored: 0 }
   const waiters = new Map<string, Set<(outcome: Outcome) => void>>()
