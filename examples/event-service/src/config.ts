@@ -31,6 +31,11 @@ export interface ServiceConfig {
    * lets any one replica's failures stop the fleet.
    */
   fleetQuorum: number
+  /**
+   * `REDIS_COMMAND_TIMEOUT_MS`: timeout of each Redis command (fleet mode only); past it the
+   * command fails and, after a few, the replica switches to local mode until Redis answers again.
+   */
+  redisCommandTimeoutMs: number
   upstream: {
     /** `UPSTREAM_TIMEOUT_MS`: per-attempt timeout. Must exceed the upstream's 500 ms event delay. */
     timeoutMs: number
@@ -78,6 +83,7 @@ export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   upstreamBase: undefined,
   redisUrl: undefined,
   fleetQuorum: 2,
+  redisCommandTimeoutMs: 50,
   upstream: { timeoutMs: 2_000, deadlineMs: 5_000, retries: 2, connections: 64, batch: false },
   breaker: { failureThreshold: 3, windowMs: 30_000, resetTimeoutMs: 5_000 },
   cacheTtlMs: 30_000,
@@ -110,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     upstreamBase: read.url('UPSTREAM_BASE'),
     redisUrl: read.redisUrl('REDIS_URL'),
     fleetQuorum: read.int('FLEET_QUORUM', d.fleetQuorum, 1, 1_000),
+    redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', d.redisCommandTimeoutMs, 1, 60_000),
     upstream: {
       timeoutMs: read.int('UPSTREAM_TIMEOUT_MS', d.upstream.timeoutMs, 1, 600_000),
       deadlineMs: read.int('UPSTREAM_DEADLINE_MS', d.upstream.deadlineMs, 1, 600_000),

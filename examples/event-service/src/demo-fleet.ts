@@ -22,7 +22,7 @@ import { send, sleep } from './demo/http.js'
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url))
 const RESET_MS = 1_000
-const PERIODS = 3
+const PERIODS = 4
 const USER = 'fleet-user'
 const page = `/getEventsByUserId/${USER}?limit=50`
 
@@ -47,6 +47,9 @@ async function demo(): Promise<void> {
   c.line(`redis-server   ${style.cyan(redis.url)} (pid ${redis.pid}, started for this demo)`)
   c.line(
     `breaker        3 failures in 30 s open a circuit, reset ${RESET_MS} ms; fleet quorum 2 replicas`,
+  )
+  c.line(
+    'replicas       REDIS_COMMAND_TIMEOUT_MS=1000, UPSTREAM_TIMEOUT_MS=10000 (a loaded machine)',
   )
 
   const results: Record<'off' | 'on', string[]> = { off: [], on: [] }
@@ -141,6 +144,11 @@ async function startReplica(name: string, env: Record<string, string>): Promise<
       // No list cache, so each /getUsers reaches the client's breaker (and the upstream).
       LIST_CACHE_TTL_MS: '0',
       BREAKER_RESET_TIMEOUT_MS: String(RESET_MS),
+      // Generous, because this demo runs three services, Redis and the mock on one machine,
+      // often a shared one: the point is the fleet path, not the fallback to local mode.
+      REDIS_COMMAND_TIMEOUT_MS: '1000',
+      UPSTREAM_TIMEOUT_MS: '10000',
+      UPSTREAM_DEADLINE_MS: '20000',
       ...env,
     },
   })

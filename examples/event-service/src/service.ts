@@ -79,7 +79,11 @@ export async function createService(
   const redis =
     config.redisUrl === undefined
       ? undefined
-      : createRedisConnection({ url: config.redisUrl, logger })
+      : createRedisConnection({
+          url: config.redisUrl,
+          commandTimeoutMs: config.redisCommandTimeoutMs,
+          logger,
+        })
   const store =
     redis === undefined
       ? undefined

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       BODY_LIMIT_BYTES: '1024',
       SHUTDOWN_TIMEOUT_MS: '500',
       FLEET_QUORUM: '3',
+      REDIS_COMMAND_TIMEOUT_MS: '200',
     })
     expect(config).toEqual({
       port: 8080,
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024,
       shutdownTimeoutMs: 500,
       fleetQuorum: 3,
+      redisCommandTimeoutMs: 200,
     })
   })
 
