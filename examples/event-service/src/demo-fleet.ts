@@ -160,6 +160,15 @@ async function startReplica(name: string, env: Record<string, string>): Promise<
       if (match?.[1] !== undefined && line.includes('listening')) resolve(match[1])
     })
   })
+  // In fleet mode a replica starts in local mode until its Redis connection is up; the demo
+  // waits for that (its /readyz says so), as a load balancer would wait for readiness.
+  if (env.REDIS_URL !== undefined) {
+    for (let i = 0; i < 100; i++) {
+      const ready = await send<{ redis?: { mode: string } }>('GET', `${url}/readyz`)
+      if (ready.body.redis?.mode === 'fleet') break
+      await sleep(50)
+    }
+  }
   return { name, url, child }
 }
 
