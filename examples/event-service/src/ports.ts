@@ -14,6 +14,8 @@ export type { Event, User } from '@userevents/event-aggregator'
 export interface UpstreamCallOptions {
   requestId?: string
   signal?: AbortSignal
+  /** The upstream route's name: its own breaker, so a flapping write cannot black out reads. */
+  operation?: string
 }
 
 /** The upstream client as the routes use it. */

@@ -52,6 +52,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) =>
       checkUsers(
         await client.get<unknown>('/getUsers', {
+          operation: 'getUsers',
           requestId: request.id,
           signal: callerGoneSignal(reply.raw),
         }),
@@ -64,6 +65,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) =>
       checkEvents(
         await client.get<unknown>('/getEvents', {
+          operation: 'getEvents',
           requestId: request.id,
           signal: callerGoneSignal(reply.raw),
         }),
@@ -154,7 +156,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       const event: Event = { id: eventId, name, userId }
       if (details !== undefined) event.details = details
       try {
+        // Its own operation, so its own breaker: the upstream's write route flaps by design, and
+        // its open circuit must not turn away the reads, which the upstream answers normally.
         await client.post('/addEvent', event, {
+          operation: 'addEvent',
           idempotencyKey,
           requestId: request.id,
           signal: callerGoneSignal(reply.raw),
