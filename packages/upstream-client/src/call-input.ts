@@ -63,8 +63,10 @@ export function validatePath(value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.charCodeAt(0) !== 47 /* / */) {
     pathError(value, 'start with "/"')
   }
-  const end = value.indexOf('?')
-  const pathPart = end === -1 ? value : value.slice(0, end)
+  // One pass over the characters; the segment check below (which allocates) only runs for a
+  // path that has a '.' or '%' before its query at all.
+  let dotOrPercent = false
+  let queryAt = value.length
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
     if (c <= 0x20 || c >= 0x7f) pathError(value, 'contain only visible ASCII characters')
@@ -72,8 +74,11 @@ export function validatePath(value: unknown): asserts value is string {
     if (c === 37 /* % */ && !(isHex(value.charCodeAt(i + 1)) && isHex(value.charCodeAt(i + 2)))) {
       pathError(value, 'use "%" only in a valid escape such as %2F')
     }
+    if (c === 63 /* ? */ && queryAt === value.length) queryAt = i
+    if ((c === 46 /* . */ || c === 37) && queryAt === value.length) dotOrPercent = true
   }
-  for (const segment of pathPart.split('/')) {
+  if (!dotOrPercent) return
+  for (const segment of value.slice(0, queryAt).split('/')) {
     const plain = segment.replace(/%2e/gi, '.')
     if (plain === '.' || plain === '..') pathError(value, 'have no "." or ".." segment')
   }

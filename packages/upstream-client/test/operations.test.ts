@@ -40,12 +40,18 @@ const event = { name: 'login', userId: '1' }
 describe('per-operation circuit breakers', () => {
   it("opens only addEvent's circuit; 1,000 concurrent reads meanwhile all reach the upstream and succeed", async () => {
     const { mock, url } = await flappingMock()
-    // Default breaker and retry counts; retry waits scaled down to milliseconds.
+    // Default breaker and retry counts; retry waits scaled down to milliseconds. Generous
+    // timeouts: 1,000 reads queue on 50 sockets, and a slow shared machine must not turn them
+    // into timeouts, which this test is not about.
     const client = createUpstreamClient({
       baseUrl: url,
       name: 'events',
       retry: { minDelayMs: 1, maxDelayMs: 2 },
+      timeoutMs: 60_000,
+      deadlineMs: 120_000,
     })
+    const attemptErrors: string[] = []
+    client.onAttemptError((e) => attemptErrors.push(`${e.operation}: ${e.error.message}`))
     extra.clients.push(client)
     const ids = mock.store
       .listUsers()
@@ -73,6 +79,7 @@ describe('per-operation circuit breakers', () => {
         client.get<{ id: string }>(path`/getUserById/${ids[i % ids.length] as string}`),
       ),
     )
+    expect(attemptErrors.filter((e) => !e.startsWith('POST /addEvent'))).toEqual([])
     expect(users).toHaveLength(1_000)
     expect(new Set(users.map((u) => u.id)).size).toBe(ids.length)
     expect(mock.calls('getUserById')).toBe(1_000)
