@@ -218,6 +218,27 @@ describe('caller errors', () => {
     await expect(c.get('/getUserById/1')).resolves.toEqual({ ok: true })
   })
 
+  it('treats undici rejecting a request as a caller error too: not retried, not counted', async () => {
+    const { Dispatcher, errors } = await import('undici')
+    let dispatched = 0
+    class Refusing extends Dispatcher {
+      override dispatch(): boolean {
+        dispatched++
+        throw new errors.InvalidArgumentError('invalid something')
+      }
+    }
+    open.client = createUpstreamClient({
+      baseUrl: 'http://127.0.0.1:1',
+      dispatcher: new Refusing(),
+      breaker: { failureThreshold: 1 },
+    })
+    const error = await open.client.get('/x').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    expect(error).toMatchObject({ option: 'request' })
+    expect(dispatched).toBe(1)
+    expect(open.client.circuitStates()).toEqual({ 'GET /x': 'closed' })
+  })
+
   it('quotes the bad value in the message', async () => {
     open.client = createUpstreamClient({ baseUrl: 'http://127.0.0.1:1' })
     await expect(open.client.get('/getUserById/Ann Lee')).rejects.toThrow(
