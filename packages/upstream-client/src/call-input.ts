@@ -26,12 +26,10 @@ export type Query = Readonly<Record<string, QueryValue>>
  */
 export function path(strings: TemplateStringsArray, ...values: PathValue[]): string {
   let result = strings[0] as string
-  let template = result
   for (let i = 0; i < values.length; i++) {
     result += encodeSegment(values[i]) + (strings[i + 1] as string)
-    template += `{}${strings[i + 1] as string}`
   }
-  rememberTemplate(result, template)
+  rememberTemplate(result, templateOf(strings))
   return result
 }
 
@@ -177,6 +175,21 @@ const MAX_SEGMENT = 64
  */
 const templates = new Map<string, string>()
 const MAX_TEMPLATES = 1_024
+
+/**
+ * Private: the template text per call site. A tagged template passes the same frozen
+ * `strings` array on every evaluation of one call site, so the text is built once per site.
+ */
+const templateTexts = new WeakMap<TemplateStringsArray, string>()
+
+function templateOf(strings: TemplateStringsArray): string {
+  let text = templateTexts.get(strings)
+  if (text === undefined) {
+    text = strings.join('{}')
+    templateTexts.set(strings, text)
+  }
+  return text
+}
 
 function rememberTemplate(result: string, template: string): void {
   if (templates.get(result) === template) return
