@@ -8,7 +8,15 @@
 //   - internal `workspace:` ranges survive, so `pnpm publish` turns them into real ranges.
 // The working tree is never touched. Exits non-zero with the reason on the first mismatch.
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -28,6 +36,28 @@ try {
     .filter(Boolean)
   for (const file of tracked) cpSync(join(root, file), join(copy, file), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
+
+  // Changesets pending on this branch are checked for a well-formed header, then set aside, so
+  // the dry run below checks the release mechanics from a known starting point whatever is
+  // pending (a pending aggregator minor would otherwise change the expected bumps).
+  const packages = new Set(
+    ['packages/upstream-client', 'packages/event-aggregator', 'packages/mock-server'].map(
+      (dir) => manifest(dir).name,
+    ),
+  )
+  for (const file of readdirSync(join(copy, '.changeset'))) {
+    if (!file.endsWith('.md') || file === 'README.md') continue
+    const text = readFileSync(join(copy, '.changeset', file), 'utf8')
+    const header = /^---\n((?:["']?@[^\n]+\n)+)---\n\n\S/.exec(text)
+    if (header === null) throw new Error(`.changeset/${file}: no changeset header`)
+    for (const line of (header[1] ?? '').trim().split('\n')) {
+      const m = /^["']?(@[^"':]+)["']?:\s*(major|minor|patch)$/.exec(line)
+      if (m === null || !packages.has(m[1])) {
+        throw new Error(`.changeset/${file}: bad release line ${JSON.stringify(line)}`)
+      }
+    }
+    rmSync(join(copy, '.changeset', file))
+  }
 
   const before = {
     client: manifest('packages/upstream-client').version,
