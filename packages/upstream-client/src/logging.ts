@@ -72,7 +72,9 @@ export function attachLogger(
           operation: e.operation,
           ...(e.scope === undefined ? {} : { scope: e.scope }),
         },
-        e.scope === 'fleet' ? 'upstream fleet circuit state changed' : 'upstream circuit state changed',
+        e.scope === 'fleet'
+          ? 'upstream fleet circuit state changed'
+          : 'upstream circuit state changed',
       )
     }),
     hooks.rampChange.subscribe((e) => {
