@@ -7,6 +7,7 @@ import { UpstreamNetworkError } from './errors/network-error.js'
 import { isUpstreamError } from './errors/upstream-error.js'
 import type {
   AttemptErrorEvent,
+  BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
@@ -18,12 +19,14 @@ import type {
 } from './hooks.js'
 import { ClientHooks } from './hooks.js'
 import { attachLogger } from './logging.js'
+import { operationOf } from './operation.js'
 import { resolveOptions, type UpstreamClientOptions, validateCallOptions } from './options.js'
 import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
 import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
+import { RetryBudget } from './policies/retry-budget.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
 /** Options of one call. */
@@ -75,6 +78,11 @@ export interface UpstreamClient {
   onAttemptError(listener: (event: AttemptErrorEvent) => void): () => void
   /** Called when a retry has been scheduled. Returns an unsubscribe function. */
   onRetry(listener: (event: RetryEvent) => void): () => void
+  /**
+   * Called when the retry budget refused a retry (the caller got the real error at once).
+   * Returns an unsubscribe function.
+   */
+  onBudgetExhausted(listener: (event: BudgetExhaustedEvent) => void): () => void
   /** Called when the circuit changes state. Returns an unsubscribe function. */
   onStateChange(listener: (event: StateChangeEvent) => void): () => void
   /**
@@ -122,8 +130,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     maxBodyBytes: config.maxBodyBytes,
     clock,
     hooks,
+    deadlineHeader: config.deadlineHeader,
   }
-  const retry = config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks)
+  const budget =
+    config.retry === false || config.retry.budget === false
+      ? undefined
+      : new RetryBudget(config.retry.budget, clock)
+  const retry =
+    config.retry === false
+      ? undefined
+      : new RetryPolicy(config.retry, clock, hooks, budget, operationOf)
   // A shared breaker (from createCircuitBreaker) arrives as its policy; it belongs to its
   // creator, so close() below only unsubscribes from it. An own breaker is shut down on close().
   const option = config.breaker
@@ -159,7 +175,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
   // Steps 7–10 of `execute` below, with the breaker (step 6) in front when there is one.
-  const attempt: AttemptFn = (call, n) => runAttempt(transport, call, n)
+  // A call counts toward its operation's retry budget when its first attempt is really sent.
+  const attempt: AttemptFn =
+    budget === undefined
+      ? (call, n) => runAttempt(transport, call, n)
+      : (call, n) => {
+          if (n === 1) budget.recordCall(operationOf(call))
+          return runAttempt(transport, call, n)
+        }
   const guardedAttempt: AttemptFn =
     breaker === undefined ? attempt : (call, n) => breaker.execute(call, n, attempt)
 
@@ -171,9 +194,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
    *  4. overall deadline — fixes when the whole call must have settled;
    *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
-   *     `Retry-After` and must end before the deadline; an open circuit is not retried;
+   *     `Retry-After` and must end before the deadline; an open circuit is not retried; each
+   *     retry is taken from its operation's budget, and a refusal gives the real error at once;
    *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp;
-   *  7. per-attempt timeout — min(timeoutMs, time left before the deadline);
+   *  7. per-attempt timeout — min(timeoutMs, time left before the deadline), also sent upstream
+   *     as `x-request-timeout-ms` (deadline propagation);
    *  8. undici dispatcher — keep-alive pool, or the injected dispatcher;
    *  9. body limit and JSON parse — enforced while the body streams in;
    * 10. error classification — everything becomes an `UpstreamError`.
@@ -331,6 +356,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onResponse: (listener) => hooks.response.subscribe(listener),
     onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
     onRetry: (listener) => hooks.retry.subscribe(listener),
+    onBudgetExhausted: (listener) => hooks.budgetExhausted.subscribe(listener),
     onStateChange: (listener) => hooks.stateChange.subscribe(listener),
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),

@@ -48,6 +48,29 @@ export interface RetryEvent {
   requestId?: string
 }
 
+/**
+ * Passed to `onBudgetExhausted` listeners when the retry budget refused a retry: the caller got
+ * the error of attempt `attempt` at once, and the upstream was spared a request.
+ */
+export interface BudgetExhaustedEvent {
+  /** The operation whose budget is spent, e.g. `GET /getEventById`. */
+  operation: string
+  method: string
+  url: string
+  path: string
+  /** The attempt that failed and was not retried. */
+  attempt: number
+  /** The error the caller receives. */
+  error: UpstreamError
+  /** Calls of the operation sent upstream in the budget's window. */
+  calls: number
+  /** Retries of the operation in the window. */
+  retries: number
+  /** Retries the window allows: max(ratio × calls, floor). */
+  allowed: number
+  requestId?: string
+}
+
 /** Passed to `onStateChange` listeners when the circuit changes state. */
 export interface StateChangeEvent {
   name: string
@@ -135,6 +158,7 @@ export class ClientHooks {
   readonly response = new Hook<ResponseEvent>()
   readonly attemptError = new Hook<AttemptErrorEvent>()
   readonly retry = new Hook<RetryEvent>()
+  readonly budgetExhausted = new Hook<BudgetExhaustedEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()
   readonly rampChange = new Hook<RampChangeEvent>()
   readonly cacheHit = new Hook<CacheHitEvent>()

@@ -29,6 +29,7 @@ export {
 } from './errors/upstream-error.js'
 export type {
   AttemptErrorEvent,
+  BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
@@ -48,3 +49,4 @@ export type {
 } from './options.js'
 export { defaults } from './options.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export type { RetryBudgetOptions } from './policies/retry-budget.js'

@@ -61,6 +61,22 @@ export function attachLogger(
         'upstream retry scheduled',
       )
     }),
+    hooks.budgetExhausted.subscribe((e) => {
+      logger.warn(
+        {
+          operation: e.operation,
+          method: e.method,
+          path: e.path,
+          attempt: e.attempt,
+          code: e.error.code,
+          status: e.error.status,
+          calls: e.calls,
+          retries: e.retries,
+          requestId: e.requestId,
+        },
+        'upstream retry refused by the retry budget',
+      )
+    }),
     hooks.stateChange.subscribe((e) => {
       logger.warn(
         { circuit: e.to, from: e.from, breaker: e.name },

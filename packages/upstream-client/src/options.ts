@@ -9,6 +9,13 @@ import {
   defaultIsFailure,
   sharedPolicies,
 } from './policies/circuit-breaker.js'
+import {
+  type ResolvedRetryBudget,
+  type RetryBudgetOptions,
+  resolveRetryBudget,
+  retryBudgetDefaults,
+} from './policies/retry-budget.js'
+import { fail } from './validate.js'
 
 /**
  * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
@@ -41,6 +48,12 @@ export interface RetryOptions {
   factor?: number
   /** Randomise each delay to 50–100 % of its value so clients do not retry in lockstep. Default true. */
   jitter?: boolean
+  /**
+   * Retry budget per operation: retries stay under a share of recent calls (default 20 % over
+   * 10 s, with a floor of 1 retry per second). A retry it refuses gives the caller the real error
+   * at once and is reported to `onBudgetExhausted`. `false` turns it off. On by default.
+   */
+  budget?: RetryBudgetOptions | false
 }
 
 /** Circuit breaker options; `breaker: false` disables the breaker. */
@@ -102,6 +115,13 @@ export interface UpstreamClientOptions {
   headers?: Record<string, string>
   /** Time source; see {@link Clock}. Default: the global timers, looked up on each use. */
   clock?: Clock
+  /**
+   * Deadline propagation: the header that tells the upstream, on each attempt, how many whole
+   * milliseconds the client will still wait for it (the attempt's budget: the smaller of the
+   * attempt timeout and the time left before the call's deadline), so a deadline-aware upstream
+   * can drop work nobody waits for. `false` sends nothing. Default `'x-request-timeout-ms'`.
+   */
+  deadlineHeader?: string | false
 }
 
 /** @internal Options after validation and defaults. */
@@ -114,13 +134,20 @@ export interface ResolvedOptions {
   connections: number
   timeoutMs: number
   deadlineMs: number
-  retry: Required<RetryOptions> | false
+  retry: ResolvedRetry | false
   /** Options of an own breaker, the policy of a shared one, or `false`. */
   breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
   cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
   maxBodyBytes: number
   headers: Record<string, string>
   clock: Clock
+  /** Lower-cased header name, or undefined when propagation is off. */
+  deadlineHeader: string | undefined
+}
+
+/** @internal Retry options after validation and defaults. */
+export type ResolvedRetry = Required<Omit<RetryOptions, 'budget'>> & {
+  budget: ResolvedRetryBudget | false
 }
 
 /** Default values of every optional setting, exported for documentation and tests. */
@@ -129,7 +156,14 @@ export const defaults = {
   timeoutMs: 5_000,
   deadlineMs: 15_000,
   maxBodyBytes: 10 * 1024 * 1024,
-  retry: { retries: 2, minDelayMs: 100, maxDelayMs: 2_000, factor: 2, jitter: true },
+  retry: {
+    retries: 2,
+    minDelayMs: 100,
+    maxDelayMs: 2_000,
+    factor: 2,
+    jitter: true,
+    budget: retryBudgetDefaults,
+  },
   breaker: {
     failureThreshold: 3,
     windowMs: 30_000,
@@ -138,6 +172,7 @@ export const defaults = {
     rampLimit: 64,
   },
   cache: { max: 1_000 },
+  deadlineHeader: 'x-request-timeout-ms',
 } as const
 
 const TOP_LEVEL_KEYS = [
@@ -154,6 +189,7 @@ const TOP_LEVEL_KEYS = [
   'maxBodyBytes',
   'headers',
   'clock',
+  'deadlineHeader',
 ]
 
 /**
@@ -198,6 +234,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,
+    deadlineHeader: resolveDeadlineHeader(o.deadlineHeader),
   }
 }
 
@@ -212,22 +249,22 @@ export function validateCallOptions(options: {
   if (options.headers !== undefined) validateHeaders('headers', options.headers)
 }
 
-/** @internal Throws an {@link InvalidOptionError} with the standard message. */
-export function fail(option: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(
-    option,
-    `Expected \`${option}\` to be ${expected}, got ${describe(value)}`,
-    value,
-  )
-}
+export { fail } from './validate.js'
 
 // Private helpers below.
 
 function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions['retry'] {
   if (retry === false) return false
-  if (retry === undefined) return { ...defaults.retry }
+  if (retry === undefined) return { ...defaults.retry, budget: { ...retryBudgetDefaults } }
   if (typeof retry !== 'object' || retry === null) fail('retry', 'an object or false', retry)
-  rejectUnknown('retry.', retry, ['retries', 'minDelayMs', 'maxDelayMs', 'factor', 'jitter'])
+  rejectUnknown('retry.', retry, [
+    'retries',
+    'minDelayMs',
+    'maxDelayMs',
+    'factor',
+    'jitter',
+    'budget',
+  ])
   const d = defaults.retry
   const retries = nonNegativeInteger('retry.retries', retry.retries, d.retries)
   const minDelayMs = nonNegativeNumber('retry.minDelayMs', retry.minDelayMs, d.minDelayMs)
@@ -245,7 +282,14 @@ function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions[
   }
   const jitter = retry.jitter ?? d.jitter
   if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter)
-  return { retries, minDelayMs, maxDelayMs, factor, jitter }
+  return {
+    retries,
+    minDelayMs,
+    maxDelayMs,
+    factor,
+    jitter,
+    budget: resolveRetryBudget(retry.budget),
+  }
 }
 
 function resolveBreaker(
@@ -328,6 +372,18 @@ function resolveCache(cache: CacheOptions | false | undefined): ResolvedOptions[
         : positiveInteger('cache.maxBytes', cache.maxBytes, 0),
     staleIfError,
   }
+}
+
+/** An RFC 9110 token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function resolveDeadlineHeader(header: unknown): string | undefined {
+  if (header === false) return undefined
+  if (header === undefined) return defaults.deadlineHeader
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    fail('deadlineHeader', 'a header name or false', header)
+  }
+  return header.toLowerCase()
 }
 
 function parseBaseUrl(baseUrl: unknown): URL {
@@ -425,17 +481,4 @@ function positiveNumber(
   if (!ok)
     fail(option, allowInfinity ? 'a positive number or Infinity' : 'a positive number', value)
   return value as number
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (value === null || typeof value !== 'object') return String(value)
-  if (Array.isArray(value)) return 'an array'
-  try {
-    const json = JSON.stringify(value)
-    return json.length > 80 ? `${json.slice(0, 77)}...` : json
-  } catch {
-    return 'an object'
-  }
 }
