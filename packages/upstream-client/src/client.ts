@@ -11,6 +11,7 @@ import type {
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  LimitChangeEvent,
   RampChangeEvent,
   RequestEvent,
   ResponseEvent,
@@ -21,6 +22,7 @@ import { ClientHooks } from './hooks.js'
 import { attachLogger } from './logging.js'
 import { operationOf } from './operation.js'
 import { resolveOptions, type UpstreamClientOptions, validateCallOptions } from './options.js'
+import { AdaptiveLimiter } from './policies/adaptive-limit.js'
 import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
 import { Coalescer } from './policies/coalesce.js'
@@ -70,6 +72,14 @@ export interface UpstreamClient {
   readonly circuitState: CircuitState
   /** The upstream name (breaker group, logger binding). */
   readonly name: string
+  /**
+   * The adaptive concurrency limit of `operation` (e.g. `GET /getEventById`): attempts allowed in
+   * flight right now, the initial limit before its first call; `undefined` when `adaptiveLimit`
+   * is off. An aggregator can size its window by it.
+   */
+  limit(operation: string): number | undefined
+  /** Called when an operation's adaptive limit changed. Returns an unsubscribe function. */
+  onLimitChange(listener: (event: LimitChangeEvent) => void): () => void
   /** Called before each attempt is dispatched. Returns an unsubscribe function. */
   onRequest(listener: (event: RequestEvent) => void): () => void
   /** Called when an attempt received a complete response, any status. Returns an unsubscribe function. */
@@ -174,7 +184,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
-  // Steps 7–10 of `execute` below, with the breaker (step 6) in front when there is one.
+  // Steps 8–11 of `execute` below, with the breaker (step 7) and the adaptive limit (step 6) in
+  // front when they are on.
   // A call counts toward its operation's retry budget when its first attempt is really sent.
   const attempt: AttemptFn =
     budget === undefined
@@ -185,6 +196,15 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         }
   const guardedAttempt: AttemptFn =
     breaker === undefined ? attempt : (call, n) => breaker.execute(call, n, attempt)
+  const limiter =
+    config.adaptiveLimit === false
+      ? undefined
+      : new AdaptiveLimiter(config.adaptiveLimit, clock, hooks)
+  // The adaptive limit sits outside the breaker, so its rejections are never breaker failures.
+  const limitedAttempt: AttemptFn =
+    limiter === undefined
+      ? guardedAttempt
+      : (call, n) => limiter.execute(operationOf(call), call, n, guardedAttempt)
 
   /**
    * Runs one call through the policies. The order, outermost first:
@@ -196,20 +216,26 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
    *     `Retry-After` and must end before the deadline; an open circuit is not retried; each
    *     retry is taken from its operation's budget, and a refusal gives the real error at once;
-   *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp;
-   *  7. per-attempt timeout — min(timeoutMs, time left before the deadline), also sent upstream
+   *  6. adaptive concurrency limit — per operation, learned from round-trip times; a call over
+   *     it waits (bounded, within its deadline) or fails fast, and is never a breaker failure;
+   *  7. circuit breaker — fails fast while open, one half-open probe, then a ramp;
+   *  8. per-attempt timeout — min(timeoutMs, time left before the deadline), also sent upstream
    *     as `x-request-timeout-ms` (deadline propagation);
-   *  8. undici dispatcher — keep-alive pool, or the injected dispatcher;
-   *  9. body limit and JSON parse — enforced while the body streams in;
-   * 10. error classification — everything becomes an `UpstreamError`.
+   *  9. undici dispatcher — keep-alive pool, or the injected dispatcher;
+   * 10. body limit and JSON parse — enforced while the body streams in;
+   * 11. error classification — everything becomes an `UpstreamError`.
    *
-   * Steps 7–10 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   * Steps 8–11 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   *
+   * Stacked limits on calls in flight, outermost first: an aggregator's window (its own option,
+   * sized by `limit()`), the adaptive limit (step 6, per operation), the breaker's recovery ramp
+   * (step 7, after an outage), the connection pool (step 9, `connections` per origin).
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
-    // Steps 4–10.
+    // Steps 4–11.
     const resilient = (): Promise<unknown> => {
       startDeadline(call, clock, call.deadlineMs)
-      return retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
+      return retry === undefined ? limitedAttempt(call, 1) : retry.execute(call, limitedAttempt)
     }
     if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
       return resilient()
@@ -250,7 +276,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   function servesStale(error: unknown): boolean {
-    return isUpstreamError(error) && (error.code === 'UPSTREAM_CIRCUIT_OPEN' || isFailure(error))
+    if (!isUpstreamError(error)) return false
+    const code = error.code
+    return (
+      code === 'UPSTREAM_CIRCUIT_OPEN' ||
+      code === 'UPSTREAM_CONCURRENCY_LIMITED' ||
+      isFailure(error)
+    )
   }
 
   function request(
@@ -352,6 +384,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return circuitState()
     },
     name,
+    limit: (operation) => limiter?.limit(operation),
+    onLimitChange: (listener) => hooks.limitChange.subscribe(listener),
     onRequest: (listener) => hooks.request.subscribe(listener),
     onResponse: (listener) => hooks.response.subscribe(listener),
     onAttemptError: (listener) => hooks.attemptError.subscribe(listener),

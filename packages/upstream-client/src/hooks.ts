@@ -71,6 +71,25 @@ export interface BudgetExhaustedEvent {
   requestId?: string
 }
 
+/**
+ * Passed to `onLimitChange` listeners when an operation's adaptive concurrency limit (a whole
+ * number of attempts in flight) changed.
+ */
+export interface LimitChangeEvent {
+  /** The operation, e.g. `GET /getEventById`. */
+  operation: string
+  /** The new limit. */
+  limit: number
+  /** The limit before this change. */
+  previous: number
+  /** The round-trip time of the attempt that caused the change, in ms. */
+  rttMs: number
+  /** The operation's long-term average round-trip time, in ms. */
+  longRttMs: number
+  /** Attempts of the operation in flight after that attempt settled. */
+  inFlight: number
+}
+
 /** Passed to `onStateChange` listeners when the circuit changes state. */
 export interface StateChangeEvent {
   name: string
@@ -159,6 +178,7 @@ export class ClientHooks {
   readonly attemptError = new Hook<AttemptErrorEvent>()
   readonly retry = new Hook<RetryEvent>()
   readonly budgetExhausted = new Hook<BudgetExhaustedEvent>()
+  readonly limitChange = new Hook<LimitChangeEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()
   readonly rampChange = new Hook<RampChangeEvent>()
   readonly cacheHit = new Hook<CacheHitEvent>()

@@ -15,6 +15,7 @@ export { systemClock } from './clock.js'
 export { UpstreamAbortError } from './errors/abort-error.js'
 export { BodyTooLargeError } from './errors/body-too-large-error.js'
 export { CircuitOpenError } from './errors/circuit-open-error.js'
+export { ConcurrencyLimitError } from './errors/concurrency-limit-error.js'
 export { UpstreamHttpError } from './errors/http-error.js'
 export { InvalidBodyError } from './errors/invalid-body-error.js'
 export { InvalidOptionError } from './errors/invalid-option-error.js'
@@ -33,6 +34,7 @@ export type {
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
   RequestEvent,
@@ -48,5 +50,6 @@ export type {
   UpstreamClientOptions,
 } from './options.js'
 export { defaults } from './options.js'
+export type { AdaptiveLimitOptions } from './policies/adaptive-limit.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
 export type { RetryBudgetOptions } from './policies/retry-budget.js'

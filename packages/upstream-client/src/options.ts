@@ -5,6 +5,11 @@ import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 import type { UpstreamError } from './errors/upstream-error.js'
 import {
+  type AdaptiveLimitOptions,
+  type ResolvedAdaptiveLimit,
+  resolveAdaptiveLimit,
+} from './policies/adaptive-limit.js'
+import {
   type CircuitBreakerPolicy,
   defaultIsFailure,
   sharedPolicies,
@@ -122,6 +127,13 @@ export interface UpstreamClientOptions {
    * can drop work nobody waits for. `false` sends nothing. Default `'x-request-timeout-ms'`.
    */
   deadlineHeader?: string | false
+  /**
+   * Adaptive concurrency: a limit on each operation's attempts in flight, learned from their
+   * round-trip times (Gradient2), between `minLimit` and `maxLimit`. A call beyond it waits in a
+   * bounded queue within its deadline, or fails fast with `ConcurrencyLimitError`. `true` for the
+   * defaults; `false` (the default) for none.
+   */
+  adaptiveLimit?: AdaptiveLimitOptions | boolean
 }
 
 /** @internal Options after validation and defaults. */
@@ -143,6 +155,7 @@ export interface ResolvedOptions {
   clock: Clock
   /** Lower-cased header name, or undefined when propagation is off. */
   deadlineHeader: string | undefined
+  adaptiveLimit: ResolvedAdaptiveLimit | false
 }
 
 /** @internal Retry options after validation and defaults. */
@@ -190,6 +203,7 @@ const TOP_LEVEL_KEYS = [
   'headers',
   'clock',
   'deadlineHeader',
+  'adaptiveLimit',
 ]
 
 /**
@@ -219,13 +233,14 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
   validateClock('clock', o.clock)
   if (o.headers !== undefined) validateHeaders('headers', o.headers)
 
+  const connections = positiveInteger('connections', o.connections, defaults.connections)
   return {
     origin: url.origin,
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     name: o.name ?? url.origin,
     logger: o.logger,
     dispatcher: o.dispatcher,
-    connections: positiveInteger('connections', o.connections, defaults.connections),
+    connections,
     timeoutMs: timerDelay('timeoutMs', o.timeoutMs, defaults.timeoutMs),
     deadlineMs: positiveNumber('deadlineMs', o.deadlineMs, defaults.deadlineMs, true),
     retry: resolveRetry(o.retry),
@@ -235,6 +250,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,
     deadlineHeader: resolveDeadlineHeader(o.deadlineHeader),
+    adaptiveLimit: resolveAdaptiveLimit(o.adaptiveLimit, connections),
   }
 }
 
