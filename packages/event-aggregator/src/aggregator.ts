@@ -17,6 +17,12 @@ import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
 export interface AggregatorClient {
   /** GET `path` (relative to the client's base URL) and resolve with the parsed JSON body. */
   get<T>(path: string, options?: { signal?: AbortSignal; requestId?: string }): Promise<T>
+  /**
+   * The client's learned concurrency limit of an operation (`getUserById`, `getEventById`,
+   * `getEventsByIds`), or `undefined` when it has none. When present, the aggregator's window
+   * for that operation follows it (never above `concurrency`).
+   */
+  limit?(operation: string): number | undefined
 }
 
 /** The batch route of the upstream, e.g. `GET /getEventsByIds?ids=1,2,3`. */
@@ -31,7 +37,10 @@ export interface BatchRouteOptions {
 export interface EventAggregatorOptions {
   /** The upstream client (`createUpstreamClient(...)`). Retries, timeouts and the breaker are its job. */
   client: AggregatorClient
-  /** The most upstream event calls in flight at once (sliding window). Default 50. */
+  /**
+   * The most upstream event calls in flight at once (sliding window). Default 50. When the client
+   * has an adaptive concurrency limit (`limit()`), the window follows it, up to this.
+   */
   concurrency?: number
   /** Per-event cache: `{ ttlMs, max }`, any get/set/delete/clear map, or `false`. Default `{ ttlMs: 60_000, max: 10_000 }`. */
   cache?: LoaderCacheOptions | CacheMap<string, Event> | false
@@ -84,7 +93,8 @@ export interface EventAggregator {
    *
    * @throws UserNotFoundError when the upstream answers 404 for the user
    * @throws AggregatorValidationError for a bad `userId`, `limit`, `offset` or field
-   * @throws UpstreamUnavailableError when the circuit is open and nothing usable is cached
+   * @throws UpstreamUnavailableError when the circuit is open (or the client's concurrency limit
+   * refuses the calls) and nothing usable is cached
    */
   getEventsByUserId<K extends EventField = EventField>(
     userId: string,
@@ -130,6 +140,15 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     1,
     Number.MAX_SAFE_INTEGER,
   )
+  if (client.limit !== undefined && typeof client.limit !== 'function') {
+    throw new AggregatorValidationError('client.limit', 'a function', client.limit)
+  }
+  // The window of an operation follows the client's learned limit of it, when it has one.
+  const windowOf = (operation: string) => {
+    const limit = client.limit
+    if (limit === undefined) return {}
+    return { window: () => limit.call(client, operation) ?? concurrency }
+  }
   const staleIfError = options.staleIfError ?? false
   if (typeof staleIfError !== 'boolean') {
     throw new AggregatorValidationError('staleIfError', 'a boolean', staleIfError)
@@ -152,6 +171,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         ),
       ),
     concurrency,
+    ...windowOf('getUserById'),
     cache: options.userCache ?? { ttlMs: 5_000, max: 1_000 },
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -200,6 +220,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
           },
         }),
     concurrency,
+    ...windowOf(batch === false ? 'getEventById' : 'getEventsByIds'),
     cache: options.cache ?? { ttlMs: 60_000, max: 10_000 },
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -211,9 +232,9 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     } catch (error) {
       if (signal?.aborted) throw error
       if (statusOf(error) === 404) throw new UserNotFoundError(userId, { cause: error })
-      if (codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN') {
+      if (isUnavailable(error)) {
         throw new UpstreamUnavailableError(
-          `Cannot load user ${JSON.stringify(userId)}: the upstream circuit is open and the user is not cached`,
+          `Cannot load user ${JSON.stringify(userId)}: the upstream ${unavailableReason(error)} and the user is not cached`,
           { cause: error, retryAfterMs: retryAfterOf(error) },
         )
       }
@@ -239,7 +260,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const r = results[i]!
       if (r instanceof Error) {
         const code = codeOf(r) ?? 'UNKNOWN'
-        if (code === 'UPSTREAM_CIRCUIT_OPEN') circuitOpen = r
+        if (isUnavailable(r)) circuitOpen = r
         missing.push({ id: ids[i]!, code, message: r.message })
       } else {
         items.push(project(r) as ProjectedEvent<K>)
@@ -247,7 +268,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     }
     if (circuitOpen !== undefined && items.length === 0) {
       throw new UpstreamUnavailableError(
-        `Cannot load the events of user ${JSON.stringify(user.id)}: the upstream circuit is open and none of the ${ids.length} events of the page is cached`,
+        `Cannot load the events of user ${JSON.stringify(user.id)}: the upstream ${unavailableReason(circuitOpen)} and none of the ${ids.length} events of the page is cached`,
         { cause: circuitOpen, retryAfterMs: retryAfterOf(circuitOpen) },
       )
     }
@@ -379,6 +400,22 @@ function checkUser(id: string, body: unknown): User {
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * @internal Whether the client refused the call without asking the upstream: an open circuit, or
+ * its adaptive concurrency limit. Both mean "try again shortly" and both carry `retryAfterMs`.
+ */
+function isUnavailable(error: unknown): boolean {
+  const code = codeOf(error)
+  return code === 'UPSTREAM_CIRCUIT_OPEN' || code === 'UPSTREAM_CONCURRENCY_LIMITED'
+}
+
+/** @internal The reason of an {@link isUnavailable} error, for messages. */
+function unavailableReason(error: unknown): string {
+  return codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN'
+    ? 'circuit is open'
+    : 'concurrency limit refused the call'
 }
 
 /** @internal The HTTP status of a client error (`UpstreamHttpError.status`). */

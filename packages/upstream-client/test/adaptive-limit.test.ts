@@ -114,6 +114,30 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
     expect(changes[0]).toMatchObject({ operation: 'GET /getEventById', previous: 10 })
   })
 
+  it('a timeout is the strongest signal: the limit drops even when no RTT was seen before', async () => {
+    const clock = new TestClock()
+    open.server = await startServer(() => {
+      // hangs: every attempt times out
+    })
+    const client = createUpstreamClient({
+      baseUrl: open.server.origin,
+      clock,
+      timeoutMs: 100,
+      retry: false,
+      breaker: false,
+      adaptiveLimit: { initialLimit: 20, minLimit: 2, maxLimit: 40 },
+    })
+    open.client = client
+    const calls = Array.from({ length: 20 }, () => client.get('/slow').catch((e: unknown) => e))
+    await vi.waitFor(() => expect(open.server?.requests).toBe(20))
+    clock.advance(100)
+    const errors = await Promise.all(calls)
+    expect(errors.every((e) => isUpstreamErrorCode(e, 'UPSTREAM_TIMEOUT'))).toBe(true)
+    // Each drop: limit × (1 − 0.2) + 0.2 × (0.5 × limit + 4), while at least half are in flight.
+    expect(client.limit('GET /slow')).toBeLessThanOrEqual(14)
+    expect(client.limit('GET /slow')).toBeGreaterThanOrEqual(2)
+  })
+
   it('a call over the limit waits for a slot, FIFO, and the upstream never sees more than the limit', async () => {
     const upstream = await heldServer()
     open.server = upstream.server

@@ -153,7 +153,10 @@ interface OperationLimit {
  *   limit recovers quickly after a slow period instead of waiting for the average to forget it;
  * - while fewer than half the limit are in flight the limit is not the bottleneck, and it stays;
  * - `gradient = clamp(tolerance × longRtt / rtt, 0.5, 1)`: 1 while the upstream answers as fast
- *   as usual (within the tolerance), down to 0.5 as its queue grows;
+ *   as usual (within the tolerance), down to 0.5 as its queue grows. A timeout takes 0.5 at
+ *   once: Gradient2 ignores drops, but here a timed-out attempt is the clearest sign that the
+ *   upstream's queue is longer than callers can wait (its "RTT" would only be the budget it was
+ *   cut at, and a short deadline would hide how slow the upstream is);
  * - `limit = (1 − smoothing) × limit + smoothing × (gradient × limit + queueSize)`, clamped to
  *   `[minLimit, maxLimit]`.
  *
@@ -207,26 +210,27 @@ export class AdaptiveLimiter {
     const startedAt = this.#clock.now()
     return run(call, attempt).then(
       (value) => {
-        this.#settled(op, startedAt, inFlight, true)
+        this.#settled(op, startedAt, inFlight, SAMPLE)
         return value
       },
       (error: unknown) => {
-        this.#settled(op, startedAt, inFlight, isSample(error))
+        this.#settled(op, startedAt, inFlight, sampleOf(error))
         throw error
       },
     )
   }
 
-  #settled(op: OperationLimit, startedAt: number, inFlight: number, sample: boolean): void {
+  #settled(op: OperationLimit, startedAt: number, inFlight: number, sample: Sample): void {
     op.inFlight--
     // The clock counts whole milliseconds; a loopback answer can take "0 ms", which would make
     // every ratio below infinite.
-    if (sample) this.#sample(op, Math.max(1, this.#clock.now() - startedAt), inFlight)
+    const rtt = Math.max(1, this.#clock.now() - startedAt)
+    if (sample !== NO_SAMPLE) this.#sample(op, rtt, inFlight, sample === DROP)
     this.#drain(op)
   }
 
-  /** One Gradient2 update (see the class comment). */
-  #sample(op: OperationLimit, rtt: number, inFlight: number): void {
+  /** One Gradient2 update (see the class comment); a timeout (`drop`) takes the lowest gradient. */
+  #sample(op: OperationLimit, rtt: number, inFlight: number, drop: boolean): void {
     const o = this.#options
     op.longRtt =
       op.samples < WARMUP_SAMPLES
@@ -236,7 +240,7 @@ export class AdaptiveLimiter {
     op.lastRtt = rtt
     if (op.longRtt / rtt > 2) op.longRtt *= 0.95
     if (inFlight < op.estimate / 2) return
-    const gradient = Math.max(0.5, Math.min(1, (o.tolerance * op.longRtt) / rtt))
+    const gradient = drop ? 0.5 : Math.max(0.5, Math.min(1, (o.tolerance * op.longRtt) / rtt))
     const target = op.estimate * gradient + o.queueSize
     const next = Math.max(
       o.minLimit,
@@ -352,13 +356,21 @@ export class AdaptiveLimiter {
   }
 }
 
+/** Private: what an attempt's outcome tells the limit. */
+type Sample = 0 | 1 | 2
+const NO_SAMPLE: Sample = 0
+const SAMPLE: Sample = 1
+const DROP: Sample = 2
+
 /**
- * Private: whether an attempt's outcome says something about the upstream's queueing: an answer
- * of any status, or a timeout. An abort, an open circuit or a refused connection does not.
+ * Private: an answer of any status is a round-trip sample; a timeout is a drop (its "RTT" is only
+ * the budget it was cut at, and it says the upstream could not answer in time). An abort, an open
+ * circuit or a refused connection says nothing about the upstream's queueing.
  */
-function isSample(error: unknown): boolean {
-  if (!isUpstreamError(error)) return false
-  return error.status !== undefined || error.code === 'UPSTREAM_TIMEOUT'
+function sampleOf(error: unknown): Sample {
+  if (!isUpstreamError(error)) return NO_SAMPLE
+  if (error.code === 'UPSTREAM_TIMEOUT') return DROP
+  return error.status === undefined ? NO_SAMPLE : SAMPLE
 }
 
 /** Private: validates a whole number option of `adaptiveLimit`. */

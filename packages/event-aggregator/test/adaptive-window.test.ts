@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  AggregatorValidationError,
+  createEventAggregator,
+  isAggregatorErrorCode,
+  type UpstreamUnavailableError,
+} from '../src/index.js'
+import { startUpstream, type Upstream, usersWithEvents } from './helpers.js'
+
+let upstream: Upstream | undefined
+afterEach(async () => {
+  await upstream?.close()
+  upstream = undefined
+})
+
+describe('the window follows the client’s learned concurrency limit', () => {
+  it('never has more event calls in flight than limit(operation) says, re-read as it moves', async () => {
+    upstream = await startUpstream({ data: usersWithEvents([50]), delays: { getEventById: 200 } })
+    const { client, mock } = upstream
+    let limit = 3
+    const asked: string[] = []
+    const aggregator = createEventAggregator({
+      client: {
+        get: (path, options) => client.get(path, options),
+        limit: (operation) => {
+          asked.push(operation)
+          return limit
+        },
+      },
+      concurrency: 50,
+    })
+    await aggregator.getEventsByUserId('u50', { limit: 20 })
+    expect(mock.highWater('getEventById')).toBe(3)
+    mock.resetCalls()
+    limit = 8
+    await aggregator.getEventsByUserId('u50', { limit: 20, offset: 20 })
+    expect(mock.highWater('getEventById')).toBe(8)
+    expect(new Set(asked)).toEqual(new Set(['getUserById', 'getEventById']))
+    // Never above the aggregator's own concurrency; no limit (undefined) means the concurrency.
+    mock.resetCalls()
+    const capped = createEventAggregator({
+      client: { get: (path, options) => client.get(path, options), limit: () => undefined },
+      concurrency: 4,
+    })
+    await capped.getEventsByUserId('u50', { limit: 20 })
+    expect(mock.highWater('getEventById')).toBe(4)
+  })
+
+  it('rejects a client whose limit is not a function', () => {
+    const client = { get: () => Promise.resolve(undefined), limit: 5 }
+    expect(() => createEventAggregator({ client: client as never })).toThrow(
+      AggregatorValidationError,
+    )
+  })
+
+  it('treats a concurrency-limit refusal like an open circuit: 503-style, with retryAfterMs', async () => {
+    upstream = await startUpstream(
+      { data: usersWithEvents([3]), delays: { getEventById: 300 } },
+      { adaptiveLimit: { initialLimit: 1, minLimit: 1, maxLimit: 1, maxQueued: 0 } },
+    )
+    const { client, mock } = upstream
+    const aggregator = createEventAggregator({ client })
+    // Another caller of the same client holds the only getEventById slot.
+    const busy = client.get('/getEventById/1')
+    await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(1))
+    const error = await aggregator.getEventsByUserId('u3').catch((e: unknown) => e)
+    expect(isAggregatorErrorCode(error, 'UPSTREAM_UNAVAILABLE')).toBe(true)
+    const unavailable = error as UpstreamUnavailableError
+    expect(unavailable.message).toContain('concurrency limit refused the call')
+    expect(unavailable.retryAfterMs).toBeGreaterThanOrEqual(1)
+    expect((unavailable.cause as { code: string }).code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
+    expect(mock.calls('getEventById')).toBe(1)
+    await busy
+  })
+})
