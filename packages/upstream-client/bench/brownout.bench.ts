@@ -32,9 +32,9 @@ import {
 } from '../src/index.js'
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 40)
-const LATENCY_MS = 100
+const LATENCY_MS = 50
 const DEADLINE_MS = 1_000
-const BROWNOUT = { latencyFactor: 4, errorRate: 0.3, capacity: 8 }
+const BROWNOUT = { latencyFactor: 4, errorRate: 0.3, capacity: 5 }
 const PHASES = [
   { name: 'healthy', seconds: Number(process.env.BENCH_HEALTHY_S ?? 8) },
   { name: 'brownout', seconds: Number(process.env.BENCH_BROWNOUT_S ?? 24) },
@@ -42,7 +42,7 @@ const PHASES = [
 ] as const
 /**
  * One breaker for every arm, sized for this traffic: it tolerates a brownout (30 % of the
- * upstream's 20 requests/s fail, plus attempts cut by the callers' 1 s deadline: at most one per
+ * upstream's 25 requests/s fail, plus attempts cut by the callers' 1 s deadline: at most one per
  * caller per second) and opens on an outage. With the default breaker (3 failures in 30 s) every
  * arm's circuit would stay open for the whole brownout, and the run would measure only the
  * breaker. BENCH_BREAKER_THRESHOLD changes the threshold.
