@@ -1,8 +1,8 @@
 /**
  * Brownout benchmark: the mock upstream goes healthy → brownout (latency × 4, 30 % errors on every
  * route, a capacity below the offered load, so latency grows with load) → healthy, under a
- * closed-loop load whose callers have a deadline of 1,000 ms. Three clients take the same run in
- * turn, each against a fresh upstream process, with the same breaker settings:
+ * closed-loop load whose callers have a deadline of 1,000 ms. Three clients take the same run at
+ * the same time, each against its own upstream process, with the same breaker settings:
  *
  * - `today`: the client as it was before the retry budget, deadline propagation and adaptive
  *   limit (`retry.budget: false`, `deadlineHeader: false`), its default 15 s deadline; the caller
@@ -17,12 +17,13 @@
  * for callers already gone, and the time goodput takes to come back after the upstream heals.
  * Writes `bench/brownout-results.json` and the chart `bench/brownout.svg`.
  *
- * Run: `pnpm --filter @userevents/upstream-client bench:brownout`. About 2.5 minutes, 127.0.0.1
+ * Run: `pnpm --filter @userevents/upstream-client bench:brownout`. About a minute, 127.0.0.1
  * only. Phase lengths: BENCH_HEALTHY_S (8), BENCH_BROWNOUT_S (24), BENCH_RECOVERY_S (16).
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import {
   type BreakerOptions,
@@ -112,6 +113,8 @@ interface PhaseStats {
   attempts: number
   failFast: number
   lateOk: number
+  /** How far past its deadline the latest successful call finished, in ms. */
+  maxLateMs: number
   lateAll: number
 }
 
@@ -126,6 +129,8 @@ interface ArmResult {
   upstream: { requests: number; abandoned: number; expired: number }
   /** The client's attempts over the whole run (onRequest). */
   attempts: number
+  /** Event-loop delay of the arm's process, in ms: how late its timers and callbacks ran. */
+  loopDelay: { p99: number; max: number }
 }
 
 async function startUpstream(): Promise<{ url: string; stop: () => void }> {
@@ -180,6 +185,8 @@ async function runArm(arm: Arm): Promise<ArmResult> {
     if (e.to === 'open') circuitOpened++
   })
   const records: CallRecord[] = []
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   const totalMs = PHASES.reduce((a, p) => a + p.seconds * 1000, 0)
   const end = t0 + totalMs
   let n = 0
@@ -222,6 +229,7 @@ async function runArm(arm: Arm): Promise<ArmResult> {
     await sleep(Math.max(0, t0 + at - performance.now()))
   }
   await workers
+  loop.disable()
   await client.close()
   const totals = await upstreamTotals(upstream.url)
   upstream.stop()
@@ -246,6 +254,7 @@ async function runArm(arm: Arm): Promise<ArmResult> {
       attempts,
       failFast,
       lateOk: ok.filter((r) => r.duration > DEADLINE_MS).length,
+      maxLateMs: Math.round(Math.max(0, ...ok.map((r) => r.duration - DEADLINE_MS))),
       lateAll: own.filter((r) => r.duration > DEADLINE_MS).length,
     })
     from = to
@@ -281,16 +290,37 @@ async function runArm(arm: Arm): Promise<ArmResult> {
     circuitOpened,
     upstream: totals,
     attempts: attemptTimes.length,
+    loopDelay: {
+      p99: Math.round(loop.percentile(99) / 1e6),
+      max: Math.round(loop.max / 1e6),
+    },
   }
+}
+
+/** Runs arm `index` in a child process (this file with BENCH_ARM set) and reads its result. */
+async function runArmProcess(index: number): Promise<ArmResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_ARM: String(index) },
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+  })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`arm ${ARMS[index]?.name} exited with ${code}`)
+  return JSON.parse(out) as ArmResult
 }
 
 async function main() {
   const loadBefore = os.loadavg()
-  const results: ArmResult[] = []
-  for (const arm of ARMS) {
-    process.stderr.write(`running ${arm.name}...\n`)
-    results.push(await runArm(arm))
-  }
+  // The arms run at the same time, each in its own process against its own upstream process: the
+  // machine is shared and its load drifts, so running them one after the other would compare
+  // different machines, and in one process they would compete for one event loop. Side by side,
+  // every arm sees the same load at the same moment.
+  process.stderr.write(`running ${ARMS.map((a) => a.name).join(', ')} side by side...\n`)
+  const results = await Promise.all(ARMS.map((_arm, i) => runArmProcess(i)))
   const loadAfter = os.loadavg()
 
   console.log(
@@ -300,24 +330,24 @@ async function main() {
     `${WORKERS} closed-loop callers, deadline ${DEADLINE_MS} ms; upstream latency ${LATENCY_MS} ms; brownout: latency x${BROWNOUT.latencyFactor}, ${BROWNOUT.errorRate * 100} % errors, capacity ${BROWNOUT.capacity} (${(BROWNOUT.capacity * 1000) / (LATENCY_MS * BROWNOUT.latencyFactor)} requests/s); breaker ${JSON.stringify(BREAKER)}\n`,
   )
   console.log(
-    '| client | phase | goodput/s | ok/s | p50 ok ms | p99 ok ms | attempts per call sent | calls | fail-fast | late ok | late (all) |',
+    '| client | phase | goodput/s | ok/s | p50 ok ms | p99 ok ms | attempts per call sent | calls | fail-fast | late ok (max ms late) | late (all) |',
   )
   console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of results) {
     for (const p of r.phases) {
       console.log(
-        `| ${r.name} | ${p.phase} | ${p.goodput} | ${p.okPerSec} | ${p.p50 ?? '-'} | ${p.p99 ?? '-'} | ${p.amplification} | ${p.calls} | ${p.failFast} | ${p.lateOk} | ${p.lateAll} |`,
+        `| ${r.name} | ${p.phase} | ${p.goodput} | ${p.okPerSec} | ${p.p50 ?? '-'} | ${p.p99 ?? '-'} | ${p.amplification} | ${p.calls} | ${p.failFast} | ${p.lateOk} (${p.maxLateMs}) | ${p.lateAll} |`,
       )
     }
   }
   console.log(
-    '\n| client | time to recover after the heal | circuit opened | upstream requests (its count) / attempts sent | upstream work for callers gone | shed by propagated deadline |',
+    '\n| client | time to recover after the heal | circuit opened | upstream requests (its count) / attempts sent | upstream work for callers gone | shed by propagated deadline | event-loop delay p99 / max ms |',
   )
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of results) {
     const recovery = r.recoveryMs === null ? 'not within the run' : `${r.recoveryMs} ms`
     console.log(
-      `| ${r.name} | ${recovery} | ${r.circuitOpened} | ${r.upstream.requests} / ${r.attempts} | ${r.upstream.abandoned} | ${r.upstream.expired} |`,
+      `| ${r.name} | ${recovery} | ${r.circuitOpened} | ${r.upstream.requests} / ${r.attempts} | ${r.upstream.abandoned} | ${r.upstream.expired} | ${r.loopDelay.p99} / ${r.loopDelay.max} |`,
     )
   }
 
@@ -423,7 +453,7 @@ function chart(results: ArmResult[]): string {
     `<polyline fill="none" stroke="${colors[2]}" stroke-width="1.5" points="${steps.join(' ')}"/>`,
   )
   const height = top2 + panel + 30
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<title>Brownout benchmark: goodput of each client and the learned concurrency limit over time</title>\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
 }
 
 function percentile(sorted: number[], p: number): number | null {
@@ -443,7 +473,14 @@ function fmtLoad(load: number[]): string {
   return load.map((l) => l.toFixed(2)).join(' / ')
 }
 
-main().catch((error: unknown) => {
+const armIndex = process.env.BENCH_ARM
+const run =
+  armIndex === undefined
+    ? main()
+    : runArm(ARMS[Number(armIndex)] as Arm).then((result) => {
+        process.stdout.write(JSON.stringify(result))
+      })
+run.catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })

@@ -229,6 +229,45 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
     expect(upstream.server.requests).toBe(1)
   })
 
+  it('refuses at once a wait that would outlast the deadline (the queue turns over once per RTT)', async () => {
+    const clock = new TestClock()
+    const upstream = await heldServer()
+    open.server = upstream.server
+    const client = createUpstreamClient({
+      baseUrl: upstream.server.origin,
+      clock,
+      breaker: false,
+      adaptiveLimit: { initialLimit: 1, minLimit: 1, maxLimit: 1 },
+    })
+    open.client = client
+    // One sample: a round trip of 100 ms.
+    const first = client.get('/op/0')
+    await vi.waitFor(() => expect(upstream.held.length).toBe(1))
+    clock.advance(100)
+    upstream.answerAll()
+    await first
+    const busy = client.get('/op/1')
+    await vi.waitFor(() => expect(upstream.held.length).toBe(1))
+    // With 250 ms left: the 1st waiter needs ~100 ms, the 2nd ~200 ms, the 3rd ~300 ms: refused.
+    const waiters = [2, 3, 4].map((i) =>
+      client.get(`/op/${i}`, { deadlineMs: 250 }).catch((e: unknown) => e),
+    )
+    const third = (await waiters[2]) as ConcurrencyLimitError
+    expect(third.code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
+    expect(third.message).toContain('its wait would outlast its deadline')
+    expect(third.retryAfterMs).toBe(100)
+    for (let i = 0; i < 3; i++) {
+      clock.advance(50)
+      upstream.answerAll()
+      await vi.waitFor(() => expect(upstream.server.requests).toBe(Math.min(2 + i + 1, 4)))
+    }
+    upstream.answerAll()
+    await busy
+    expect(await waiters[0]).toEqual({ ok: true })
+    expect(await waiters[1]).toEqual({ ok: true })
+    expect(upstream.server.requests).toBe(4)
+  })
+
   it('keeps one limit per operation', async () => {
     const upstream = await heldServer()
     open.server = upstream.server

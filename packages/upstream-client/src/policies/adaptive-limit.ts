@@ -161,9 +161,10 @@ interface OperationLimit {
  *   `[minLimit, maxLimit]`.
  *
  * A call beyond the limit waits in a FIFO queue of at most `maxQueued` per operation, within its
- * deadline and its caller's signal; a full queue, a deadline reached while waiting, or a slot that
- * comes with too little time left for a typical round trip, rejects it with
- * {@link ConcurrencyLimitError}. The policy sits outside the breaker, so the breaker never counts
+ * deadline and its caller's signal. It is rejected with {@link ConcurrencyLimitError} when the
+ * queue is full, when its expected wait plus one round trip would outlast its deadline (the queue
+ * turns over about `limit` calls per round trip), when its deadline passes while it waits, or when
+ * its slot comes with less time left than a round trip. The policy sits outside the breaker, so the breaker never counts
  * these rejections; the retry policy does not retry them.
  */
 export class AdaptiveLimiter {
@@ -196,6 +197,19 @@ export class AdaptiveLimiter {
     if (call.signal?.aborted) return run(call, attempt)
     if (op.queue.length >= this.#options.maxQueued) {
       return Promise.reject(this.#limitError(op, call, attempt, 'its queue is full'))
+    }
+    // The limit's slots turn over about once per round trip, so the k-th waiter gets a slot
+    // after about ⌊k / limit⌋ round trips and then needs one more. A caller who cannot be served
+    // before its deadline even so is told at once (and backs off), instead of waiting in the
+    // queue until the deadline, taking a slot at the last moment and timing out at the upstream.
+    const rtt = this.#expectedRtt(op)
+    if (rtt > 0) {
+      const rounds = Math.floor(op.queue.length / Math.floor(op.estimate)) + 1
+      if (call.deadlineAt - this.#clock.now() < rounds * rtt) {
+        return Promise.reject(
+          this.#limitError(op, call, attempt, 'its wait would outlast its deadline'),
+        )
+      }
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { call, attempt, run, resolve, reject, unwatch: noop }
@@ -270,7 +284,7 @@ export class AdaptiveLimiter {
       // A slot that comes too late for even a quick round trip would only send a request whose
       // answer nobody can wait for; the slot goes to the next caller instead.
       const left = call.deadlineAt - this.#clock.now()
-      if (op.samples > 0 && left < Math.min(op.longRtt, op.lastRtt)) {
+      if (left < this.#expectedRtt(op)) {
         waiter.reject(
           this.#limitError(op, call, attempt, 'too little time left before its deadline'),
         )
@@ -316,6 +330,14 @@ export class AdaptiveLimiter {
       if (timer !== undefined) this.#clock.clearTimeout(timer)
       unsubscribe?.()
     }
+  }
+
+  /**
+   * The optimistic round-trip estimate used to refuse waits that cannot end in time: the smaller
+   * of the long-term average and the last sample, 0 before any sample (then nobody is refused).
+   */
+  #expectedRtt(op: OperationLimit): number {
+    return op.samples === 0 ? 0 : Math.min(op.longRtt, op.lastRtt)
   }
 
   #operation(name: string): OperationLimit {
