@@ -16,7 +16,10 @@ import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
  */
 export interface AggregatorClient {
   /** GET `path` (relative to the client's base URL) and resolve with the parsed JSON body. */
-  get<T>(path: string, options?: { signal?: AbortSignal; requestId?: string }): Promise<T>
+  get<T>(
+    path: string,
+    options?: { signal?: AbortSignal; requestId?: string; deadlineMs?: number },
+  ): Promise<T>
   /**
    * The client's learned concurrency limit of an operation (`getUserById`, `getEventById`,
    * `getEventsByIds`), or `undefined` when it has none. When present, the aggregator's window
@@ -70,6 +73,11 @@ export interface GetEventsOptions<K extends EventField = EventField> {
   signal?: AbortSignal
   /** Passed to the client for log correlation. */
   requestId?: string
+  /**
+   * The caller's remaining time, in ms: each upstream call made for this request gets what is
+   * left of it as its `deadlineMs` (and so propagates it upstream). Default: the client's own.
+   */
+  deadlineMs?: number
 }
 
 /** Options of {@link EventAggregator.iterateEventsByUserId}. */
@@ -82,6 +90,11 @@ export interface IterateEventsOptions<K extends EventField = EventField> {
   signal?: AbortSignal
   /** Passed to the client for log correlation. */
   requestId?: string
+  /**
+   * The caller's remaining time, in ms: each upstream call made for this request gets what is
+   * left of it as its `deadlineMs` (and so propagates it upstream). Default: the client's own.
+   */
+  deadlineMs?: number
 }
 
 /** A user's events, one page at a time; see {@link createEventAggregator}. */
@@ -226,9 +239,13 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     ...(options.clock ? { clock: options.clock } : {}),
   })
 
-  const loadUser = async (userId: string, signal?: AbortSignal, requestId?: string) => {
+  const loadUser = async (
+    userId: string,
+    signal: AbortSignal | undefined,
+    context: CallContext,
+  ) => {
     try {
-      return await users.load(userId, { signal, context: requestId })
+      return await users.load(userId, { signal, context })
     } catch (error) {
       if (signal?.aborted) throw error
       if (statusOf(error) === 404) throw new UserNotFoundError(userId, { cause: error })
@@ -248,10 +265,10 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     limit: number,
     fields: readonly EventField[],
     signal: AbortSignal | undefined,
-    requestId: string | undefined,
+    context: CallContext,
   ): Promise<EventPage<ProjectedEvent<K>>> => {
     const ids = user.events.slice(offset, offset + limit)
-    const results = await events.loadMany(ids, { signal, context: requestId })
+    const results = await events.loadMany(ids, { signal, context })
     const project = projector(fields)
     const items: ProjectedEvent<K>[] = []
     const missing: MissingEvent[] = []
@@ -287,8 +304,9 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
-      const user = await loadUser(userId, opts.signal, opts.requestId)
-      return loadPage<K>(user, offset, limit, fields, opts.signal, opts.requestId)
+      const context = callContext(opts.requestId, opts.deadlineMs)
+      const user = await loadUser(userId, opts.signal, context)
+      return loadPage<K>(user, offset, limit, fields, opts.signal, context)
     },
     async *iterateEventsByUserId<K extends EventField = EventField>(
       userId: string,
@@ -306,10 +324,11 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       outer?.addEventListener('abort', onAbort, { once: true })
       const signal = controller.signal
       try {
-        const user = await loadUser(userId, signal, opts.requestId)
+        const context = callContext(opts.requestId, opts.deadlineMs)
+        const user = await loadUser(userId, signal, context)
         const total = user.events.length
         const fetch = (offset: number) => {
-          const p = loadPage<K>(user, offset, pageSize, fields, signal, opts.requestId)
+          const p = loadPage<K>(user, offset, pageSize, fields, signal, context)
           p.catch(noop) // awaited below; this only avoids an unhandled rejection if we stop early
           return p
         }
@@ -342,8 +361,36 @@ function batchOptions(
 }
 
 /** @internal Client call options; only set keys are passed (the client validates them). */
-function callOptions(signal: AbortSignal, requestId: unknown) {
-  return typeof requestId === 'string' ? { signal, requestId } : { signal }
+function callOptions(signal: AbortSignal, context: unknown) {
+  const { requestId, deadlineAt } = (context ?? {}) as CallContext
+  const options: { signal: AbortSignal; requestId?: string; deadlineMs?: number } = { signal }
+  if (requestId !== undefined) options.requestId = requestId
+  // What is left of the caller's deadline when this upstream call starts (at least 1 ms: the
+  // client then fails it as a deadline timeout instead of rejecting 0 as an invalid option).
+  if (deadlineAt !== undefined) options.deadlineMs = Math.max(1, deadlineAt - performance.now())
+  return options
+}
+
+/** @internal What a load passes on to its upstream calls: the request id and the deadline. */
+interface CallContext {
+  requestId?: string | undefined
+  /** `performance.now()` time by which the caller needs its answer. */
+  deadlineAt?: number | undefined
+}
+
+/** @internal The load context of one aggregator call; the deadline is fixed when it starts. */
+function callContext(requestId: string | undefined, deadlineMs: number | undefined): CallContext {
+  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0)) {
+    throw new AggregatorValidationError(
+      'deadlineMs',
+      'a positive number of milliseconds',
+      deadlineMs,
+    )
+  }
+  return {
+    requestId,
+    deadlineAt: deadlineMs === undefined ? undefined : performance.now() + deadlineMs,
+  }
 }
 
 /** @internal Maps a batch answer (an array of the found events) to one entry per id. */

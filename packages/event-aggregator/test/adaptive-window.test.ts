@@ -1,3 +1,6 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createUpstreamClient } from '@userevents/upstream-client'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   AggregatorValidationError,
@@ -71,5 +74,46 @@ describe('the window follows the client’s learned concurrency limit', () => {
     expect((unavailable.cause as { code: string }).code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
     expect(mock.calls('getEventById')).toBe(1)
     await busy
+  })
+})
+
+describe('deadline of the caller', () => {
+  it('gives each upstream call what is left of deadlineMs, which the client propagates', async () => {
+    const headers: Array<string | undefined> = []
+    const server = http.createServer((req, res) => {
+      headers.push(req.headers['x-request-timeout-ms'] as string | undefined)
+      const id = (req.url ?? '').split('/').pop() ?? ''
+      const body = req.url?.startsWith('/getUserById/')
+        ? { id, userName: 'u', email: 'u@x', events: ['1', '2', '3'] }
+        : { id, name: `event ${id}`, userId: 'u' }
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(body))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const client = createUpstreamClient({ baseUrl: `http://127.0.0.1:${port}`, retry: false })
+    try {
+      const aggregator = createEventAggregator({ client, cache: false, userCache: false })
+      const page = await aggregator.getEventsByUserId('u', { deadlineMs: 300 })
+      expect(page.items).toHaveLength(3)
+      const pages = []
+      for await (const p of aggregator.iterateEventsByUserId('u', { deadlineMs: 250 }))
+        pages.push(p)
+      expect(headers).toHaveLength(4 + 4)
+      for (const header of headers) {
+        expect(Number(header)).toBeGreaterThan(0)
+        expect(Number(header)).toBeLessThanOrEqual(300)
+      }
+      // Without a deadline, the client's own (its 5 s attempt timeout) is what goes upstream.
+      await aggregator.users.load('v')
+      expect(headers.at(-1)).toBe('5000')
+      await expect(aggregator.getEventsByUserId('u', { deadlineMs: 0 })).rejects.toThrow(
+        AggregatorValidationError,
+      )
+    } finally {
+      await client.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
