@@ -73,6 +73,11 @@ export interface UpstreamClient {
   /** The upstream name (breaker group, logger binding). */
   readonly name: string
   /**
+   * The client's deadline of a call, in ms (`deadlineMs`), for callers that cap it by a deadline
+   * of their own: pass `Math.min(theirs, client.deadlineMs)` as the call's `deadlineMs`.
+   */
+  readonly deadlineMs: number
+  /**
    * The adaptive concurrency limit of `operation` (e.g. `GET /getEventById`): attempts allowed in
    * flight right now, the initial limit before its first call; `undefined` when `adaptiveLimit`
    * is off. An aggregator can size its window by it.
@@ -384,6 +389,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return circuitState()
     },
     name,
+    deadlineMs: config.deadlineMs,
     limit: (operation) => limiter?.limit(operation),
     onLimitChange: (listener) => hooks.limitChange.subscribe(listener),
     onRequest: (listener) => hooks.request.subscribe(listener),
