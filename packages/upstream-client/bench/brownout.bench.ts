@@ -129,6 +129,8 @@ interface ArmResult {
   upstream: { requests: number; abandoned: number; expired: number }
   /** The client's attempts over the whole run (onRequest). */
   attempts: number
+  /** The learned limit during each phase, time-weighted (none without an adaptive limit). */
+  limitByPhase: Array<{ phase: string; min: number; mean: number; max: number } | null>
   /** Event-loop delay of the arm's process, in ms: how late its timers and callbacks ran. */
   loopDelay: { p99: number; max: number }
 }
@@ -290,6 +292,7 @@ async function runArm(arm: Arm): Promise<ArmResult> {
     circuitOpened,
     upstream: totals,
     attempts: attemptTimes.length,
+    limitByPhase: limitStats(limitTimeline, totalMs),
     loopDelay: {
       p99: Math.round(loop.percentile(99) / 1e6),
       max: Math.round(loop.max / 1e6),
@@ -350,6 +353,13 @@ async function main() {
       `| ${r.name} | ${recovery} | ${r.circuitOpened} | ${r.upstream.requests} / ${r.attempts} | ${r.upstream.abandoned} | ${r.upstream.expired} | ${r.loopDelay.p99} / ${r.loopDelay.max} |`,
     )
   }
+
+  const limits = (results[2] as ArmResult).limitByPhase
+  console.log(
+    `\nlearned limit of the new policies (min / time-weighted mean / max): ${limits
+      .map((l) => (l === null ? '-' : `${l.phase} ${l.min} / ${l.mean} / ${l.max}`))
+      .join('; ')}`,
+  )
 
   const today = results[0] as ArmResult
   const fresh = results[2] as ArmResult
@@ -454,6 +464,33 @@ function chart(results: ArmResult[]): string {
   )
   const height = top2 + panel + 30
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<title>Brownout benchmark: goodput of each client and the learned concurrency limit over time</title>\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`
+}
+
+/** Time-weighted min, mean and max of the learned limit in each phase (null when it never moved). */
+function limitStats(timeline: Array<[number, number]>, totalMs: number): ArmResult['limitByPhase'] {
+  if (timeline.length === 0) return PHASES.map(() => null)
+  let from = 0
+  return PHASES.map((phase) => {
+    const to = from + phase.seconds * 1000
+    // The limit in force at each moment: the last change before it (20, the initial, before any).
+    const at = (t: number) => {
+      let limit = 20
+      for (const [when, l] of timeline) {
+        if (when > t) break
+        limit = l
+      }
+      return limit
+    }
+    const values: number[] = []
+    for (let t = from; t < Math.min(to, totalMs); t += 50) values.push(at(t))
+    from = to
+    return {
+      phase: phase.name,
+      min: Math.min(...values),
+      mean: round(mean(values)),
+      max: Math.max(...values),
+    }
+  })
 }
 
 function percentile(sorted: number[], p: number): number | null {
