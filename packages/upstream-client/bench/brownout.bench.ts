@@ -129,8 +129,8 @@ interface ArmResult {
   upstream: { requests: number; abandoned: number; expired: number }
   /** The client's attempts over the whole run (onRequest). */
   attempts: number
-  /** The learned limit during each phase, time-weighted (none without an adaptive limit). */
-  limitByPhase: Array<{ phase: string; min: number; mean: number; max: number } | null>
+  /** The learned limit during each phase, time-weighted (empty without an adaptive limit). */
+  limitByPhase: Array<{ phase: string; min: number; mean: number; max: number }>
   /** Event-loop delay of the arm's process, in ms: how late its timers and callbacks ran. */
   loopDelay: { p99: number; max: number }
 }
@@ -357,7 +357,7 @@ async function main() {
   const limits = (results[2] as ArmResult).limitByPhase
   console.log(
     `\nlearned limit of the new policies (min / time-weighted mean / max): ${limits
-      .map((l) => (l === null ? '-' : `${l.phase} ${l.min} / ${l.mean} / ${l.max}`))
+      .map((l) => `${l.phase} ${l.min} / ${l.mean} / ${l.max}`)
       .join('; ')}`,
   )
 
@@ -382,8 +382,8 @@ async function main() {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
-    loadBefore,
-    loadAfter,
+    loadBefore: fmtLoad(loadBefore),
+    loadAfter: fmtLoad(loadAfter),
     workers: WORKERS,
     deadlineMs: DEADLINE_MS,
     latencyMs: LATENCY_MS,
@@ -468,7 +468,7 @@ function chart(results: ArmResult[]): string {
 
 /** Time-weighted min, mean and max of the learned limit in each phase (null when it never moved). */
 function limitStats(timeline: Array<[number, number]>, totalMs: number): ArmResult['limitByPhase'] {
-  if (timeline.length === 0) return PHASES.map(() => null)
+  if (timeline.length === 0) return []
   let from = 0
   return PHASES.map((phase) => {
     const to = from + phase.seconds * 1000
