@@ -1,5 +1,6 @@
 import type { EventAggregatorOptions } from '@userevents/event-aggregator'
 import { userEvents } from '@userevents/fastify'
+import type { RedisConnection } from '@userevents/redis'
 import type { UpstreamClientOptions } from '@userevents/upstream-client'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { ServiceConfig } from './config.js'
@@ -19,6 +20,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
+  /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz` and `/metrics`. */
+  redis?: Pick<RedisConnection, 'mode'> | undefined
 }
 
 /**

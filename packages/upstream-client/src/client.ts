@@ -29,6 +29,7 @@ import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
 import { RetryBudget } from './policies/retry-budget.js'
+import { sharedTierStep } from './policies/shared-tier.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
 /** Options of one call. */
@@ -179,6 +180,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const isFailure = breaker === undefined ? defaultIsFailure : breaker.isFailure
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
+  const throughStore =
+    config.cache === false ? undefined : sharedTierStep(config.store, name, config.cache.ttlMs)
   const circuitState = (): CircuitState => breaker?.state ?? 'closed'
   if (config.logger !== undefined) {
     attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
@@ -215,7 +218,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * Runs one call through the policies. The order, outermost first:
    *
    *  1. fresh-cache hit — GETs only, unless the call passes `cache: false`;
-   *  2. in-flight coalescing — identical concurrent GETs share steps 3–10;
+   *  2. in-flight coalescing — identical concurrent GETs share steps 3–11;
+   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–11 for the
+   *     whole fleet; a degraded store runs steps 4–11 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
    *  4. overall deadline — fixes when the whole call must have settled;
    *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
@@ -242,7 +247,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       startDeadline(call, clock, call.deadlineMs)
       return retry === undefined ? limitedAttempt(call, 1) : retry.execute(call, limitedAttempt)
     }
-    if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
+    if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
       return resilient()
     }
     // Without a cache an aborted call rejects before any request; here it would otherwise start
@@ -260,10 +265,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const signal = call.signal
     call.signal = undefined
     const shared = coalescer.run(key, () =>
-      resilient().then(
-        (value) => {
-          cache.set(key, value, call.responseBytes)
-          return value
+      throughStore(key, call, resilient).then(
+        (entry) => {
+          cache.set(key, entry.value, entry.bytes, entry.ttlMs)
+          return entry.value
         },
         (error: unknown) => {
           if (cache.staleIfError && servesStale(error)) {
