@@ -237,7 +237,7 @@ describe('brownout admin and CLI', () => {
       fetch(`${server.url}/__admin/mode`, { method: 'POST', body: JSON.stringify(body) })
     const bad = await post({ mode: 'brownout', brownout: { capacity: -1 } })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).message).toContain('`brownout.capacity`')
+    expect(((await bad.json()) as { message: string }).message).toContain('`brownout.capacity`')
     expect(mock.mode).toBe('healthy')
     const ok = await post({ mode: 'brownout', brownout: { capacity: 3, errorRate: 0 } })
     expect(await ok.json()).toEqual({
@@ -246,7 +246,9 @@ describe('brownout admin and CLI', () => {
       brownout: { latencyFactor: 4, errorRate: 0, capacity: 3 },
     })
     expect((await fetch(`${server.url}/getUserById/1`)).status).toBe(200)
-    const calls = await (await fetch(`${server.url}/__admin/calls`)).json()
+    const calls = (await (await fetch(`${server.url}/__admin/calls`)).json()) as {
+      capacity: unknown
+    }
     expect(calls.capacity).toMatchObject({ capacity: 3, served: 1, expired: 0, abandoned: 0 })
     await fetch(`${server.url}/__admin/calls/reset`, { method: 'POST' })
     expect(mock.capacityStats().served).toBe(0)

@@ -20,9 +20,9 @@ import {
   resolveRetryBudget,
   retryBudgetDefaults,
 } from './policies/retry-budget.js'
-import { fail } from './validate.js'
 import { resolveStore } from './policies/shared-tier.js'
 import type { SharedStore } from './store.js'
+import { fail } from './validate.js'
 
 /**
  * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
