@@ -21,10 +21,15 @@ import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
  * errors are recognised by their `code`/`status`, as the client's type guards do.
  */
 export interface AggregatorClient {
-  /** GET `path` (relative to the client's base URL) and resolve with the parsed JSON body. */
+  /**
+   * GET `path` (relative to the client's base URL) and resolve with the parsed JSON body.
+   * `operation` names the route (`getUserById`, `getEventById`, `getEventsByIds`), so a client
+   * with per-operation breakers, limits and metrics keys each route on its own; a client without
+   * such a notion may ignore it. `deadlineMs` is what is left of the caller's deadline.
+   */
   get<T>(
     path: string,
-    options?: { signal?: AbortSignal; requestId?: string; deadlineMs?: number },
+    options?: { signal?: AbortSignal; requestId?: string; operation?: string; deadlineMs?: number },
   ): Promise<T>
   /**
    * The client's learned concurrency limit of an operation (`getUserById`, `getEventById`,
@@ -218,7 +223,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         id,
         await client.get<unknown>(
           `/getUserById/${encodeURIComponent(id)}`,
-          callOptions(signal, context),
+          callOptions('getUserById', signal, context),
         ),
       ),
     concurrency,
@@ -233,7 +238,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     try {
       const body = await client.get<unknown>(
         `/getEventById/${encodeURIComponent(id)}`,
-        callOptions(signal, context),
+        callOptions('getEventById', signal, context),
       )
       return checkEvent(id, body)
     } catch (error) {
@@ -258,7 +263,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
               const query = ids.map(encodeURIComponent).join(',')
               body = await client.get<unknown>(
                 `${batch.path}?ids=${query}`,
-                callOptions(signal, context),
+                callOptions('getEventsByIds', signal, context),
               )
             } catch (error) {
               const status = statusOf(error)
@@ -400,10 +405,18 @@ function batchOptions(
   return { path, maxIds }
 }
 
-/** @internal Client call options; only set keys are passed (the client validates them). */
-function callOptions(signal: AbortSignal, context: unknown) {
+/**
+ * @internal Client call options; only set keys are passed (the client validates them). The
+ * operation names the route, whatever path it is served under.
+ */
+function callOptions(operation: string, signal: AbortSignal, context: unknown) {
   const { requestId, deadlineAt } = (context ?? {}) as CallContext
-  const options: { signal: AbortSignal; requestId?: string; deadlineMs?: number } = { signal }
+  const options: {
+    operation: string
+    signal: AbortSignal
+    requestId?: string
+    deadlineMs?: number
+  } = { operation, signal }
   if (requestId !== undefined) options.requestId = requestId
   // What is left of the caller's deadline when this upstream call starts (at least 1 ms: the
   // client then fails it as a deadline timeout instead of rejecting 0 as an invalid option).
@@ -491,18 +504,18 @@ function codeOf(error: unknown): string | undefined {
 
 /**
  * @internal Whether the client refused the call without asking the upstream: an open circuit, or
- * its adaptive concurrency limit. Both mean "try again shortly" and both carry `retryAfterMs`.
+ * a concurrency limit (`maxInFlight` or the adaptive limit), whose `ConcurrencyLimitError` shares
+ * the open circuit's code. Both mean "try again shortly" and both carry `retryAfterMs`.
  */
 function isUnavailable(error: unknown): boolean {
-  const code = codeOf(error)
-  return code === 'UPSTREAM_CIRCUIT_OPEN' || code === 'UPSTREAM_CONCURRENCY_LIMITED'
+  return codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN'
 }
 
 /** @internal The reason of an {@link isUnavailable} error, for messages. */
 function unavailableReason(error: unknown): string {
-  return codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN'
-    ? 'circuit is open'
-    : 'concurrency limit refused the call'
+  return (error as { name?: unknown } | null)?.name === 'ConcurrencyLimitError'
+    ? 'concurrency limit refused the call'
+    : 'circuit is open'
 }
 
 /** @internal The HTTP status of a client error (`UpstreamHttpError.status`). */

@@ -64,14 +64,18 @@ describe('the window follows the client’s learned concurrency limit', () => {
     const { client, mock } = upstream
     const aggregator = createEventAggregator({ client })
     // Another caller of the same client holds the only getEventById slot.
-    const busy = client.get('/getEventById/1')
+    const busy = client.get('/getEventById/1', { operation: 'getEventById' })
     await vi.waitFor(() => expect(mock.inFlight('getEventById')).toBe(1))
     const error = await aggregator.getEventsByUserId('u3').catch((e: unknown) => e)
     expect(isAggregatorErrorCode(error, 'UPSTREAM_UNAVAILABLE')).toBe(true)
     const unavailable = error as UpstreamUnavailableError
     expect(unavailable.message).toContain('concurrency limit refused the call')
     expect(unavailable.retryAfterMs).toBeGreaterThanOrEqual(1)
-    expect((unavailable.cause as { code: string }).code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
+    expect(unavailable.cause).toMatchObject({
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+      name: 'ConcurrencyLimitError',
+      operation: 'getEventById',
+    })
     expect(mock.calls('getEventById')).toBe(1)
     await busy
   })

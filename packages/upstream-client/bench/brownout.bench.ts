@@ -206,7 +206,8 @@ async function runArm(arm: Arm): Promise<ArmResult> {
         })
       } catch (error) {
         const code = isUpstreamError(error) ? error.code : 'OTHER'
-        const failFast = code === 'UPSTREAM_CIRCUIT_OPEN' || code === 'UPSTREAM_CONCURRENCY_LIMITED'
+        // An open circuit, or a concurrency limit (ConcurrencyLimitError shares the code).
+        const failFast = code === 'UPSTREAM_CIRCUIT_OPEN'
         records.push({
           start: start - t0,
           duration: performance.now() - start,

@@ -8,6 +8,8 @@
 
 export type { CircuitBreaker, CircuitBreakerOptions } from './breaker.js'
 export { createCircuitBreaker } from './breaker.js'
+export type { PathValue, Query, QueryValue } from './call-input.js'
+export { path } from './call-input.js'
 export type { CallOptions, UpstreamClient, WriteOptions } from './client.js'
 export { createUpstreamClient } from './client.js'
 export type { Clock } from './clock.js'

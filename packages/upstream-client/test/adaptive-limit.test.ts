@@ -182,7 +182,7 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
       Array.from({ length: 20 }, () => client.get('/getEventById/3').catch((e: unknown) => e)),
     )
     for (const error of errors) {
-      expect(isUpstreamErrorCode(error, 'UPSTREAM_CONCURRENCY_LIMITED')).toBe(true)
+      expect(isUpstreamErrorCode(error, 'UPSTREAM_CIRCUIT_OPEN')).toBe(true)
       const limited = error as ConcurrencyLimitError
       expect(limited).toMatchObject({
         operation: 'GET /getEventById',
@@ -222,7 +222,7 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
     expect(await aborted).toMatchObject({ code: 'UPSTREAM_ABORTED', attempts: 0 })
     clock.advance(300)
     const late = (await timed) as ConcurrencyLimitError
-    expect(late.code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
+    expect(late.code).toBe('UPSTREAM_CIRCUIT_OPEN')
     expect(late.message).toContain('no slot before its deadline')
     upstream.answerAll()
     await expect(first).resolves.toEqual({ ok: true })
@@ -253,7 +253,7 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
       client.get(`/op/${i}`, { deadlineMs: 250 }).catch((e: unknown) => e),
     )
     const third = (await waiters[2]) as ConcurrencyLimitError
-    expect(third.code).toBe('UPSTREAM_CONCURRENCY_LIMITED')
+    expect(third.code).toBe('UPSTREAM_CIRCUIT_OPEN')
     expect(third.message).toContain('its wait would outlast its deadline')
     expect(third.retryAfterMs).toBe(100)
     for (let i = 0; i < 3; i++) {
@@ -281,7 +281,8 @@ describe('adaptive concurrency limit (real server, injected clock)', () => {
     const b = client.get('/getUserById/1')
     await vi.waitFor(() => expect(upstream.held.length).toBe(2))
     await expect(client.get('/getEventById/2')).rejects.toMatchObject({
-      code: 'UPSTREAM_CONCURRENCY_LIMITED',
+      code: 'UPSTREAM_CIRCUIT_OPEN',
+      name: 'ConcurrencyLimitError',
     })
     upstream.answerAll()
     await Promise.all([a, b])

@@ -6,7 +6,6 @@ export const UpstreamErrorCode = {
   Network: 'UPSTREAM_NETWORK',
   HttpStatus: 'UPSTREAM_HTTP_STATUS',
   CircuitOpen: 'UPSTREAM_CIRCUIT_OPEN',
-  ConcurrencyLimited: 'UPSTREAM_CONCURRENCY_LIMITED',
   InvalidBody: 'UPSTREAM_INVALID_BODY',
   BodyTooLarge: 'UPSTREAM_BODY_TOO_LARGE',
   Aborted: 'UPSTREAM_ABORTED',
@@ -108,7 +107,6 @@ export interface UpstreamErrorByCode {
   UPSTREAM_NETWORK: import('./network-error.js').UpstreamNetworkError
   UPSTREAM_HTTP_STATUS: import('./http-error.js').UpstreamHttpError
   UPSTREAM_CIRCUIT_OPEN: import('./circuit-open-error.js').CircuitOpenError
-  UPSTREAM_CONCURRENCY_LIMITED: import('./concurrency-limit-error.js').ConcurrencyLimitError
   UPSTREAM_INVALID_BODY: import('./invalid-body-error.js').InvalidBodyError
   UPSTREAM_BODY_TOO_LARGE: import('./body-too-large-error.js').BodyTooLargeError
   UPSTREAM_ABORTED: import('./abort-error.js').UpstreamAbortError

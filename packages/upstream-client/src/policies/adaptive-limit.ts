@@ -5,8 +5,8 @@ import { UpstreamAbortError } from '../errors/abort-error.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks } from '../hooks.js'
-import { MAX_OPERATIONS, OTHER_OPERATION } from '../operation.js'
 import { fail } from '../validate.js'
+import { OTHER_OPERATION } from './operation-breakers.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -19,7 +19,10 @@ export interface AdaptiveLimitOptions {
   initialLimit?: number
   /** The limit never goes below this. Default 2. */
   minLimit?: number
-  /** The limit never goes above this. Default: the client's `connections` (50). */
+  /**
+   * The limit never goes above this, nor above `maxInFlight`. Default: `maxInFlight` when it is
+   * set, else the client's `connections` (50).
+   */
   maxLimit?: number
   /** How much slower than its long-term average an attempt may be before the limit shrinks. Default 1.5. */
   tolerance?: number
@@ -168,16 +171,26 @@ interface OperationLimit {
  * these rejections; the retry policy does not retry them.
  */
 export class AdaptiveLimiter {
+  readonly #name: string
   readonly #options: ResolvedAdaptiveLimit
   readonly #clock: Clock
   readonly #hooks: ClientHooks
+  readonly #maxOperations: number
   readonly #operations = new Map<string, OperationLimit>()
   readonly #factor: number
 
-  constructor(options: ResolvedAdaptiveLimit, clock: Clock, hooks: ClientHooks) {
+  constructor(
+    name: string,
+    options: ResolvedAdaptiveLimit,
+    clock: Clock,
+    hooks: ClientHooks,
+    maxOperations: number,
+  ) {
+    this.#name = name
     this.#options = options
     this.#clock = clock
     this.#hooks = hooks
+    this.#maxOperations = maxOperations
     this.#factor = 2 / (options.longWindow + 1)
   }
 
@@ -344,7 +357,7 @@ export class AdaptiveLimiter {
     let op = this.#operations.get(name)
     if (op === undefined) {
       // Operation names come from callers; past the bound they share one limit.
-      if (this.#operations.size >= MAX_OPERATIONS) return this.#operation(OTHER_OPERATION)
+      if (this.#operations.size >= this.#maxOperations) return this.#operation(OTHER_OPERATION)
       op = {
         name,
         estimate: this.#options.initialLimit,
@@ -365,15 +378,18 @@ export class AdaptiveLimiter {
     attempt: number,
     reason: string,
   ): ConcurrencyLimitError {
+    const limit = Math.floor(op.estimate)
     return new ConcurrencyLimitError({
       method: call.method,
       url: call.url,
       attempts: attempt - 1,
+      breaker: this.#name,
       operation: op.name,
-      limit: Math.floor(op.estimate),
+      limit,
+      limitName: 'adaptive limit',
       // A slot frees up about one round trip from now.
       retryAfterMs: Math.max(1, Math.ceil(op.longRtt)),
-      reason,
+      reason: `reached its adaptive concurrency limit of ${limit}: ${reason}`,
     })
   }
 }

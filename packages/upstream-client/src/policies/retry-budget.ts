@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js'
-import { MAX_OPERATIONS, OTHER_OPERATION } from '../operation.js'
 import { fail } from '../validate.js'
+import { OTHER_OPERATION } from './operation-breakers.js'
 
 /**
  * Retry budget options (`retry.budget`); `retry.budget: false` turns the budget off. Retries of
@@ -97,10 +97,12 @@ export class RetryBudget {
   readonly #bucketMs: number
   readonly #floor: number
   readonly #windows = new Map<string, Window>()
+  readonly #maxOperations: number
 
-  constructor(options: ResolvedRetryBudget, clock: Clock) {
+  constructor(options: ResolvedRetryBudget, clock: Clock, maxOperations = 100) {
     this.#options = options
     this.#clock = clock
+    this.#maxOperations = maxOperations
     this.#bucketMs = options.windowMs / BUCKETS
     this.#floor = (options.minRetriesPerSecond * options.windowMs) / 1000
   }
@@ -134,7 +136,7 @@ export class RetryBudget {
     let w = this.#windows.get(operation)
     if (w === undefined) {
       // Operation names come from callers; past the bound they share one window.
-      if (this.#windows.size >= MAX_OPERATIONS) return this.#window(OTHER_OPERATION)
+      if (this.#windows.size >= this.#maxOperations) return this.#window(OTHER_OPERATION)
       w = {
         epochs: new Array<number>(BUCKETS).fill(-1),
         calls: new Array<number>(BUCKETS).fill(0),

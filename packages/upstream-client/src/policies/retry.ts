@@ -31,20 +31,17 @@ export class RetryPolicy {
   readonly #clock: Clock
   readonly #hooks: ClientHooks
   readonly #budget: RetryBudget | undefined
-  readonly #operationOf: (call: Call) => string
 
   constructor(
     options: ResolvedRetry,
     clock: Clock,
     hooks: ClientHooks,
     budget: RetryBudget | undefined,
-    operationOf: (call: Call) => string,
   ) {
     this.#options = options
     this.#clock = clock
     this.#hooks = hooks
     this.#budget = budget
-    this.#operationOf = operationOf
   }
 
   execute(call: Call, attempt: AttemptFn): Promise<unknown> {
@@ -86,6 +83,7 @@ export class RetryPolicy {
         method: call.method,
         url: call.url,
         path: call.path,
+        operation: call.operation,
         attempt: failed,
         delayMs,
         error,
@@ -97,7 +95,7 @@ export class RetryPolicy {
 
   /** Takes the retry from the operation's budget, or reports the refusal and rethrows `error`. */
   #spendBudget(budget: RetryBudget, call: Call, error: UpstreamError, failed: number): void {
-    const operation = this.#operationOf(call)
+    const operation = call.operation
     if (budget.tryRetry(operation)) return
     const hooks = this.#hooks
     if (hooks.budgetExhausted.active) {

@@ -63,6 +63,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       method: call.method,
       url: call.url,
       path: call.path,
+      operation: call.operation,
       attempt,
       requestId: call.requestId,
     })
@@ -242,6 +243,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         method: this.#call.method,
         url: this.#call.url,
         path: this.#call.path,
+        operation: this.#call.operation,
         attempt: this.#attempt,
         durationMs: this.#config.clock.now() - this.#startedAt,
         error,
@@ -299,6 +301,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       method: this.#call.method,
       url: this.#call.url,
       path: this.#call.path,
+      operation: this.#call.operation,
       attempt: this.#attempt,
       status: this.#status,
       durationMs: this.#config.clock.now() - this.#startedAt,
