@@ -1,5 +1,6 @@
 import type http from 'node:http'
 import fc from 'fast-check'
+import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   type CircuitState,
@@ -37,7 +38,7 @@ const BREAKER = {
   windowMs: 1_000,
   resetTimeoutMs: 500,
   rampLimit: 8,
-  maxQueued: 3,
+  maxQueued: 1,
 } as const
 
 type Outcome = 'ok' | 'fail' | 'notFound'
@@ -198,6 +199,8 @@ interface Real {
 /** Requests the server holds until the test answers them, by call id. */
 const held = new Map<number, { res: http.ServerResponse; outcome: Outcome }>()
 let server: TestServer
+/** One pool for every run's client: connections are reused instead of opened per run. */
+let pool: Pool
 
 /** Private: lets real I/O run (setImmediate is not faked) until `done()` or a bound. */
 async function settle(done: () => boolean): Promise<boolean> {
@@ -290,12 +293,23 @@ class Call implements fc.AsyncCommand<Model, Real> {
   toString = () => `call(${this.outcome})`
 }
 
+/** Several calls started together: concurrency, where the ramp's limit and queue matter. */
+class Burst implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly outcomes: Outcome[]) {}
+  check = () => true
+  async run(m: Model, r: Real): Promise<void> {
+    for (const o of this.outcomes) await new StartCall(o).run(m, r)
+  }
+  toString = () => `burst(${this.outcomes.join(',')})`
+}
+
 const outcome = fc.constantFrom<Outcome>('ok', 'fail', 'fail', 'notFound')
 const commands = [
   outcome.map((o) => new Call(o)),
   outcome.map((o) => new Call(o)),
   outcome.map((o) => new StartCall(o)),
   outcome.map((o) => new StartCall(o)),
+  fc.array(outcome, { minLength: 2, maxLength: 4 }).map((o) => new Burst(o)),
   fc.nat(7).map((n) => new Answer(n)),
   fc.nat(7).map((n) => new Answer(n)),
   fc.constantFrom(1, 100, 250, 499, 500, 1_001).map((ms) => new Advance(ms)),
@@ -310,11 +324,14 @@ describe('circuit breaker against a reference model (fast-check)', () => {
         outcome: url.searchParams.get('o') as Outcome,
       })
     })
+    // More connections than the calls a run can hold at the server, so the pool never queues one.
+    pool = new Pool(server.origin, { connections: 128 })
     // Only timers and Date: setImmediate and nextTick stay real, so sockets and streams run.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
   })
   afterAll(async () => {
     vi.useRealTimers()
+    await pool.close()
     await server.close()
   })
 
@@ -335,7 +352,7 @@ describe('circuit breaker against a reference model (fast-check)', () => {
           clock,
           retry: false,
           cache: false,
-          connections: 16,
+          dispatcher: pool,
           timeoutMs: 3_600_000,
           deadlineMs: 3_600_000,
           breaker: BREAKER,
@@ -344,13 +361,20 @@ describe('circuit breaker against a reference model (fast-check)', () => {
         try {
           await fc.asyncModelRun(() => ({ model: new Model(), real }), cmds)
         } finally {
-          // Answer whatever is still held, so the run's calls settle and the pool closes at once.
-          for (const [id, { res }] of held) {
-            held.delete(id)
-            json(res, 200, {})
-          }
+          // Answer whatever is still held, and whatever the ramp admits as a result, until every
+          // call of the run has settled; then the pool closes at once.
+          let allSettled = false
+          void Promise.all(real.calls.values()).then(() => {
+            allSettled = true
+          })
+          await settle(() => {
+            for (const [id, { res }] of held) {
+              held.delete(id)
+              json(res, 200, {})
+            }
+            return allSettled
+          })
           await client.close()
-          await Promise.all(real.calls.values())
         }
       }),
       { seed: 20_261_130, numRuns: 1_000 },
