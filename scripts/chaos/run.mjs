@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
  * 1. a seeded corpus of bad requests (HTTP and raw bytes over `node:net`) → 100 % 4xx, 0 × 5xx,
  *    0 hangs; every HTTP answer has `x-request-id` and the service's error body; raw malformed HTTP
  *    gets a 4xx status line or a closed socket within 1 s; the service is healthy afterwards;
- * 2. a soak through the flapping upstream (breaker reset 40 ms, mock without delays, a short
+ * 2. a soak through the flapping upstream (breaker reset 25 ms, mock without delays, a short
  *    outage in the middle): 1,000 writes with idempotency keys, some sent twice → 0 duplicates,
  *    0 lost; no 5xx other than 502/503/504, every 503 with `Retry-After`; no body names the
  *    upstream's address; `heapUsed` after a forced GC grows < 10 MB from the first to the last
@@ -114,7 +114,7 @@ async function startService(mockUrl) {
     env: {
       PORT: '0',
       UPSTREAM_BASE: mockUrl,
-      BREAKER_RESET_TIMEOUT_MS: '40',
+      BREAKER_RESET_TIMEOUT_MS: '25',
       BODY_LIMIT_BYTES: String(BODY_LIMIT),
       LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? '',
     },
