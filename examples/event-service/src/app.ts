@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer'
 import type { EventAggregatorOptions } from '@userevents/event-aggregator'
-import { userEvents } from '@userevents/fastify'
+import { frameworkErrorHandler, userEvents } from '@userevents/fastify'
 import type { UpstreamClientOptions } from '@userevents/upstream-client'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { ServiceConfig } from './config.js'
@@ -51,9 +52,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Validation errors keep Fastify's shape (400, `validation`), with a message naming the value;
     // the plugin's error handler answers them as 400 INVALID_INPUT.
     schemaErrorFormatter: formatValidationError,
+    // Fastify refuses an undecodable path (`/users/%`) or an over-long id before routing, where no
+    // hook runs: this answers them like every other error, with the request id.
+    frameworkErrors: frameworkErrorHandler({ requestIdHeader: REQUEST_ID_HEADER }),
     return503OnClosing: true,
   })
   app.setValidatorCompiler(createValidatorCompiler())
+
+  // Fastify's JSON parser decodes invalid UTF-8 into U+FFFD and stores the result; a body that is
+  // not UTF-8 is not JSON (RFC 8259 §8.1), so it answers 400 instead. Same parser otherwise.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (!isUtf8(body as Buffer)) {
+      done(
+        Object.assign(new Error('body is not valid UTF-8'), {
+          statusCode: 400,
+          code: 'INVALID_INPUT',
+        }),
+        undefined,
+      )
+      return
+    }
+    parseJson(request, (body as Buffer).toString('utf8'), done)
+  })
 
   // Creates the client (with the service's logger) and the aggregator, closes the client in
   // onClose after the drain, and installs the error handler (toHttpProblem).
