@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import type { EventAggregatorOptions } from '@userevents/event-aggregator'
 import { frameworkErrorHandler, userEvents } from '@userevents/fastify'
+import type { RedisConnection } from '@userevents/redis'
 import type { UpstreamClientOptions } from '@userevents/upstream-client'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { ServiceConfig } from './config.js'
@@ -20,6 +21,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
+  /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz` and `/metrics`. */
+  redis?: Pick<RedisConnection, 'mode'> | undefined
 }
 
 /**

@@ -48,3 +48,5 @@ export type {
 } from './options.js'
 export { defaults } from './options.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
+export { isSharedStore, sharedStoreKind } from './store.js'
