@@ -136,7 +136,6 @@ export function buildCorpus(
       '%3Cscript%3E',
       '1;2',
       '1,2',
-      '-',
       '_'.repeat(65),
     ])
   const badQueries = () =>

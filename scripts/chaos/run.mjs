@@ -124,7 +124,7 @@ async function startService(mockUrl) {
     },
   })
   children.add(proc.child)
-  const logs = { lines: 0, bytes: 0, byLevel: {}, withStack: 0, stackBytes: 0 }
+  const logs = { lines: 0, bytes: 0, byLevel: {}, withStack: 0, stackBytes: 0, loudByMsg: {} }
   proc.out.onStdoutLine = (line) => {
     logs.lines++
     logs.bytes += line.length + 1
@@ -135,6 +135,7 @@ async function startService(mockUrl) {
       return
     }
     logs.byLevel[entry.level] = (logs.byLevel[entry.level] ?? 0) + 1
+    if (entry.level >= 40) logs.loudByMsg[entry.msg] = (logs.loudByMsg[entry.msg] ?? 0) + 1
     if (entry.err?.stack !== undefined) {
       logs.withStack++
       logs.stackBytes += line.length + 1
@@ -435,7 +436,19 @@ async function soakPhase(service, agent, mockUrl, mockAddress) {
     `${logLines} lines, ${(logBytes / 1e6).toFixed(2)} MB, ${warn} warn, ${stacks} with a stack trace`,
   )
   const n503 = stats.by[503] ?? 0
-  if (n503 > 0) figure('log bytes per 503 answered', Math.round(logBytes / n503))
+  if (n503 > 0) figure('warn/error lines per 503 answered', (warn / n503).toFixed(3))
+  figure(
+    'warn/error lines by message (whole run)',
+    JSON.stringify(
+      Object.fromEntries(
+        Object.entries(service.logs.loudByMsg)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 6),
+      ),
+    ),
+  )
+  // An outage's expected rejections are counted, not logged one by one with a stack.
+  check(stacks === 0, `${stacks} log lines with a stack trace during the soak`)
 }
 
 /** `npx -y pnpm@10 start` in the example, requests in flight, one signal to the process group. */
