@@ -8,6 +8,8 @@ export interface RequestEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   /** 1 for the first attempt. */
   attempt: number
   requestId?: string
@@ -18,6 +20,8 @@ export interface ResponseEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   attempt: number
   status: number
   durationMs: number
@@ -29,6 +33,8 @@ export interface AttemptErrorEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   attempt: number
   durationMs: number
   error: UpstreamError
@@ -40,6 +46,8 @@ export interface RetryEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   /** The attempt that failed; the retry will be attempt `attempt + 1`. */
   attempt: number
   /** Wait before the retry, in ms (from backoff or `Retry-After`). */
@@ -50,7 +58,10 @@ export interface RetryEvent {
 
 /** Passed to `onStateChange` listeners when the circuit changes state. */
 export interface StateChangeEvent {
+  /** The upstream (breaker group) name. */
   name: string
+  /** The operation whose breaker changed, `(other)` for the overflow breaker, `*` for a shared one. */
+  operation: string
   from: CircuitState
   to: CircuitState
 }
@@ -74,6 +85,8 @@ export interface StateChangeEvent {
 export interface RampChangeEvent {
   /** The upstream (breaker group) name. */
   name: string
+  /** The operation whose breaker is ramping, `(other)` for the overflow breaker, `*` for a shared one. */
+  operation: string
   /** Calls allowed in flight from now on; `Infinity` when the ramp finished, 0 when aborted. */
   allowedInFlight: number
   /** Calls waiting in the ramp queue at this change (see the phases above). */

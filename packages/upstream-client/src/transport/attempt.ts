@@ -61,6 +61,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       method: call.method,
       url: call.url,
       path: call.path,
+      operation: call.operation,
       attempt,
       requestId: call.requestId,
     })
@@ -224,6 +225,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         method: this.#call.method,
         url: this.#call.url,
         path: this.#call.path,
+        operation: this.#call.operation,
         attempt: this.#attempt,
         durationMs: this.#config.clock.now() - this.#startedAt,
         error,
@@ -281,6 +283,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       method: this.#call.method,
       url: this.#call.url,
       path: this.#call.path,
+      operation: this.#call.operation,
       attempt: this.#attempt,
       status: this.#status,
       durationMs: this.#config.clock.now() - this.#startedAt,
