@@ -12,10 +12,12 @@ import {
 import { json, startServer, type TestServer } from './helpers.js'
 
 /**
- * Model-based test of the circuit breaker: fast-check generates sequences of calls (each one
+ * Model-based test of the per-operation circuit breakers: fast-check generates sequences of calls
+ * to two operations (each one
  * answered later, by the test, with a success, a failure or a non-failure 404), answers in any
  * order (so calls overlap), and time advances; each step runs against a real client and a real
- * loopback server, and against the small reference model below, written from the README's rule:
+ * loopback server, and against the small reference model below, written from the README's rule,
+ * applied to each operation on its own (a call of one operation never moves another's breaker):
  *
  * - closed: an attempt goes out; a failure is recorded when it settles, and the circuit opens when
  *   the last `failureThreshold` failures all fall within `windowMs` (successes dilute nothing);
@@ -65,29 +67,45 @@ class BreakerModel {
   plain = new Set<number>()
 }
 
-/** The model of the whole system: breakers, calls, and the time. */
+/** The operations the calls are spread over; each has its own breaker (issue 9). */
+type Op = 'getA' | 'getB'
+
+/** The model of the whole system: one breaker per operation, calls, and the time. */
 class Model {
   now = 0
-  breaker = new BreakerModel()
+  breakers = new Map<Op, BreakerModel>()
+  ops = new Map<number, Op>()
   outcomes = new Map<number, Outcome>()
   /** Calls the server holds, in the order they were sent. */
   sent: number[] = []
   settled = new Map<number, Settled>()
   nextId = 1
 
+  /** The breaker of `op`, created on its first call as the client creates it. */
+  breaker(op: Op): BreakerModel {
+    let b = this.breakers.get(op)
+    if (b === undefined) {
+      b = new BreakerModel()
+      this.breakers.set(op, b)
+    }
+    return b
+  }
+
   advance(ms: number): void {
     this.now += ms
-    const b = this.breaker
-    if (b.state === 'open' && this.now >= b.openedAt + BREAKER.resetTimeoutMs) {
-      b.state = 'halfOpen'
-      b.probe = undefined
+    for (const b of this.breakers.values()) {
+      if (b.state === 'open' && this.now >= b.openedAt + BREAKER.resetTimeoutMs) {
+        b.state = 'halfOpen'
+        b.probe = undefined
+      }
     }
   }
 
-  start(outcome: Outcome): number {
+  start(op: Op, outcome: Outcome): number {
     const id = this.nextId++
     this.outcomes.set(id, outcome)
-    const b = this.breaker
+    this.ops.set(id, op)
+    const b = this.breaker(op)
     if (b.state === 'open' || (b.state === 'halfOpen' && b.probe !== undefined)) {
       this.settled.set(id, 'fastOpen')
     } else if (b.state === 'halfOpen') {
@@ -114,16 +132,16 @@ class Model {
     const outcome = this.outcomes.get(id) as Outcome
     this.sent.splice(this.sent.indexOf(id), 1)
     this.settled.set(id, outcome)
-    const b = this.breaker
+    const b = this.breaker(this.ops.get(id) as Op)
     const failure = outcome === 'fail'
     if (b.probe === id) {
       b.probe = undefined
-      if (failure) this.open()
-      else this.close()
+      if (failure) this.open(b)
+      else this.close(b)
       return
     }
     if (b.plain.delete(id)) {
-      if (failure) this.recordFailure()
+      if (failure) this.recordFailure(b)
       return
     }
     const ramp = b.ramp
@@ -131,7 +149,7 @@ class Model {
     if (ramp === undefined || !ramp.inFlight.has(id)) return
     ramp.inFlight.delete(id)
     if (failure) {
-      this.open()
+      this.open(b)
       return
     }
     ramp.allowance *= 2
@@ -151,11 +169,10 @@ class Model {
     }
   }
 
-  private recordFailure(): void {
-    const b = this.breaker
+  private recordFailure(b: BreakerModel): void {
     if (b.state !== 'closed') return
     if (b.ramp !== undefined) {
-      this.open()
+      this.open(b)
       return
     }
     b.failures.push(this.now)
@@ -164,13 +181,12 @@ class Model {
       last.length === BREAKER.failureThreshold &&
       this.now - (last[0] as number) <= BREAKER.windowMs
     ) {
-      this.open()
+      this.open(b)
     }
   }
 
-  private open(): void {
-    coverage[this.breaker.ramp === undefined ? 'opened' : 'reopenedInRamp']++
-    const b = this.breaker
+  private open(b: BreakerModel): void {
+    coverage[b.ramp === undefined ? 'opened' : 'reopenedInRamp']++
     b.state = 'open'
     b.openedAt = this.now
     b.probe = undefined
@@ -180,9 +196,8 @@ class Model {
     }
   }
 
-  private close(): void {
+  private close(b: BreakerModel): void {
     coverage.closedByProbe++
-    const b = this.breaker
     b.state = 'closed'
     b.failures = []
     b.ramp = { allowance: 2, inFlight: new Set(), queue: [] }
@@ -221,22 +236,25 @@ async function expectAgreement(m: Model, r: Real): Promise<void> {
   }
   await settle(agree)
   expect({
-    state: r.client.circuitState,
+    states: r.client.circuitStates(),
     sent: [...held.keys()].sort((a, b) => a - b),
     settled: Object.fromEntries([...r.settled].sort(([a], [b]) => a - b)),
   }).toEqual({
-    state: m.breaker.state,
+    states: Object.fromEntries([...m.breakers].map(([op, b]) => [op, b.state])),
     sent: [...m.sent].sort((a, b) => a - b),
     settled: Object.fromEntries([...m.settled].sort(([a], [b]) => a - b)),
   })
 }
 
 class StartCall implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly outcome: Outcome) {}
+  constructor(
+    readonly op: Op,
+    readonly outcome: Outcome,
+  ) {}
   check = () => true
   async run(m: Model, r: Real): Promise<void> {
-    const id = m.start(this.outcome)
-    const promise = r.client.get(`/x?id=${id}&o=${this.outcome}`).then(
+    const id = m.start(this.op, this.outcome)
+    const promise = r.client.get(`/x?id=${id}&o=${this.outcome}`, { operation: this.op }).then(
       () => {
         r.settled.set(id, 'ok')
       },
@@ -250,7 +268,7 @@ class StartCall implements fc.AsyncCommand<Model, Real> {
     r.calls.set(id, promise)
     await expectAgreement(m, r)
   }
-  toString = () => `start(${this.outcome})`
+  toString = () => `start(${this.op},${this.outcome})`
 }
 
 class Answer implements fc.AsyncCommand<Model, Real> {
@@ -283,39 +301,48 @@ class Advance implements fc.AsyncCommand<Model, Real> {
 
 /** A call answered at once: sequential traffic, which moves the breaker through its states. */
 class Call implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly outcome: Outcome) {}
+  constructor(
+    readonly op: Op,
+    readonly outcome: Outcome,
+  ) {}
   check = () => true
   async run(m: Model, r: Real): Promise<void> {
-    await new StartCall(this.outcome).run(m, r)
+    await new StartCall(this.op, this.outcome).run(m, r)
     const id = m.nextId - 1
     if (m.sent.includes(id)) await new Answer(m.sent.indexOf(id)).run(m, r)
   }
-  toString = () => `call(${this.outcome})`
+  toString = () => `call(${this.op},${this.outcome})`
 }
 
 /** Several calls started together: concurrency, where the ramp's limit and queue matter. */
 class Burst implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly outcomes: Outcome[]) {}
+  constructor(
+    readonly op: Op,
+    readonly outcomes: Outcome[],
+  ) {}
   check = () => true
   async run(m: Model, r: Real): Promise<void> {
-    for (const o of this.outcomes) await new StartCall(o).run(m, r)
+    for (const o of this.outcomes) await new StartCall(this.op, o).run(m, r)
   }
-  toString = () => `burst(${this.outcomes.join(',')})`
+  toString = () => `burst(${this.op},${this.outcomes.join(',')})`
 }
 
 const outcome = fc.constantFrom<Outcome>('ok', 'fail', 'fail', 'notFound')
+// Mostly one operation, so each breaker still goes through its states within 25 commands; the
+// other operation's calls must never move it.
+const op = fc.constantFrom<Op>('getA', 'getA', 'getA', 'getB')
 const commands = [
-  outcome.map((o) => new Call(o)),
-  outcome.map((o) => new Call(o)),
-  outcome.map((o) => new StartCall(o)),
-  outcome.map((o) => new StartCall(o)),
-  fc.array(outcome, { minLength: 2, maxLength: 4 }).map((o) => new Burst(o)),
+  fc.tuple(op, outcome).map(([p, o]) => new Call(p, o)),
+  fc.tuple(op, outcome).map(([p, o]) => new Call(p, o)),
+  fc.tuple(op, outcome).map(([p, o]) => new StartCall(p, o)),
+  fc.tuple(op, outcome).map(([p, o]) => new StartCall(p, o)),
+  fc.tuple(op, fc.array(outcome, { minLength: 2, maxLength: 4 })).map(([p, o]) => new Burst(p, o)),
   fc.nat(7).map((n) => new Answer(n)),
   fc.nat(7).map((n) => new Answer(n)),
   fc.constantFrom(1, 100, 250, 499, 500, 1_001).map((ms) => new Advance(ms)),
 ]
 
-describe('circuit breaker against a reference model (fast-check)', () => {
+describe('per-operation circuit breakers against a reference model (fast-check)', () => {
   beforeAll(async () => {
     server = await startServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x')
