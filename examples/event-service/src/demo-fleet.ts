@@ -9,7 +9,8 @@
  * 4. probes per reset period while it stays down.
  *
  * Everything is counted by the mock upstream; nothing is estimated. Needs `redis-server`
- * (`pnpm ensure:redis` installs it where it can) and a build (`pnpm demo:fleet` builds first).
+ * (`pnpm ensure:redis` installs it where it can) and a build of the service (`dist/main.js`; the
+ * root `pnpm demo:fleet` builds first).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -20,7 +21,8 @@ import { startRedisServer } from '../../../packages/redis/test/redis-server.js'
 import { createDemoConsole } from './demo/console.js'
 import { send, sleep } from './demo/http.js'
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+// The built service, as `pnpm start` runs it (the root `pnpm demo:fleet` builds first).
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 const RESET_MS = 1_000
 const PERIODS = 4
 const USER = 'fleet-user'
@@ -134,7 +136,7 @@ async function demo(): Promise<void> {
 
 /** Starts `src/main.ts` on a free port with the demo's settings; resolves once it listens. */
 async function startReplica(name: string, env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [main], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,
