@@ -7,7 +7,12 @@
  * @packageDocumentation
  */
 
-export type { RedisConnection, RedisConnectionOptions, RedisScript } from './connection.js'
+export type {
+  RedisConnection,
+  RedisConnectionOptions,
+  RedisReadyOptions,
+  RedisScript,
+} from './connection.js'
 export { connectionDefaults, createRedisConnection } from './connection.js'
 export type { FleetMode, FleetModeChange, RedisBreakerOptions } from './guard.js'
 export { breakerDefaults } from './guard.js'

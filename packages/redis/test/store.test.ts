@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { isUpstreamErrorCode } from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -189,6 +190,62 @@ describe('createRedisStore against a real redis-server', () => {
     expect(fetch.calls).toBe(3)
   })
 
+  it('ready() resolves to the mode within its bound, and never hangs while Redis is away', async () => {
+    const up = createRedisConnection({ url: server.url })
+    // Local until connected: nothing may be sent before then.
+    expect(up.mode).toBe('local')
+    expect(await up.ready({ timeoutMs: 5_000 })).toBe('fleet')
+    expect(up.mode).toBe('fleet')
+    await up.close()
+    const down = createRedisConnection({ url: 'redis://127.0.0.1:1' })
+    try {
+      expect(await down.ready({ timeoutMs: 20 })).toBe('local')
+      await expect(down.ready({ timeoutMs: -1 })).rejects.toThrow(
+        'Expected `ready.timeoutMs` to be a non-negative number, got -1',
+      )
+      await expect(down.ready({ timeout: 1 } as never)).rejects.toThrow(
+        'Unknown option `ready.timeout`',
+      )
+    } finally {
+      await down.close()
+    }
+    // A closed connection answers at once, however long the caller would wait.
+    expect(await down.ready({ timeoutMs: 600_000 })).toBe('local')
+  })
+
+  it('close() is not an outage: no warn line, no mode change emitted', async () => {
+    const lines: Array<{ level: string; message?: string }> = []
+    const logger = {
+      child: () => logger,
+      debug: () => {},
+      info: (_: object, message?: string) => lines.push({ level: 'info', message }),
+      warn: (_: object, message?: string) => lines.push({ level: 'warn', message }),
+      error: (_: object, message?: string) => lines.push({ level: 'error', message }),
+    }
+    // An own client, closed by the test after close(), makes its 'close' event deterministic.
+    const own = new Redis(server.url, { lazyConnect: true })
+    own.on('error', () => {})
+    await own.connect()
+    const connection = createRedisConnection({ redis: own, logger })
+    const changes: string[] = []
+    connection.onModeChange((change) => changes.push(change.mode))
+    expect(await connection.ready()).toBe('fleet')
+    await connection.close()
+    const ended = once(own, 'end')
+    own.disconnect()
+    await ended
+    // A connection made from `url` too: its sockets are gone once Redis lists only `admin`.
+    const fromUrl = createRedisConnection({ url: server.url, logger })
+    expect(await fromUrl.ready()).toBe('fleet')
+    fromUrl.onModeChange((change) => changes.push(change.mode))
+    await fromUrl.close()
+    await untilAsync(async () => (await admin.client('LIST')).trim().split('\n').length === 1)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([])
+    expect(changes).toEqual([])
+    expect(connection.mode).toBe('local')
+  })
+
   it('rejects bad options with a typed error naming the option', () => {
     const messageOf = (options: unknown) => {
       try {
@@ -214,6 +271,15 @@ describe('createRedisStore against a real redis-server', () => {
     ).toThrow('Expected `breaker.errorThresholdPercentage` to be a percentage in (0, 100], got 150')
   })
 })
+
+/** {@link until} for an asynchronous check. */
+async function untilAsync(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 5 s')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 /** Polls `check` every 10 ms, failing after 5 s (the condition is a state, not a duration). */
 async function until(check: () => boolean): Promise<void> {
