@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import { InvalidPluginOptionError } from './errors/plugin-error.js'
 import {
   checkPageQueryLimits,
+  checkPageQueryNames,
   type PageQueryLimits,
   pageQuerySchema,
   parsePageQuery,
@@ -41,7 +42,8 @@ const DEFAULT_ID_SCHEMA = {
 
 /**
  * Registers `GET <url>` serving one page of a user's events from `app.eventAggregator`:
- * `?limit&offset&fields` parsed by {@link parsePageQuery} (digits only, typed fields), the
+ * `?limit&offset&fields` parsed by {@link parsePageQuery} (digits only, typed fields; any other
+ * parameter answers 400 naming it, whatever the app's Ajv settings), the
  * reply's `upstreamContext()` passed to the aggregator, `X-Total-Count`, an RFC 8288 `Link`
  * (`next`/`prev`, keeping `fields`) and `X-Missing-Event-Ids` headers, and the aggregator's
  * per-projection serializer with an explicit `application/json` content type (a custom
@@ -83,6 +85,9 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
         querystring: pageQuerySchema(),
         response: { 200: shape === 'page' ? eventPageJsonSchema() : eventArrayJsonSchema() },
       },
+      // Before the schema: whatever the app's Ajv does with additional properties (the default
+      // strips them), an unknown parameter answers 400 naming it.
+      preValidation: async (request) => checkPageQueryNames(request.query),
     },
     async (request, reply) => {
       const query = parsePageQuery(request.query, limits)
