@@ -239,7 +239,12 @@ describe('createRedisStore against a real redis-server', () => {
     expect(await fromUrl.ready()).toBe('fleet')
     fromUrl.onModeChange((change) => changes.push(change.mode))
     await fromUrl.close()
-    await untilAsync(async () => String(await admin.client('LIST')).trim().split('\n').length === 1)
+    await untilAsync(
+      async () =>
+        String(await admin.client('LIST'))
+          .trim()
+          .split('\n').length === 1,
+    )
     await new Promise((r) => setTimeout(r, 20))
     expect(lines.filter((l) => l.level !== 'info')).toEqual([])
     expect(changes).toEqual([])
