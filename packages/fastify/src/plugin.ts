@@ -23,7 +23,16 @@ export interface UpstreamCallContext {
 }
 
 /** Options of the plugin's error handler. */
-export interface ErrorHandlerOptions extends HttpProblemOptions {}
+export interface ErrorHandlerOptions extends HttpProblemOptions {
+  /**
+   * Also answer unknown routes (404) in the same format, with a not-found handler set in the
+   * context the plugin is registered in (and its children, unless they set their own). Default:
+   * `true` with `format: 'problem+json'` (a problem+json API should not answer Fastify's JSON
+   * 404), else `false`, which keeps Fastify's or yours. Fastify allows one not-found handler per
+   * context: with `true`, do not call `setNotFoundHandler` in that context yourself.
+   */
+  notFound?: boolean
+}
 
 /** Options of {@link userEvents}. */
 export interface UserEventsPluginOptions {
@@ -92,7 +101,20 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
   })
 
   if (opts.errorHandler !== false) {
-    const problemOptions: HttpProblemOptions = opts.errorHandler === true ? {} : opts.errorHandler
+    const handlerOptions: ErrorHandlerOptions = opts.errorHandler === true ? {} : opts.errorHandler
+    const problemOptions: HttpProblemOptions = { format: handlerOptions.format }
+    if (handlerOptions.notFound ?? handlerOptions.format === 'problem+json') {
+      fastify.setNotFoundHandler((request, reply) => {
+        const path = request.url.split('?')[0] ?? request.url
+        const error = Object.assign(new Error(`Route ${request.method}:${path} not found`), {
+          statusCode: 404,
+          code: 'FST_ERR_NOT_FOUND',
+        })
+        const problem = toHttpProblem(error, problemOptions)
+        request.log[problem.logLevel]({ statusCode: 404, reason: error.message }, 'route not found')
+        return reply.code(404).headers(problem.headers).send(problem.body)
+      })
+    }
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toHttpProblem(error, problemOptions)
       const fields = problem.logStack
@@ -166,9 +188,13 @@ function validate(options: UserEventsPluginOptions) {
     ) {
       throw new InvalidPluginOptionError(
         'errorHandler',
-        "a boolean or { format: 'json' | 'problem+json' }",
+        "a boolean or { format: 'json' | 'problem+json', notFound?: boolean }",
         errorHandler,
       )
+    }
+    const { notFound } = errorHandler as ErrorHandlerOptions
+    if (notFound !== undefined && typeof notFound !== 'boolean') {
+      throw new InvalidPluginOptionError('errorHandler.notFound', 'a boolean', notFound)
     }
   }
   return { client, aggregator: aggregator ?? {}, errorHandler }
