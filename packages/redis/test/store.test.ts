@@ -33,7 +33,7 @@ const replica = async (options: Partial<Parameters<typeof createRedisStore>[0]> 
     ...options,
   })
   stores.push(store)
-  await store.connection.ready()
+  await store.connection.ready({ timeoutMs: 10_000 })
   return store
 }
 const counting = <T>(value: T, delayMs = 0) => {
