@@ -64,11 +64,11 @@ export interface RedisConnection {
    */
   readonly available: boolean
   /**
-   * Waits, at most `timeoutMs` (default 1 000), for the command connection to be ready, and
+   * Waits, at most `timeoutMs` (default 1 000), for the command connection's first `ready`, and
    * resolves to the mode then: `fleet`, or `local` when Redis did not answer in time (or the
-   * connection was closed). Never rejects because of Redis, never hangs (bad options reject with
-   * `InvalidOptionError`): await it at start-up so the first loads
-   * use the shared tier when Redis is there, and serve anyway when it is not.
+   * connection was closed). Never rejects because of Redis and never hangs (bad options reject
+   * with `InvalidOptionError`): await it at start-up so the first loads use the shared tier when
+   * Redis is there, and serve anyway when it is not.
    *
    * @example
    * const mode = await redis.ready({ timeoutMs: 2_000 }) // 'fleet', or 'local' if Redis is away
