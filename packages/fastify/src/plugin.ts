@@ -13,6 +13,7 @@ import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
 import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
+import { RejectionLog } from './rejection-log.js'
 
 /** What every upstream call made for a request should carry; see `reply.upstreamContext()`. */
 export interface UpstreamCallContext {
@@ -46,6 +47,12 @@ export interface ErrorHandlerOptions extends HttpProblemOptions {
    * context: with `true`, do not call `setNotFoundHandler` in that context yourself.
    */
   notFound?: boolean
+  /**
+   * Expected, fast rejections (503 without a stack: an open circuit, an upstream still failing
+   * after its retries) are logged once, then counted: one line per code and interval while they
+   * keep coming. Default `10_000` ms; `0` logs every one.
+   */
+  rejectionLogIntervalMs?: number
 }
 
 /** Options of {@link userEvents}. */
@@ -152,26 +159,33 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
   }
 
   if (opts.errorHandler !== false) {
-    const handlerOptions: ErrorHandlerOptions = opts.errorHandler === true ? {} : opts.errorHandler
-    const problemOptions: HttpProblemOptions = { format: handlerOptions.format }
-    if (handlerOptions.notFound ?? handlerOptions.format === 'problem+json') {
+    const { rejectionLogIntervalMs = 10_000, ...problemOptions }: ErrorHandlerOptions =
+      opts.errorHandler === true ? {} : opts.errorHandler
+    const { notFound, ...formatOptions } = problemOptions
+    const rejections = new RejectionLog(fastify.log, rejectionLogIntervalMs)
+    fastify.addHook('onClose', async () => rejections.close())
+    if (notFound ?? formatOptions.format === 'problem+json') {
       fastify.setNotFoundHandler((request, reply) => {
         const path = request.url.split('?')[0] ?? request.url
         const error = Object.assign(new Error(`Route ${request.method}:${path} not found`), {
           statusCode: 404,
           code: 'FST_ERR_NOT_FOUND',
         })
-        const problem = toHttpProblem(error, problemOptions)
+        const problem = toHttpProblem(error, formatOptions)
         request.log[problem.logLevel]({ statusCode: 404, reason: error.message }, 'route not found')
         return reply.code(404).headers(problem.headers).send(problem.body)
       })
     }
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
-      const problem = toHttpProblem(error, problemOptions)
-      const fields = problem.logStack
-        ? { err: error, statusCode: problem.statusCode }
-        : { code: problem.body.code, statusCode: problem.statusCode, reason: error.message }
-      request.log[problem.logLevel](fields, 'request failed')
+      const problem = toHttpProblem(error, formatOptions)
+      if (RejectionLog.applies(problem)) {
+        rejections.record(request.log, problem, error.message)
+      } else {
+        const fields = problem.logStack
+          ? { err: error, statusCode: problem.statusCode }
+          : { code: problem.body.code, statusCode: problem.statusCode, reason: error.message }
+        request.log[problem.logLevel](fields, 'request failed')
+      }
       return reply.code(problem.statusCode).headers(problem.headers).send(problem.body)
     })
   }
@@ -241,6 +255,17 @@ function validate(options: UserEventsPluginOptions) {
         'errorHandler',
         "a boolean or { format: 'json' | 'problem+json', notFound?: boolean }",
         errorHandler,
+      )
+    }
+    const interval = errorHandler.rejectionLogIntervalMs
+    if (
+      interval !== undefined &&
+      !(Number.isSafeInteger(interval) && interval >= 0 && interval <= 2_147_483_647)
+    ) {
+      throw new InvalidPluginOptionError(
+        'errorHandler.rejectionLogIntervalMs',
+        'an integer number of milliseconds from 0 to 2147483647',
+        interval,
       )
     }
     const { notFound } = errorHandler as ErrorHandlerOptions
