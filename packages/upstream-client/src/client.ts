@@ -9,7 +9,11 @@ import type {
   AttemptErrorEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CallEndEvent,
+  CallOutcome,
+  CallState,
   CircuitState,
+  CoalescedEvent,
   RampChangeEvent,
   RequestEvent,
   ResponseEvent,
@@ -24,6 +28,7 @@ import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-break
 import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
+import { attachTelemetry } from './telemetry/attach.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
 /** Options of one call. */
@@ -86,6 +91,15 @@ export interface UpstreamClient {
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
+  /** Called when a GET joined an identical one in flight. Returns an unsubscribe function. */
+  onCoalesced(listener: (event: CoalescedEvent) => void): () => void
+  /**
+   * Called when a call starts, synchronously in the caller's async context (before the cache is
+   * read), with the call's state object. Returns an unsubscribe function.
+   */
+  onCallStart(listener: (call: CallState) => void): () => void
+  /** Called when a call settled, with its outcome. Returns an unsubscribe function. */
+  onCallEnd(listener: (event: CallEndEvent) => void): () => void
   /**
    * Drops the cache, stops the timers of the client's own breaker (a shared one is only
    * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully
@@ -152,6 +166,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   if (config.logger !== undefined) {
     attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
   }
+  const breakerName = breaker?.name
+  const detachTelemetry = attachTelemetry(config.telemetry, hooks, config, () =>
+    breakerName === undefined ? [] : [[breakerName, circuitState()] as const],
+  )
 
   let closed = false
   let closing: Promise<void> | undefined
@@ -195,10 +213,15 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const key = cacheKey(call)
     const fresh = cache.fresh(key)
     if (fresh !== undefined) {
-      if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: false })
+      call.outcome = 'cache'
+      if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: false, call })
       return Promise.resolve(fresh.value)
     }
-    if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key })
+    if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key, call })
+    if (coalescer.has(key)) {
+      call.outcome = 'coalesced'
+      if (hooks.coalesced.active) hooks.coalesced.emit({ key, call })
+    }
     // The shared upstream call must not be cancelled by whichever caller happened to start it,
     // so it runs without a signal; each caller's own signal only releases that caller.
     const signal = call.signal
@@ -213,7 +236,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           if (cache.staleIfError && servesStale(error)) {
             const stale = cache.stale(key)
             if (stale !== undefined) {
-              if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true })
+              call.outcome = 'stale'
+              if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true, call })
               return stale.value
             }
           }
@@ -246,14 +270,32 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         }),
       )
     }
+    let call: Call
     try {
-      return execute(
-        createCall(method, path, body, options),
-        options?.cache !== false,
-      ) as Promise<never>
+      call = createCall(method, path, body, options)
     } catch (error) {
       return Promise.reject(error)
     }
+    if (hooks.callStart.active) hooks.callStart.emit(call)
+    if (!hooks.callEnd.active) return execute(call, options?.cache !== false) as Promise<never>
+    call.startedAt = clock.now()
+    return execute(call, options?.cache !== false).then(
+      (value) => {
+        endCall(call, call.outcome, undefined)
+        return value
+      },
+      (error: unknown) => {
+        endCall(call, 'error', error)
+        throw error
+      },
+    ) as Promise<never>
+  }
+
+  function endCall(call: Call, outcome: CallOutcome, error: unknown): void {
+    if (!hooks.callEnd.active) return
+    const event: CallEndEvent = { call, outcome, durationMs: clock.now() - call.startedAt }
+    if (error !== undefined) event.error = error
+    hooks.callEnd.emit(event)
   }
 
   function createCall(
@@ -295,6 +337,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
     const requestPath = config.basePath + path
     return {
+      client: name,
       method,
       path,
       requestPath,
@@ -309,6 +352,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       deadlineMs,
       deadlineAt: 0,
       responseBytes: 0,
+      attempts: 0,
+      startedAt: 0,
+      outcome: 'upstream',
     }
   }
 
@@ -335,6 +381,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
+    onCallStart: (listener) => hooks.callStart.subscribe(listener),
+    onCallEnd: (listener) => hooks.callEnd.subscribe(listener),
     close: () => {
       // Idempotent: shutdown code paths (signal handlers, test teardown) often close twice, and
       // undici throws on closing a pool a second time. Every caller awaits the same close.
@@ -344,6 +393,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         // `aborted` event of that shutdown.
         if (sharedBreaker === undefined) breaker?.shutdown()
         for (const off of unsubscribeBreaker) off()
+        detachTelemetry?.()
         cache?.clear()
         closing = Promise.resolve(ownPool?.close()).then(() => undefined)
       }

@@ -31,7 +31,11 @@ export type {
   AttemptErrorEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CallEndEvent,
+  CallOutcome,
+  CallState,
   CircuitState,
+  CoalescedEvent,
   RampChangeEvent,
   RampPhase,
   RequestEvent,
@@ -48,3 +52,5 @@ export type {
 } from './options.js'
 export { defaults } from './options.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export { diagnosticsChannels } from './telemetry/channels.js'
+export type { TelemetryOptions } from './telemetry/options.js'

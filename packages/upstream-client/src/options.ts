@@ -9,6 +9,11 @@ import {
   defaultIsFailure,
   sharedPolicies,
 } from './policies/circuit-breaker.js'
+import {
+  type ResolvedTelemetryOptions,
+  resolveTelemetryOptions,
+  type TelemetryOptions,
+} from './telemetry/options.js'
 
 /**
  * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
@@ -102,6 +107,12 @@ export interface UpstreamClientOptions {
   headers?: Record<string, string>
   /** Time source; see {@link Clock}. Default: the global timers, looked up on each use. */
   clock?: Clock
+  /**
+   * OpenTelemetry traces, trace-context propagation and metrics, or `false`. Used only when
+   * `@opentelemetry/api` is installed and an SDK is registered when the client is created; see
+   * {@link TelemetryOptions}. Default: all on.
+   */
+  telemetry?: TelemetryOptions | false
 }
 
 /** @internal Options after validation and defaults. */
@@ -121,6 +132,7 @@ export interface ResolvedOptions {
   maxBodyBytes: number
   headers: Record<string, string>
   clock: Clock
+  telemetry: ResolvedTelemetryOptions
 }
 
 /** Default values of every optional setting, exported for documentation and tests. */
@@ -154,6 +166,7 @@ const TOP_LEVEL_KEYS = [
   'maxBodyBytes',
   'headers',
   'clock',
+  'telemetry',
 ]
 
 /**
@@ -198,6 +211,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,
+    telemetry: resolveTelemetryOptions(o.telemetry),
   }
 }
 

@@ -91,7 +91,7 @@ describe('option validation', () => {
     [{ baseUrl, dispatcher: {} }, 'Expected `dispatcher` to be an undici Dispatcher, got {}'],
     [
       { baseUrl, retries: 3 },
-      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, cache, maxBodyBytes, headers, clock',
+      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, cache, maxBodyBytes, headers, clock, telemetry',
     ],
     [
       { baseUrl, breaker: { threshold: 3 } },

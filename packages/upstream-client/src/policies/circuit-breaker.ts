@@ -15,6 +15,7 @@ import {
   type StateChangeEvent,
 } from '../hooks.js'
 import type { BreakerOptions } from '../options.js'
+import { channels } from '../telemetry/channels.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -93,10 +94,10 @@ export class CircuitBreakerPolicy {
   readonly #name: string
   readonly #options: Required<BreakerOptions>
   readonly #clock: Clock
-  /** Emitted on every state change, with the breaker's name. */
-  readonly stateChanges = new Hook<StateChangeEvent>()
-  /** Emitted at every step of the post-recovery ramp. */
-  readonly rampChanges = new Hook<RampChangeEvent>()
+  /** Emitted on every state change, with the breaker's name (and on its diagnostics channel). */
+  readonly stateChanges = new Hook<StateChangeEvent>(channels.circuitState)
+  /** Emitted at every step of the post-recovery ramp (and on its diagnostics channel). */
+  readonly rampChanges = new Hook<RampChangeEvent>(channels.circuitRamp)
   readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
   readonly #failureTimes: number[]
   #failureCount = 0

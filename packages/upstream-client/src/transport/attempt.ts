@@ -55,14 +55,21 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       }),
     )
   }
+  call.attempts = attempt
   const hooks = config.hooks
+  let headers = call.headers
   if (hooks.request.active) {
+    // A copy per observed attempt, so listeners (trace context) can add headers to this attempt
+    // without touching the call's headers, which are shared between calls.
+    headers = { ...headers }
     hooks.request.emit({
       method: call.method,
       url: call.url,
       path: call.path,
       attempt,
       requestId: call.requestId,
+      call,
+      headers,
     })
   }
   return new Promise((resolve, reject) => {
@@ -73,7 +80,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
           origin: config.origin,
           path: call.requestPath,
           method: call.method as Dispatcher.HttpMethod,
-          headers: call.headers,
+          headers,
           body: call.body,
         },
         handler,
@@ -228,6 +235,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         durationMs: this.#config.clock.now() - this.#startedAt,
         error,
         requestId: this.#call.requestId,
+        call: this.#call,
       })
     }
     this.#reject(error)
@@ -285,6 +293,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       status: this.#status,
       durationMs: this.#config.clock.now() - this.#startedAt,
       requestId: this.#call.requestId,
+      call: this.#call,
     })
   }
 }

@@ -1,0 +1,211 @@
+import type {
+  Attributes,
+  BatchObservableResult,
+  Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api'
+import type { CircuitState, ClientHooks } from '../hooks.js'
+import type { OpenTelemetryApi } from './api.js'
+import { attr, DURATION_BUCKETS, errorType, metric, operationOf, SCOPE } from './names.js'
+import type { ClientInfo } from './tracing.js'
+
+/** @internal The breakers of a client, for the observable circuit gauges. */
+export type CircuitStates = () => Iterable<readonly [breaker: string, state: CircuitState]>
+
+/** Private: the last ramp step seen per breaker. */
+interface RampSnapshot {
+  allowedInFlight: number
+  queued: number
+}
+
+const STATES: readonly CircuitState[] = ['closed', 'open', 'halfOpen']
+
+/**
+ * @internal Records the client's metrics from its hooks: `http.client.request.duration` per
+ * attempt, with the semantic-convention attributes and bucket advice, and the
+ * `userevents.client.*` instruments for what no convention covers. Observable gauges read the
+ * breakers when the SDK collects; they are unregistered by the returned function.
+ *
+ * Returns `undefined` when no meter provider is registered (the API then hands out its no-op
+ * meter), so the client subscribes to nothing.
+ */
+export function attachMetrics(
+  api: OpenTelemetryApi,
+  hooks: ClientHooks,
+  client: ClientInfo,
+  circuitStates: CircuitStates,
+): (() => void) | undefined {
+  const meter: Meter = api.metrics.getMeter(SCOPE)
+  if (meter === api.createNoopMeter()) return undefined
+  const { ValueType } = api
+  const duration: Histogram = meter.createHistogram(metric.requestDuration, {
+    description: 'Duration of HTTP client requests (one per attempt).',
+    unit: 's',
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  })
+  const retries: Counter = meter.createCounter(metric.retries, {
+    description: 'Retries scheduled, by the error.type of the failed attempt.',
+    unit: '{retry}',
+    valueType: ValueType.INT,
+  })
+  const cacheLookups: Counter = meter.createCounter(metric.cacheLookups, {
+    description: 'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
+    unit: '{lookup}',
+    valueType: ValueType.INT,
+  })
+  const coalesced: Counter = meter.createCounter(metric.coalesced, {
+    description: 'GET calls answered by an identical call already in flight.',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  })
+  const rejections: Counter = meter.createCounter(metric.circuitRejections, {
+    description: 'Calls failed fast by an open (or recovering) circuit.',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  })
+  const transitions: Counter = meter.createCounter(metric.circuitTransitions, {
+    description: 'Circuit state changes, by breaker, from and to.',
+    unit: '{transition}',
+    valueType: ValueType.INT,
+  })
+  const inFlight: UpDownCounter = meter.createUpDownCounter(metric.inFlight, {
+    description: 'Calls started and not yet settled (waits and retries included).',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  })
+  const stateGauge = meter.createObservableGauge(metric.circuitState, {
+    description: 'Circuit state per breaker: 1 for the current state, 0 for the others.',
+    unit: '{state}',
+    valueType: ValueType.INT,
+  })
+  const rampGauge = meter.createObservableGauge(metric.rampAllowance, {
+    description: 'Calls a recovering breaker allows in flight (only while its ramp runs).',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  })
+  const queuedGauge = meter.createObservableGauge(metric.queued, {
+    description: 'Calls waiting in the recovery ramp queue of a breaker, as of its last ramp step.',
+    unit: '{call}',
+    valueType: ValueType.INT,
+  })
+
+  const base = { [attr.client]: client.name }
+  const server = { [attr.serverAddress]: client.serverAddress, [attr.serverPort]: client.serverPort }
+  const ramps = new Map<string, RampSnapshot>()
+  /** Attribute sets are reused: one per operation (and status), not one per call. */
+  const attributeCache = new Map<string, Attributes>()
+  const cached = (key: string, build: () => Attributes): Attributes => {
+    let value = attributeCache.get(key)
+    if (value === undefined) {
+      // Bounded by the operations and statuses a client sees; the guard keeps a client fed with
+      // unbounded paths from growing it without limit (the attributes are then rebuilt per use).
+      value = build()
+      if (attributeCache.size < 1_000) attributeCache.set(key, value)
+    }
+    return value
+  }
+  const ofOperation = (operation: string): Attributes =>
+    cached(operation, () => ({ ...base, [attr.operation]: operation }))
+
+  const batch = (result: BatchObservableResult) => {
+    for (const [breaker, state] of circuitStates()) {
+      for (const s of STATES) {
+        result.observe(stateGauge, s === state ? 1 : 0, {
+          ...base,
+          [attr.breaker]: breaker,
+          [attr.circuitState]: s,
+        })
+      }
+    }
+    for (const [breaker, ramp] of ramps) {
+      const attributes = { ...base, [attr.breaker]: breaker }
+      result.observe(rampGauge, ramp.allowedInFlight, attributes)
+      result.observe(queuedGauge, ramp.queued, { ...attributes, [attr.queue]: 'ramp' })
+    }
+  }
+  meter.addBatchObservableCallback(batch, [stateGauge, rampGauge, queuedGauge])
+
+  const recordDuration = (
+    method: string,
+    status: number | undefined,
+    error: string | undefined,
+    durationMs: number,
+  ) => {
+    const attributes = cached(`${method} ${status} ${error}`, () => {
+      const a: Attributes = { ...server, [attr.method]: method }
+      if (status !== undefined) a[attr.status] = status
+      if (error !== undefined) a[attr.errorType] = error
+      return a
+    })
+    duration.record(durationMs / 1000, attributes)
+  }
+
+  const unsubscribe = [
+    hooks.callStart.subscribe((call) => inFlight.add(1, ofOperation(operationOf(call)))),
+    hooks.callEnd.subscribe((event) => {
+      const attributes = ofOperation(operationOf(event.call))
+      inFlight.add(-1, attributes)
+      if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {
+        rejections.add(1, attributes)
+      }
+    }),
+    hooks.response.subscribe((event) => {
+      recordDuration(
+        event.method,
+        event.status,
+        event.status >= 400 ? String(event.status) : undefined,
+        event.durationMs,
+      )
+    }),
+    hooks.attemptError.subscribe((event) => {
+      // A status error or a bad 2xx body follows a response event, which recorded the attempt.
+      const code = event.error.code
+      if (code === 'UPSTREAM_HTTP_STATUS' || code === 'UPSTREAM_INVALID_BODY') return
+      recordDuration(event.method, event.error.status, errorType(event.error), event.durationMs)
+    }),
+    hooks.retry.subscribe((event) => {
+      const operation = operationOf(event.call)
+      const reason = errorType(event.error)
+      retries.add(
+        1,
+        cached(`${operation}\n${reason}`, () => ({
+          ...ofOperation(operation),
+          [attr.errorType]: reason,
+        })),
+      )
+    }),
+    hooks.cacheHit.subscribe((event) => {
+      const operation = operationOf(event.call)
+      const result = event.stale ? 'stale' : 'hit'
+      cacheLookups.add(
+        1,
+        cached(`${operation}\n${result}`, () => ({
+          ...ofOperation(operation),
+          [attr.cacheResult]: result,
+        })),
+      )
+    }),
+    hooks.cacheMiss.subscribe((event) => {
+      const operation = operationOf(event.call)
+      cacheLookups.add(
+        1,
+        cached(`${operation}\nmiss`, () => ({ ...ofOperation(operation), [attr.cacheResult]: 'miss' })),
+      )
+    }),
+    hooks.coalesced.subscribe((event) => coalesced.add(1, ofOperation(operationOf(event.call)))),
+    hooks.stateChange.subscribe((event) => {
+      transitions.add(1, {
+        ...base,
+        [attr.breaker]: event.name,
+        [attr.circuitFrom]: event.from,
+        [attr.circuitTo]: event.to,
+      })
+    }),
+    hooks.rampChange.subscribe((event) => {
+      if (event.phase === 'finished' || event.phase === 'aborted') ramps.delete(event.name)
+      else ramps.set(event.name, { allowedInFlight: event.allowedInFlight, queued: event.queued })
+    }),
+  ]
+  return () => {
+    for (const off of unsubscribe) off()
+    meter.removeBatchObservableCallback(batch, [stateGauge, rampGauge, queuedGauge])
+  }
+}
