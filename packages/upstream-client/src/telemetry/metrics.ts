@@ -1,7 +1,11 @@
 import type {
   Attributes,
   BatchObservableResult,
-  Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api'
+  Counter,
+  Histogram,
+  Meter,
+  UpDownCounter,
+} from '@opentelemetry/api'
 import type { CircuitState, ClientHooks } from '../hooks.js'
 import type { OpenTelemetryApi } from './api.js'
 import { attr, DURATION_BUCKETS, errorType, metric, operationOf, SCOPE } from './names.js'
@@ -88,7 +92,10 @@ export function attachMetrics(
   })
 
   const base = { [attr.client]: client.name }
-  const server = { [attr.serverAddress]: client.serverAddress, [attr.serverPort]: client.serverPort }
+  const server = {
+    [attr.serverAddress]: client.serverAddress,
+    [attr.serverPort]: client.serverPort,
+  }
   const ramps = new Map<string, RampSnapshot>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
   const attributeCache = new Map<string, Attributes>()
@@ -187,7 +194,10 @@ export function attachMetrics(
       const operation = operationOf(event.call)
       cacheLookups.add(
         1,
-        cached(`${operation}\nmiss`, () => ({ ...ofOperation(operation), [attr.cacheResult]: 'miss' })),
+        cached(`${operation}\nmiss`, () => ({
+          ...ofOperation(operation),
+          [attr.cacheResult]: 'miss',
+        })),
       )
     }),
     hooks.coalesced.subscribe((event) => coalesced.add(1, ofOperation(operationOf(event.call)))),
