@@ -45,6 +45,11 @@ export interface MockUpstreamOptions {
   retryAfterSeconds?: number
   /** Timers for the delays. Default: the global timers, read at call time. */
   clock?: MockClock
+  /**
+   * How many of the latest requests to keep for `mock.requests()` (method, path, headers), `0`
+   * for none. Default `100`.
+   */
+  recordRequests?: number
 }
 
 /** Internal: options with every default applied and validated. */
@@ -59,6 +64,7 @@ export interface ResolvedOptions {
   data: MockData
   retryAfterSeconds: number | undefined
   clock: MockClock
+  recordRequests: number
 }
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
@@ -102,6 +108,8 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
   if (typeof seed !== 'number' || !Number.isInteger(seed)) invalid('seed', 'an integer', seed)
   const retryAfterSeconds = options.retryAfterSeconds
   if (retryAfterSeconds !== undefined) checkCount('retryAfterSeconds', retryAfterSeconds)
+  const recordRequests = options.recordRequests ?? 100
+  checkCount('recordRequests', recordRequests)
   const data = options.data ?? seedData()
   if (
     typeof data !== 'object' ||
@@ -122,6 +130,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     data,
     retryAfterSeconds,
     clock: options.clock ?? systemClock,
+    recordRequests,
   }
 }
 

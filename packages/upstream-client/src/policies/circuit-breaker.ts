@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import { onAbort } from '../abort.js'
@@ -47,6 +48,11 @@ interface Waiter {
   reject: (error: UpstreamError) => void
   /** Cancels the deadline timer and abort subscription that let the waiter leave the queue. */
   unwatch: () => void
+  /**
+   * Runs `fn` in the async context of the call that queued: it is admitted when another call
+   * settles, and must not run (and be traced, and log) in that call's context.
+   */
+  scope: <T>(fn: () => T) => T
 }
 
 /** Private: the gradual return of traffic after a successful probe. */
@@ -204,7 +210,15 @@ export class CircuitBreakerPolicy {
     }
     if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { call, attempt, run, resolve, reject, unwatch: noop }
+      const waiter: Waiter = {
+        call,
+        attempt,
+        run,
+        resolve,
+        reject,
+        unwatch: noop,
+        scope: AsyncResource.bind(runInScope),
+      }
       ramp.queue.push(waiter)
       this.#watch(ramp, waiter)
     })
@@ -332,6 +346,10 @@ export class CircuitBreakerPolicy {
   }
 
   #admit(waiter: Waiter, ramp: Ramp | undefined): void {
+    waiter.scope(() => this.#admitInScope(waiter, ramp))
+  }
+
+  #admitInScope(waiter: Waiter, ramp: Ramp | undefined): void {
     const { call, attempt, run } = waiter
     waiter.unwatch()
     // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
@@ -403,3 +421,8 @@ export const sharedPolicies = new WeakMap<object, CircuitBreakerPolicy>()
 
 /** Private: the `unwatch` of a waiter before its watch starts. */
 function noop(): void {}
+
+/** Private: runs `fn`; bound with `AsyncResource.bind`, in the context it was bound in. */
+function runInScope<T>(fn: () => T): T {
+  return fn()
+}
