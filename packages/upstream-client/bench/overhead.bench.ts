@@ -6,43 +6,8 @@
  */
 import CircuitBreaker from 'opossum'
 import pRetry from 'p-retry'
-import { Dispatcher } from 'undici'
 import { createUpstreamClient, type UpstreamClientOptions } from '../src/index.js'
-
-const BODY = Buffer.from(JSON.stringify({ id: '1', name: 'login', userId: '1' }))
-const CALLS = Number(process.env.BENCH_CALLS ?? 200_000)
-
-/** Answers 200 with a small JSON body through the handler API undici's own dispatchers use. */
-class InMemoryDispatcher extends Dispatcher {
-  override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
-    const controller = {
-      abort() {},
-      pause() {},
-      resume() {},
-      aborted: false,
-      paused: false,
-      reason: null,
-    } as unknown as Dispatcher.DispatchController
-    queueMicrotask(() => {
-      handler.onRequestStart?.(controller, {})
-      handler.onResponseStart?.(controller, 200, { 'content-type': 'application/json' }, 'OK')
-      handler.onResponseData?.(controller, BODY)
-      handler.onResponseEnd?.(controller, {})
-    })
-    return true
-  }
-}
-
-async function callsPerSecond(call: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: 50 }, async () => {
-      while (started++ < CALLS) await call()
-    }),
-  )
-  return (CALLS / (performance.now() - t0)) * 1000
-}
+import { callsPerSecond, InMemoryDispatcher } from './in-memory-dispatcher.js'
 
 const dispatcher = new InMemoryDispatcher()
 const base = { baseUrl: 'http://in-memory', dispatcher }
@@ -77,4 +42,42 @@ console.log('| --- | ---: | ---: |')
 for (const [name, rates] of Object.entries(results)) {
   const best = Math.max(...rates)
   console.log(`| ${name} | ${Math.round(best)} | ${(1e6 / best).toFixed(2)} |`)
+}
+
+// --- OpenTelemetry ------------------------------------------------------------------------------
+// The default client (retry + breaker) with OpenTelemetry absent, installed without an SDK, and
+// with an SDK recording every span and metric. Each measurement runs in its own process; the
+// three modes alternate for 3 rounds and each keeps its best round.
+const { execFileSync } = await import('node:child_process')
+const { fileURLToPath } = await import('node:url')
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const modes = ['absent', 'api', 'sdk'] as const
+const otel: Record<string, number[]> = {}
+for (let round = 0; round < 3; round++) {
+  for (const mode of modes) {
+    const preload = mode === 'absent' ? ['--require', here('./block-otel.cjs')] : []
+    const out = execFileSync(
+      process.execPath,
+      [...preload, '--import', 'tsx', here('./otel-worker.ts'), mode],
+      { encoding: 'utf8' },
+    )
+    const result = JSON.parse(out.trim().split('\n').at(-1) as string)
+    if (result.apiLoaded !== (mode !== 'absent')) throw new Error(`bad setup: ${out}`)
+    if (mode === 'sdk' && result.exported === 0) throw new Error('the SDK recorded no span')
+    otel[mode] = [...(otel[mode] ?? []), result.rate]
+  }
+}
+const best = (mode: string) => Math.max(...(otel[mode] as number[]))
+const labels = {
+  absent: '@opentelemetry/api absent',
+  api: 'API installed, no SDK',
+  sdk: 'SDK recording (traces + metrics)',
+}
+console.log('\n| OpenTelemetry (default client) | calls/s (best of 3) | µs per call | vs absent |')
+console.log('| --- | ---: | ---: | ---: |')
+for (const mode of modes) {
+  const rate = best(mode)
+  console.log(
+    `| ${labels[mode]} | ${Math.round(rate)} | ${(1e6 / rate).toFixed(2)} | ${(rate / best('absent')).toFixed(3)} |`,
+  )
 }

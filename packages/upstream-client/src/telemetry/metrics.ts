@@ -4,7 +4,6 @@ import type {
   Counter,
   Histogram,
   Meter,
-  UpDownCounter,
 } from '@opentelemetry/api'
 import type { CircuitState, ClientHooks } from '../hooks.js'
 import type { OpenTelemetryApi } from './api.js'
@@ -70,7 +69,10 @@ export function attachMetrics(
     unit: '{transition}',
     valueType: ValueType.INT,
   })
-  const inFlight: UpDownCounter = meter.createUpDownCounter(metric.inFlight, {
+  // An observable, not an UpDownCounter: two synchronous records per call (each one hashes its
+  // attributes in the SDK) cost more than the rest of the call; a count per operation is read
+  // only when the SDK collects.
+  const inFlightGauge = meter.createObservableUpDownCounter(metric.inFlight, {
     description: 'Calls started and not yet settled (waits and retries included).',
     unit: '{call}',
     valueType: ValueType.INT,
@@ -97,6 +99,7 @@ export function attachMetrics(
     [attr.serverPort]: client.serverPort,
   }
   const ramps = new Map<string, RampSnapshot>()
+  const inFlight = new Map<string, number>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
   const attributeCache = new Map<string, Attributes>()
   const cached = (key: string, build: () => Attributes): Attributes => {
@@ -122,13 +125,16 @@ export function attachMetrics(
         })
       }
     }
+    for (const [operation, count] of inFlight)
+      result.observe(inFlightGauge, count, ofOperation(operation))
     for (const [breaker, ramp] of ramps) {
       const attributes = { ...base, [attr.breaker]: breaker }
       result.observe(rampGauge, ramp.allowedInFlight, attributes)
       result.observe(queuedGauge, ramp.queued, { ...attributes, [attr.queue]: 'ramp' })
     }
   }
-  meter.addBatchObservableCallback(batch, [stateGauge, rampGauge, queuedGauge])
+  const observables = [stateGauge, rampGauge, queuedGauge, inFlightGauge]
+  meter.addBatchObservableCallback(batch, observables)
 
   const recordDuration = (
     method: string,
@@ -146,12 +152,15 @@ export function attachMetrics(
   }
 
   const unsubscribe = [
-    hooks.callStart.subscribe((call) => inFlight.add(1, ofOperation(operationOf(call)))),
+    hooks.callStart.subscribe((call) => {
+      const operation = operationOf(call)
+      inFlight.set(operation, (inFlight.get(operation) ?? 0) + 1)
+    }),
     hooks.callEnd.subscribe((event) => {
-      const attributes = ofOperation(operationOf(event.call))
-      inFlight.add(-1, attributes)
+      const operation = operationOf(event.call)
+      inFlight.set(operation, (inFlight.get(operation) as number) - 1)
       if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {
-        rejections.add(1, attributes)
+        rejections.add(1, ofOperation(operation))
       }
     }),
     hooks.response.subscribe((event) => {
@@ -216,6 +225,6 @@ export function attachMetrics(
   ]
   return () => {
     for (const off of unsubscribe) off()
-    meter.removeBatchObservableCallback(batch, [stateGauge, rampGauge, queuedGauge])
+    meter.removeBatchObservableCallback(batch, observables)
   }
 }
