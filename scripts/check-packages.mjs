@@ -8,7 +8,7 @@
 //      and runs every installed bin with `--help`.
 // Run after `pnpm build`. Exits non-zero on the first failing package, with the reason.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -93,6 +93,23 @@ if (!failed) {
   // Installed with npm, not pnpm: this is how most consumers will meet the packages, and it
   // proves the published manifests stand without the workspace around them.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], consumer)
+  // `@opentelemetry/api` is an optional peer dependency: npm must not have installed it, and the
+  // packages must work without it and with it (then without an SDK registered).
+  if (existsSync(join(consumer, 'node_modules', '@opentelemetry', 'api'))) {
+    failed = true
+    console.error('FAIL the packed install pulled in the optional peer @opentelemetry/api')
+  }
+  smokeAll(consumer, 'without @opentelemetry/api')
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', '@opentelemetry/api@^1.9.0'],
+    consumer,
+  )
+  smokeAll(consumer, 'with @opentelemetry/api, no SDK')
+}
+
+/** Runs every package's smoke snippet as ESM and as CommonJS in the consumer project. */
+function smokeAll(consumer, label) {
   for (const [name, body] of Object.entries(smoke)) {
     if (!tarballs.some((t) => t.includes(name.replace('@', '').replace('/', '-')))) continue
     writeFileSync(
@@ -107,12 +124,12 @@ if (!failed) {
       try {
         run(process.execPath, [file], consumer)
         console.log(
-          `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install`,
+          `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install (${label})`,
         )
       } catch (error) {
         failed = true
         console.error(
-          `FAIL ${name} (${file}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
+          `FAIL ${name} (${file}, ${label}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
         )
       }
     }

@@ -6,6 +6,7 @@ import { AggregatorValidationError } from './errors/validation-error.js'
 import type { CacheMap, Clock, LoaderCacheOptions } from './loader/cache.js'
 import { createLoader, type Loader } from './loader/loader.js'
 import { normalizeFields, projector } from './projection.js'
+import { createPageSpan } from './telemetry.js'
 import type { Event, EventField, EventPage, MissingEvent, ProjectedEvent, User } from './types.js'
 import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
 
@@ -254,6 +255,9 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     return { items, total: user.events.length, limit, offset, missing }
   }
 
+  // Looked up once: with no OpenTelemetry SDK (or no API installed) pages load with no span.
+  const pageSpan = createPageSpan()
+
   return {
     events,
     users,
@@ -266,8 +270,20 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
-      const user = await loadUser(userId, opts.signal, opts.requestId)
-      return loadPage<K>(user, offset, limit, fields, opts.signal, opts.requestId)
+      const load = async () => {
+        const user = await loadUser(userId, opts.signal, opts.requestId)
+        return loadPage<K>(user, offset, limit, fields, opts.signal, opts.requestId)
+      }
+      if (pageSpan === undefined) return load()
+      return pageSpan(
+        'getEventsByUserId',
+        {
+          'userevents.user.id': userId,
+          'userevents.page.offset': offset,
+          'userevents.page.limit': limit,
+        },
+        load,
+      )
     },
     async *iterateEventsByUserId<K extends EventField = EventField>(
       userId: string,
@@ -288,7 +304,19 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         const user = await loadUser(userId, signal, opts.requestId)
         const total = user.events.length
         const fetch = (offset: number) => {
-          const p = loadPage<K>(user, offset, pageSize, fields, signal, opts.requestId)
+          const load = () => loadPage<K>(user, offset, pageSize, fields, signal, opts.requestId)
+          const p =
+            pageSpan === undefined
+              ? load()
+              : pageSpan(
+                  'iterateEventsByUserId page',
+                  {
+                    'userevents.user.id': userId,
+                    'userevents.page.offset': offset,
+                    'userevents.page.limit': pageSize,
+                  },
+                  load,
+                )
           p.catch(noop) // awaited below; this only avoids an unhandled rejection if we stop early
           return p
         }

@@ -51,9 +51,17 @@ async function pagesInOwnSpans(
   )
 }
 
-/** For each upstream call span (INTERNAL), the name of the span it is parented to. */
+/**
+ * For each upstream call span (INTERNAL) of `operation`: its URL (from its attempt span) and the
+ * `page <user>` span above it (through the aggregator's `getEventsByUserId` span).
+ */
 function parentsOfCalls(finished: ReadableSpan[], operation: string) {
   const byId = new Map(finished.map((s) => [s.spanContext().spanId, s]))
+  const pageAbove = (span: ReadableSpan): string | undefined => {
+    const parent = byId.get(span.parentSpanContext?.spanId ?? '')
+    if (parent === undefined) return undefined
+    return parent.name.startsWith('page ') ? parent.name : pageAbove(parent)
+  }
   return finished
     .filter((s) => s.name === operation && s.kind === 0 /* INTERNAL */)
     .map((call) => {
@@ -61,12 +69,55 @@ function parentsOfCalls(finished: ReadableSpan[], operation: string) {
         (s) => s.parentSpanContext?.spanId === call.spanContext().spanId,
       )
       const url = new URL(String(attempt?.attributes['url.full']))
-      return {
-        url: url.pathname + url.search,
-        parent: byId.get(call.parentSpanContext!.spanId)?.name,
-      }
+      return { url: url.pathname + url.search, parent: pageAbove(call) }
     })
 }
+
+/** The tree of finished spans as indented lines `name (kind)`, children in start order. */
+function tree(finished: ReadableSpan[]): string[] {
+  const kinds = ['INTERNAL', 'SERVER', 'CLIENT']
+  const lines: string[] = []
+  const walk = (parent: string | undefined, depth: number) => {
+    const children = finished
+      .filter((s) => s.parentSpanContext?.spanId === parent)
+      .sort((x, y) => x.startTime[0] - y.startTime[0] || x.startTime[1] - y.startTime[1])
+    for (const s of children) {
+      lines.push(`${'  '.repeat(depth)}${s.name} (${kinds[s.kind]})`)
+      walk(s.spanContext().spanId, depth + 1)
+    }
+  }
+  walk(undefined, 0)
+  return lines
+}
+
+describe('the span tree of a page load', () => {
+  it('page span → user read and event reads, each with its attempt', async () => {
+    const data = usersWithEvents([2])
+    upstream = await startUpstream({ data })
+    const aggregator = createEventAggregator({ client: upstream.client })
+    const page = await aggregator.getEventsByUserId('u2', { limit: 2 })
+    expect(page.items).toHaveLength(2)
+    const finished = spans.getFinishedSpans()
+    expect(tree(finished)).toEqual([
+      'getEventsByUserId (INTERNAL)',
+      '  GET /getUserById (INTERNAL)',
+      '    GET /getUserById (CLIENT)',
+      '  GET /getEventById (INTERNAL)',
+      '    GET /getEventById (CLIENT)',
+      '  GET /getEventById (INTERNAL)',
+      '    GET /getEventById (CLIENT)',
+    ])
+    const root = finished.find((s) => s.name === 'getEventsByUserId')!
+    expect(root.attributes).toEqual({
+      'userevents.user.id': 'u2',
+      'userevents.page.offset': 0,
+      'userevents.page.limit': 2,
+      'userevents.page.items': 2,
+      'userevents.page.missing': 0,
+      'userevents.page.total': 2,
+    })
+  })
+})
 
 describe('async context of queued work', () => {
   it('2 pages at concurrency 1: each event read is a child of its own page', async () => {
