@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
@@ -324,5 +325,22 @@ describe('diagnostics_channel', () => {
       unsubscribe(diagnosticsChannels.circuitState, listener)
     }
     expect(states).toEqual([{ name: 'events', from: 'closed', to: 'open' }])
+  })
+})
+
+describe('async context of hooks', () => {
+  it('response and attempt-error listeners run in the caller context, not the socket opener', async () => {
+    const store = new AsyncLocalStorage<string>()
+    open.server = await startServer((req, res) => json(res, req.url === '/fail' ? 500 : 200, {}))
+    const c = client({ retry: false, breaker: false, connections: 1 })
+    const seen: string[] = []
+    c.onResponse((e) => seen.push(`${e.path} ${store.getStore()}`))
+    c.onAttemptError((e) => seen.push(`${e.path} error ${store.getStore()}`))
+    // The first call opens the only connection; the others reuse it.
+    await store.run('first', () => c.get('/a'))
+    await store.run('second', () => c.get('/b'))
+    await store.run('third', () => c.get('/fail')).catch(() => undefined)
+    expect(open.server.connections).toBe(1)
+    expect(seen).toEqual(['/a first', '/b second', '/fail third', '/fail error third'])
   })
 })
