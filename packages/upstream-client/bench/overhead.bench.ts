@@ -47,14 +47,15 @@ for (const [name, rates] of Object.entries(results)) {
 // --- OpenTelemetry ------------------------------------------------------------------------------
 // The default client (retry + breaker) with OpenTelemetry absent, installed without an SDK, and
 // with an SDK recording every span and metric. Each measurement runs in its own process; the
-// three modes alternate for 3 rounds and each keeps its best round.
+// three modes alternate (in a rotating order) for 3 rounds and each keeps its best round.
 const { execFileSync } = await import('node:child_process')
 const { fileURLToPath } = await import('node:url')
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const modes = ['absent', 'api', 'sdk'] as const
 const otel: Record<string, number[]> = {}
 for (let round = 0; round < 3; round++) {
-  for (const mode of modes) {
+  // The order rotates each round, so no mode always runs first (or last) in a round.
+  for (const mode of [...modes.slice(round), ...modes.slice(0, round)]) {
     const preload = mode === 'absent' ? ['--require', here('./block-otel.cjs')] : []
     const out = execFileSync(
       process.execPath,
