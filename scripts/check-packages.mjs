@@ -34,6 +34,7 @@ const smoke = {
     if (user.id !== '1') throw new Error('unexpected user ' + JSON.stringify(user))`,
   '@userevents/event-aggregator': `
     const m = await load('@userevents/event-aggregator')
+    m.createEventAggregator({ client: { get: async () => ({}) } })
     const loader = m.createLoader({ load: async (id) => ({ id }) })
     const [a, b] = await loader.loadMany(['1', '2'])
     if (a.id !== '1' || b.id !== '2') throw new Error('unexpected loader result')
