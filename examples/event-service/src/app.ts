@@ -11,6 +11,7 @@ import type { ServiceAggregator, ServiceUpstream } from './ports.js'
 import { genRequestId, REQUEST_ID_HEADER } from './request-context.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerOpsRoutes } from './routes/ops.js'
+import type { Telemetry } from './telemetry.js'
 import { createValidatorCompiler, describeValidationError } from './validation.js'
 
 /** Everything {@link buildApp} wires together. */
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
+  /** OpenTelemetry: server spans and the SDK's metrics on `/metrics`; `undefined` when off. */
+  telemetry?: Telemetry | undefined
 }
 
 /**
@@ -53,6 +56,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
     return503OnClosing: true,
   })
+
+  // First, so that its onRoute hook sees every route: a SERVER span per request, continuing an
+  // incoming `traceparent`, active while the handler (and its upstream calls) runs.
+  if (deps.telemetry !== undefined) app.register(deps.telemetry.fastifyPlugin)
 
   app.setValidatorCompiler(createValidatorCompiler())
 

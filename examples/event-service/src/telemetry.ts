@@ -93,7 +93,7 @@ export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | und
     fastifyPlugin: serverSpans.plugin(),
     async renderMetrics() {
       const { resourceMetrics } = await prometheus.collect()
-      return serializer.serialize(resourceMetrics)
+      return serializer.serialize(withUnitSuffixes(resourceMetrics))
     },
     logFields(): Record<string, string> {
       const span = api.trace.getSpan(api.context.active())
@@ -106,5 +106,35 @@ export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | und
       }
     },
     shutdown: () => sdk.shutdown(),
+  }
+}
+
+/** Private: Prometheus name suffixes of the units the SDK's instruments use. */
+const UNIT_SUFFIXES: Readonly<Record<string, string>> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  By: 'bytes',
+}
+
+/**
+ * Private: appends the unit to each metric name, as the OpenTelemetry-to-Prometheus
+ * compatibility rules ask (`http.client.request.duration` in `s` is scraped as
+ * `http_client_request_duration_seconds`, the name dashboards query) and as this version of the
+ * Prometheus exporter does not. Only the exposition changes; OTLP export keeps the OTel names.
+ */
+function withUnitSuffixes(
+  resourceMetrics: import('@opentelemetry/sdk-metrics').ResourceMetrics,
+): import('@opentelemetry/sdk-metrics').ResourceMetrics {
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => {
+        const suffix = UNIT_SUFFIXES[metric.descriptor.unit]
+        const name = metric.descriptor.name
+        if (suffix === undefined || name.endsWith(`_${suffix}`)) return metric
+        return { ...metric, descriptor: { ...metric.descriptor, name: `${name}_${suffix}` } }
+      }),
+    })),
   }
 }
