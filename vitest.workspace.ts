@@ -18,6 +18,7 @@ const alias = {
   '@userevents/upstream-client': sourceOf('upstream-client'),
   '@userevents/mock-server': sourceOf('mock-server'),
   '@userevents/event-aggregator': sourceOf('event-aggregator'),
+  '@userevents/fastify': sourceOf('fastify'),
 }
 
 const project = (name: string, root: string): TestProjectConfiguration => ({
@@ -35,5 +36,6 @@ export default [
   project('upstream-client', './packages/upstream-client'),
   project('mock-server', './packages/mock-server'),
   project('event-aggregator', './packages/event-aggregator'),
+  project('fastify', './packages/fastify'),
   project('event-service', './examples/event-service'),
 ] satisfies TestProjectConfiguration[]

@@ -5,9 +5,11 @@
 //   3. the tarball holds only dist, bin shims, README, LICENSE, CHANGELOG and package.json;
 //   4. the packed tarballs are installed into a temporary project OUTSIDE the workspace, which
 //      imports each package once from ESM and once through `require()` and runs a tiny call,
-//      and runs every installed bin with `--help`.
+//      and runs every installed bin with `--help`;
+//   5. the quick start of @userevents/fastify's README is compiled there (strict, nodenext,
+//      against the installed packages) and run against the packed mock, and serves a page.
 // Run after `pnpm build`. Exits non-zero on the first failing package, with the reason.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -48,6 +50,12 @@ const smoke = {
     if (a.id !== '1' || b.id !== '2') throw new Error('unexpected loader result')
     const json = m.createPageSerializer()({ items: [], total: 0, limit: 50, offset: 0, missing: [] })
     if (JSON.parse(json).total !== 0) throw new Error('unexpected serializer output ' + json)`,
+  '@userevents/fastify': `
+    const m = await load('@userevents/fastify')
+    if (typeof m.userEvents !== 'function') throw new Error('userEvents is not a plugin function')
+    const p = m.toHttpProblem(Object.assign(new Error('x'), { code: 'UPSTREAM_TIMEOUT' }))
+    if (p.statusCode !== 500) throw new Error('a look-alike error without the brand mapped to ' + p.statusCode)
+    if (m.parsePageQuery({ limit: '7' }).limit !== 7) throw new Error('parsePageQuery failed')`,
 }
 
 const run = (cmd, args, cwd = root) =>
@@ -166,5 +174,106 @@ if (!failed) {
   }
 }
 
+if (!failed && tarballs.some((t) => t.includes('userevents-fastify'))) {
+  try {
+    await serveReadmeQuickStart(join(work, 'consumer'))
+    console.log(
+      'ok   @userevents/fastify: README quick start compiles and serves a page from a packed install',
+    )
+  } catch (error) {
+    failed = true
+    console.error(
+      `FAIL @userevents/fastify README quick start: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    )
+  }
+}
+
 rmSync(work, { recursive: true, force: true })
 process.exit(failed ? 1 : 0)
+
+/**
+ * Compiles the first ts block of the fastify README in the consumer (strict, nodenext, types of
+ * the installed tarballs), starts the packed mock and the compiled service on free ports, and
+ * checks a projected page. Both children are stopped by pid.
+ */
+async function serveReadmeQuickStart(consumer) {
+  const readme = readFileSync(join(packagesDir, 'fastify', 'README.md'), 'utf8')
+  const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (!block) throw new Error('no ts block in packages/fastify/README.md')
+  const dir = join(consumer, 'readme-app')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }))
+  writeFileSync(join(dir, 'server.ts'), block)
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        outDir: 'out',
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(root, 'node_modules', '@types')],
+      },
+      files: ['server.ts'],
+    }),
+  )
+  run(bin('tsc'), ['-p', dir], dir)
+  const children = []
+  const firstLine = (child, match) =>
+    new Promise((resolve, reject) => {
+      let buffer = ''
+      const timer = setTimeout(
+        () => reject(new Error(`no ${match} within 20 s: ${buffer}`)),
+        20_000,
+      )
+      child.stdout.on('data', (chunk) => {
+        buffer += chunk
+        const found = match.exec(buffer)
+        if (found) {
+          clearTimeout(timer)
+          resolve(found[1])
+        }
+      })
+      child.on('exit', (code) => reject(new Error(`exited ${code} before ${match}: ${buffer}`)))
+    })
+  try {
+    const mock = spawn(
+      join(consumer, 'node_modules', '.bin', 'userevents-mock'),
+      ['--port', '0', '--mode', 'healthy', '--no-delays'],
+      { cwd: consumer, stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+    children.push(mock)
+    const upstream = await firstLine(mock, /(http:\/\/\S+)\n/)
+    const app = spawn(process.execPath, ['out/server.js'], {
+      cwd: dir,
+      env: { ...process.env, UPSTREAM_BASE: upstream, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(app)
+    const base = await firstLine(app, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
+    const res = await fetch(`${base}/users/1/events?limit=1&fields=name`)
+    const body = await res.text()
+    const expected =
+      '{"items":[{"id":"1","name":"Login"}],"total":2,"limit":1,"offset":0,"missing":[]}'
+    if (res.status !== 200 || body !== expected) {
+      throw new Error(`GET /users/1/events answered ${res.status} ${body}`)
+    }
+    if (!res.headers.get('content-type')?.startsWith('application/json')) {
+      throw new Error(
+        `projected page without a JSON content type: ${res.headers.get('content-type')}`,
+      )
+    }
+    const bad = await fetch(`${base}/users/1/events?limit=0x10`)
+    if (
+      bad.status !== 400 ||
+      !bad.headers.get('content-type')?.startsWith('application/problem+json')
+    ) {
+      throw new Error(`limit=0x10 answered ${bad.status} ${bad.headers.get('content-type')}`)
+    }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
+  }
+}

@@ -5,10 +5,21 @@
 //   - the aggregator, whose `^0.x` range on the client no longer covers the new minor, gets a
 //     patch bump and an "Updated dependencies" entry, so it is republished against the new client;
 //   - the mock server is untouched, and the private example service is ignored;
+//   - the Fastify plugin, which has the client as a peer dependency, is not bumped to 1.0.0
+//     (changesets would do that to a peer dependent without `onlyUpdatePeerDependentsWhenOutOfRange`);
+// Pending changesets of the repository are removed in the copy first: the flow is what is checked.
 //   - internal `workspace:` ranges survive, so `pnpm publish` turns them into real ranges.
 // The working tree is never touched. Exits non-zero with the reason on the first mismatch.
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -28,11 +39,16 @@ try {
     .filter(Boolean)
   for (const file of tracked) cpSync(join(root, file), join(copy, file), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
+  // The dry run checks the flow with one known changeset; pending ones would blur the expectations.
+  for (const file of readdirSync(join(copy, '.changeset'))) {
+    if (file.endsWith('.md') && file !== 'README.md') rmSync(join(copy, '.changeset', file))
+  }
 
   const before = {
     client: manifest('packages/upstream-client').version,
     aggregator: manifest('packages/event-aggregator').version,
     mock: manifest('packages/mock-server').version,
+    fastify: manifest('packages/fastify').version,
     example: manifest('examples/event-service').version,
   }
   writeFileSync(
@@ -45,6 +61,7 @@ try {
     client: manifest('packages/upstream-client'),
     aggregator: manifest('packages/event-aggregator'),
     mock: manifest('packages/mock-server'),
+    fastify: manifest('packages/fastify'),
     example: manifest('examples/event-service'),
   }
   const problems = []
@@ -54,6 +71,13 @@ try {
   expect('client version', after.client.version, bump(before.client, 'minor'))
   expect('aggregator version', after.aggregator.version, bump(before.aggregator, 'patch'))
   expect('mock-server version', after.mock.version, before.mock)
+  // Its peer range (>=0.1.0 <1.0.0) still covers the new client, and with
+  // `onlyUpdatePeerDependentsWhenOutOfRange` changesets does not force a major (1.0.0) on it.
+  expect(
+    'fastify plugin version (peer range still satisfied)',
+    after.fastify.version,
+    before.fastify,
+  )
   expect('example version (ignored)', after.example.version, before.example)
   expect(
     'aggregator range on the client',
@@ -75,7 +99,8 @@ try {
   console.log(
     `ok   changeset version (dry run): client ${before.client} -> ${after.client.version}, ` +
       `aggregator ${before.aggregator} -> ${after.aggregator.version}, ` +
-      `mock-server ${after.mock.version} (unchanged), example ignored`,
+      `mock-server ${after.mock.version} (unchanged), fastify ${after.fastify.version} (unchanged), ` +
+      'example ignored',
   )
 } catch (error) {
   console.error(`FAIL release dry run: ${error.message}\n${error.stderr ?? ''}`)

@@ -1,25 +1,22 @@
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-} from 'fastify'
+import type { EventAggregatorOptions } from '@userevents/event-aggregator'
+import { userEvents } from '@userevents/fastify'
+import type { UpstreamClientOptions } from '@userevents/upstream-client'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { ServiceConfig } from './config.js'
-import { mapError } from './errors/mapError.js'
 import type { ServiceMetrics } from './metrics.js'
-import type { ServiceAggregator, ServiceUpstream } from './ports.js'
 import { genRequestId, REQUEST_ID_HEADER } from './request-context.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerOpsRoutes } from './routes/ops.js'
 import type { Telemetry } from './telemetry.js'
-import { createValidatorCompiler, describeValidationError } from './validation.js'
+import { createValidatorCompiler, formatValidationError } from './validation.js'
 
 /** Everything {@link buildApp} wires together. */
 export interface AppDeps {
   config: Pick<ServiceConfig, 'bodyLimitBytes' | 'pageMaxLimit'>
-  /** Upstream client; its requests carry each request's id as `x-request-id`. */
-  client: ServiceUpstream
-  aggregator: ServiceAggregator
+  /** Options of the upstream client; `@userevents/fastify` creates it and closes it in `onClose`. */
+  client: UpstreamClientOptions
+  /** Options of the event aggregator, created over that client. */
+  aggregator: Omit<EventAggregatorOptions, 'client'>
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
@@ -28,18 +25,18 @@ export interface AppDeps {
 }
 
 /**
- * Builds the Fastify app: JSON-Schema validation on every route (the body without type
- * coercion), response serialization through schemas, request ids in and out, error mapping that
- * never turns an upstream condition into a 500, and per-route request metrics. It does not listen
- * and does not own the client: the caller ({@link createService}) decides both.
+ * Builds the Fastify app on `@userevents/fastify` (client, aggregator, caller-gone signals,
+ * paged routes, error mapping): JSON-Schema validation on every route (the body without type
+ * coercion) with messages naming the bad value, request ids in and out, and per-route request
+ * metrics. It does not listen: the caller ({@link createService}) decides that.
  *
  * @example
  * ```ts
- * const app = buildApp({ config, client, aggregator, metrics, logger })
+ * const app = await buildApp({ config, client: { baseUrl }, aggregator: {}, metrics, logger })
  * const res = await app.inject({ method: 'GET', url: '/getEventsByUserId/1?limit=10' })
  * ```
  */
-export function buildApp(deps: AppDeps): FastifyInstance {
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, metrics } = deps
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -54,29 +51,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const { reqId, ...rest } = bindings as { reqId?: unknown }
       return logger.child(reqId === undefined ? rest : { ...rest, requestId: reqId }, options)
     },
+    // Validation errors keep Fastify's shape (400, `validation`), with a message naming the value;
+    // the plugin's error handler answers them as 400 INVALID_INPUT.
+    schemaErrorFormatter: formatValidationError,
     return503OnClosing: true,
   })
 
-  // First, so that its onRoute hook sees every route: a SERVER span per request, continuing an
-  // incoming `traceparent`, active while the handler (and its upstream calls) runs.
-  if (deps.telemetry !== undefined) app.register(deps.telemetry.fastifyPlugin)
+  // First, and awaited, so that its onRoute hook sees every route: a SERVER span per request,
+  // continuing an incoming `traceparent`, active while the handler (and its upstream calls) runs.
+  if (deps.telemetry !== undefined) await app.register(deps.telemetry.fastifyPlugin)
 
   app.setValidatorCompiler(createValidatorCompiler())
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) {
-      const part = error.validationContext ?? 'request'
-      const data = requestPart(request, part)
-      const message = describeValidationError(error.validation, part, data)
-      return reply.code(400).send({ error: 'Bad Request', message, code: 'INVALID_INPUT' })
-    }
-    const problem = mapError(error)
-    if (problem.statusCode >= 500) {
-      const level = problem.statusCode === 500 ? 'error' : 'warn'
-      request.log[level]({ err: error, statusCode: problem.statusCode }, 'request failed')
-    }
-    return reply.code(problem.statusCode).headers(problem.headers).send(problem.body)
-  })
+  // Creates the client (with the service's logger) and the aggregator, closes the client in
+  // onClose after the drain, and installs the error handler (toHttpProblem).
+  await app.register(userEvents, { client: deps.client, aggregator: deps.aggregator })
+  const untrack = metrics.trackClient(app.upstream)
+  app.addHook('onClose', async () => untrack())
 
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
@@ -114,20 +105,4 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEventRoutes(app, deps)
   registerOpsRoutes(app, deps)
   return app
-}
-
-/** Private: the request's data for a validation context (`querystring` lives on `query`). */
-function requestPart(request: FastifyRequest, part: string): unknown {
-  switch (part) {
-    case 'body':
-      return request.body
-    case 'querystring':
-      return request.query
-    case 'params':
-      return request.params
-    case 'headers':
-      return request.headers
-    default:
-      return undefined
-  }
 }

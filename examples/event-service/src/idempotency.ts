@@ -8,8 +8,37 @@ export interface WriteIdentity {
   idempotencyKey: string
 }
 
+/** A `POST /addEvent` body after normalisation: ids as strings, keys in one order. */
+export interface EventInput {
+  id?: string
+  name: string
+  userId: string
+  details?: string
+}
+
+/**
+ * Normalises a validated `POST /addEvent` body: `userId` and `id` become strings (the original
+ * clients send numbers), and the keys get one fixed order. The idempotency hash is taken over
+ * this form, so a retry sending `1` and then `"1"`, or the same fields in another order, stays
+ * one event.
+ */
+export function normalizeEventInput(body: {
+  id?: string | number
+  name: string
+  userId: string | number
+  details?: string
+}): EventInput {
+  const input: EventInput = { name: body.name, userId: String(body.userId) }
+  if (body.details !== undefined) input.details = body.details
+  if (body.id !== undefined) input.id = String(body.id)
+  return input
+}
+
 /**
  * Picks the event id and idempotency key of one `POST /addEvent`.
+ *
+ * A caller-chosen `id` (the original API took one) is the event id, and the key is derived from
+ * it, so a retry of that write is refused upstream with 409 and answered 201 as already added.
  *
  * Without a caller key both are random: the client's own retries reuse them, so they never
  * duplicate. With a caller `Idempotency-Key`, both are derived from the key and the body, so the
@@ -17,7 +46,8 @@ export interface WriteIdentity {
  * the second copy with 409, which the route treats as "already added". The body is part of the
  * hash so a key reused for a different event does not silently return the first one.
  */
-export function writeIdentity(callerKey: string | undefined, body: unknown): WriteIdentity {
+export function writeIdentity(callerKey: string | undefined, body: EventInput): WriteIdentity {
+  if (body.id !== undefined) return { eventId: body.id, idempotencyKey: `addEvent:${body.id}` }
   if (callerKey === undefined) {
     const eventId = randomUUID()
     return { eventId, idempotencyKey: eventId }

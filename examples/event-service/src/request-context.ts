@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 
 /** The header carrying the request id, in and out, and to the upstream. */
 export const REQUEST_ID_HEADER = 'x-request-id'
@@ -14,18 +14,4 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export function genRequestId(req: IncomingMessage): string {
   const incoming = req.headers[REQUEST_ID_HEADER]
   return typeof incoming === 'string' && SAFE_ID.test(incoming) ? incoming : randomUUID()
-}
-
-/**
- * An `AbortSignal` that fires when the caller goes away before the answer is sent, so upstream
- * work on its behalf stops. It listens on the response, not the request: a request's `close`
- * fires once its body has been read, which says nothing about the caller still waiting.
- * A graceful shutdown does not abort: in-flight requests are meant to finish.
- */
-export function callerGoneSignal(res: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('The caller closed the connection'))
-  })
-  return controller.signal
 }

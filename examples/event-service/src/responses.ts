@@ -1,14 +1,10 @@
-import {
-  eventArrayJsonSchema,
-  eventJsonSchema,
-  eventPageJsonSchema,
-} from '@userevents/event-aggregator'
+import { eventArrayJsonSchema, eventJsonSchema } from '@userevents/event-aggregator'
 import { errorBodySchema, userSchema } from './schemas.js'
 
 /**
  * Response schemas. Event shapes are the aggregator's exported schemas, so the service and the
- * library cannot drift apart. These serialize the full projection; a `fields=` request switches
- * to the aggregator's per-projection serializer (compiled once per projection, see the routes).
+ * library cannot drift apart. The paged routes' schemas come with `registerEventPageRoute` of
+ * `@userevents/fastify`.
  */
 
 /** Error answers of every route: 4xx and 5xx share `{ error, message, code?, retryAfterSeconds? }`. */
@@ -16,9 +12,6 @@ export const errorResponses = { '4xx': errorBodySchema, '5xx': errorBodySchema }
 
 /** Response schemas of `GET /getEvents` and `GET /getEventsByUserId/:id` (a bare array). */
 export const eventArrayResponses = { 200: eventArrayJsonSchema(), ...errorResponses } as const
-
-/** Response schemas of `GET /users/:id/events`: the whole page object. */
-export const eventPageResponses = { 200: eventPageJsonSchema(), ...errorResponses } as const
 
 /** Response schemas of `POST /addEvent`. */
 export const createdEventResponses = { 201: eventJsonSchema, ...errorResponses } as const

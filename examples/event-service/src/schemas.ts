@@ -4,8 +4,6 @@
  * Response schemas come from `@userevents/event-aggregator` (see `responses.ts`).
  */
 
-import { EVENT_FIELDS, type EventField } from '@userevents/event-aggregator'
-
 /**
  * Ids are opaque strings. The pattern keeps them URL- and header-safe (they travel in paths and in
  * the `X-Missing-Event-Ids` header) and fits both the seed ids ("1") and generated UUIDs.
@@ -17,31 +15,6 @@ export const idSchema = {
   pattern: '^[A-Za-z0-9_-]+$',
 } as const
 
-/** `:id` path parameter. */
-export const idParamsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id'],
-  properties: { id: idSchema },
-} as const
-
-/** `?limit&offset&fields` of the paginated routes; `maxLimit` comes from the config. */
-export function pageQuerySchema(maxLimit: number) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      limit: { type: 'integer', minimum: 1, maximum: maxLimit },
-      offset: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-      fields: {
-        type: 'string',
-        // A comma-separated list of known fields, e.g. `name,userId`.
-        pattern: `^(${EVENT_FIELDS.join('|')})(,(${EVENT_FIELDS.join('|')}))*$`,
-      },
-    },
-  } as const
-}
-
 /** Routes without inputs still reject unknown query parameters. */
 export const emptyQuerySchema = {
   type: 'object',
@@ -49,14 +22,31 @@ export const emptyQuerySchema = {
   properties: {},
 } as const
 
-/** `POST /addEvent` body: `{ name, userId, details? }`; the service generates the id. */
+/**
+ * An id in a JSON body: a string of {@link idSchema}, or (as the original clients send them) a
+ * non-negative integer; the route normalises it to its string form.
+ */
+export const bodyIdSchema = {
+  type: ['string', 'integer'],
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_-]+$',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+} as const
+
+/**
+ * `POST /addEvent` body: `{ name, userId, details?, id? }`. `userId` and `id` may be numbers
+ * (the original service accepted them); without `id` the service generates one.
+ */
 export const addEventBodySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'userId'],
   properties: {
+    id: bodyIdSchema,
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    userId: idSchema,
+    userId: bodyIdSchema,
     details: { type: 'string', maxLength: 4_000 },
   },
 } as const
@@ -100,9 +90,3 @@ export const userSchema = {
     events: { type: 'array', items: { type: 'string' } },
   },
 } as const
-
-/** Parses a validated `fields` query value into a list of field names. */
-export function parseFields(fields: string | undefined): EventField[] | undefined {
-  if (fields === undefined) return undefined
-  return [...new Set(fields.split(','))] as EventField[]
-}

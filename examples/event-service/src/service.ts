@@ -1,6 +1,5 @@
-import { createEventAggregator } from '@userevents/event-aggregator'
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
-import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
+import type { UpstreamClient } from '@userevents/upstream-client'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { ServiceConfig } from './config.js'
@@ -39,7 +38,7 @@ export interface Service {
   listen(): Promise<string>
   /**
    * Graceful stop: stops accepting, lets in-flight requests finish, then closes the upstream
-   * client's pools and the embedded mock (in Fastify's `onClose`, i.e. after the drain).
+   * client's pools (the plugin's `onClose`) and the embedded mock, i.e. after the drain.
    */
   close(): Promise<void>
 }
@@ -77,57 +76,49 @@ export async function createService(
   // aggregator keeps them for CACHE_TTL_MS; users (whose event lists grow) and the list routes
   // go through the client's short GET cache, which also coalesces identical in-flight GETs and
   // serves stale entries while the upstream is down.
-  const client = createUpstreamClient({
-    baseUrl: upstreamUrl,
-    name: 'events',
-    logger,
-    connections: config.upstream.connections,
-    timeoutMs: config.upstream.timeoutMs,
-    deadlineMs: config.upstream.deadlineMs,
-    retry: config.upstream.retries > 0 ? { retries: config.upstream.retries } : false,
-    breaker: {
-      failureThreshold: config.breaker.failureThreshold,
-      windowMs: config.breaker.windowMs,
-      resetTimeoutMs: config.breaker.resetTimeoutMs,
-    },
-    cache:
-      config.listCacheTtlMs > 0
-        ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
-        : false,
-  })
-  const aggregator = createEventAggregator({
-    client,
-    concurrency: config.aggregatorConcurrency,
-    cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
-    // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
-    userCache: false,
-    batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
-    maxLimit: config.pageMaxLimit,
-    // The usual 50, unless the operator capped pages below it.
-    defaultLimit: Math.min(50, config.pageMaxLimit),
-    staleIfError: true,
-  })
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
-  const untrack = metrics.trackClient(client)
-
-  const app = buildApp({
+  const app = await buildApp({
     config,
-    client,
-    aggregator,
-    metrics,
     logger,
+    metrics,
     telemetry: options.telemetry,
+    client: {
+      baseUrl: upstreamUrl,
+      name: 'events',
+      logger,
+      connections: config.upstream.connections,
+      timeoutMs: config.upstream.timeoutMs,
+      deadlineMs: config.upstream.deadlineMs,
+      retry: config.upstream.retries > 0 ? { retries: config.upstream.retries } : false,
+      breaker: {
+        failureThreshold: config.breaker.failureThreshold,
+        windowMs: config.breaker.windowMs,
+        resetTimeoutMs: config.breaker.resetTimeoutMs,
+      },
+      cache:
+        config.listCacheTtlMs > 0
+          ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
+          : false,
+    },
+    aggregator: {
+      concurrency: config.aggregatorConcurrency,
+      cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
+      // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
+      userCache: false,
+      batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
+      maxLimit: config.pageMaxLimit,
+      // The usual 50, unless the operator capped pages below it.
+      defaultLimit: Math.min(50, config.pageMaxLimit),
+      staleIfError: true,
+    },
   })
-  // Runs after Fastify has drained in-flight requests, so none of them loses its upstream.
-  app.addHook('onClose', async () => {
-    untrack()
-    await client.close()
-    await closeMock?.()
-  })
+  // The plugin closes the client in its own onClose, after Fastify drained in-flight requests;
+  // the embedded mock is closed after that.
+  if (closeMock !== undefined) app.addHook('onClose', closeMock)
 
   return {
     app,
-    client,
+    client: app.upstream,
     metrics,
     upstreamUrl,
     mock,

@@ -3,16 +3,23 @@ import type { FastifySchemaCompiler } from 'fastify'
 
 /**
  * Builds Fastify's validator compiler with two Ajv instances:
- * - query strings, params and headers are strings on the wire, so they are coerced
- *   (`?limit=20` becomes the integer 20);
+ * - query strings, params and headers are strings on the wire, so they are coerced;
  * - the body is JSON and already typed, so it is NOT coerced: `{ "name": 123 }` is a 400, where
  *   Fastify's default (one coercing instance for everything) would quietly store `"123"`.
  *
  * Neither instance removes additional properties (Fastify's default does, silently), so
  * `additionalProperties: false` answers 400 naming the unknown field instead of dropping it.
+ * `verbose` keeps the failing value on each error, so the message can quote it; union types
+ * (`userId`: string or integer) are allowed on purpose.
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const common = { removeAdditional: false, useDefaults: true, allErrors: false } as const
+  const common = {
+    removeAdditional: false,
+    useDefaults: true,
+    allErrors: false,
+    verbose: true,
+    allowUnionTypes: true,
+  } as const
   const strict = new Ajv({ ...common, coerceTypes: false })
   const coercing = new Ajv({ ...common, coerceTypes: 'array' })
   return ({ schema, httpPart }) => {
@@ -22,18 +29,18 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
 }
 
 /**
- * Turns Ajv's first error into a message that names the input part, the field and the bad value,
- * e.g. ``querystring.limit must be <= 200, got 500`` or
+ * Fastify's `schemaErrorFormatter`: an error whose message names the input part, the field and
+ * the bad value, e.g. ``querystring.limit must be >= 1, got 0`` or
  * ``body must NOT have additional property "color"``.
- *
- * @param errors the `validation` array of a Fastify validation error
- * @param part   `body`, `querystring`, `params` or `headers`
- * @param data   the request's value for that part, to quote the offending value from
  */
+export function formatValidationError(errors: Partial<ErrorObject>[], part: string): Error {
+  return new Error(describeValidationError(errors, part))
+}
+
+/** Turns Ajv's first (verbose) error into a message naming the part, the field and the value. */
 export function describeValidationError(
   errors: readonly Partial<ErrorObject>[],
   part: string,
-  data: unknown,
 ): string {
   const first = errors[0]
   if (first === undefined) return `${part} is invalid`
@@ -51,21 +58,12 @@ export function describeValidationError(
       return `${where} must have required property ${JSON.stringify(params.missingProperty)}`
     case 'type':
       // An empty body or a non-object body fails on the root `type`.
-      if (path.length === 0 && data === undefined) return `${part} is required`
+      if (path.length === 0 && (first.data === undefined || first.data === null)) {
+        return `${part} is required`
+      }
       break
   }
-  const value = valueAt(data, path)
-  return `${where} ${first.message ?? 'is invalid'}, got ${describeValue(value)}`
-}
-
-/** Private: walks `data` along a JSON-pointer path already split into segments. */
-function valueAt(data: unknown, path: readonly string[]): unknown {
-  let current = data
-  for (const segment of path) {
-    if (typeof current !== 'object' || current === null) return undefined
-    current = (current as Record<string, unknown>)[segment]
-  }
-  return current
+  return `${where} ${first.message ?? 'is invalid'}, got ${describeValue(first.data)}`
 }
 
 /** Private: quotes a value short enough to put in a message; long strings are cut. */

@@ -157,9 +157,23 @@ describe('input validation answers 400 naming the bad value', () => {
       'GET',
       '/getEventsByUserId/1?limit=ten',
       undefined,
-      'querystring.limit must be integer, got "ten"',
+      'querystring.limit must be an integer written in digits, got "ten"',
     ],
-    ['GET', '/users/1/events?offset=-1', undefined, 'querystring.offset must be >= 0, got -1'],
+    [
+      'GET',
+      '/users/1/events?offset=-1',
+      undefined,
+      'querystring.offset must be an integer written in digits, got "-1"',
+    ],
+    // Ajv's integer coercion would read these as 16, 20 and 5; the page routes take digits only.
+    [
+      'GET',
+      '/users/1/events?limit=0x10',
+      undefined,
+      'querystring.limit must be an integer written in digits, got "0x10"',
+    ],
+    ['GET', '/users/1/events?limit=2e1', undefined, 'digits, got "2e1"'],
+    ['GET', '/users/1/events?limit=%205', undefined, 'digits, got " 5"'],
     ['GET', '/users/1/events?fields=name,color', undefined, 'got "name,color"'],
     [
       'GET',
@@ -171,7 +185,19 @@ describe('input validation answers 400 naming the bad value', () => {
     ['POST', '/addEvent', { userId: '1' }, 'body must have required property "name"'],
     ['POST', '/addEvent', { name: 'a' }, 'body must have required property "userId"'],
     ['POST', '/addEvent', { name: 123, userId: '1' }, 'body.name must be string, got 123'],
-    ['POST', '/addEvent', { name: 'a', userId: 1 }, 'body.userId must be string, got 1'],
+    [
+      'POST',
+      '/addEvent',
+      { name: 'a', userId: true },
+      'body.userId must be string,integer, got true',
+    ],
+    [
+      'POST',
+      '/addEvent',
+      { name: 'a', userId: 1.5 },
+      'body.userId must be string,integer, got 1.5',
+    ],
+    ['POST', '/addEvent', { name: 'a', userId: -1 }, 'body.userId must be >= 0, got -1'],
     [
       'POST',
       '/addEvent',
@@ -181,8 +207,8 @@ describe('input validation answers 400 naming the bad value', () => {
     [
       'POST',
       '/addEvent',
-      { name: 'a', userId: '1', id: '5' },
-      'body must NOT have additional property "id"',
+      { name: 'a', userId: '1', color: 'red' },
+      'body must NOT have additional property "color"',
     ],
     ['POST', '/addEvent', [1, 2], 'body must be object, got [1,2]'],
   ]

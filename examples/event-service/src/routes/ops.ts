@@ -26,7 +26,7 @@ const readyResponse = {
  * `/metrics` (Prometheus text format).
  */
 export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { client, metrics } = deps
+  const { metrics } = deps
 
   app.get(
     '/healthz',
@@ -44,8 +44,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/readyz',
     { schema: { querystring: emptyQuerySchema, response: readyResponse } },
     async () => ({
-      status: client.circuitState === 'closed' ? 'ready' : 'degraded',
-      upstream: { name: client.name, circuit: client.circuitState },
+      status: app.upstream.circuitState === 'closed' ? 'ready' : 'degraded',
+      upstream: { name: app.upstream.name, circuit: app.upstream.circuitState },
     }),
   )
 

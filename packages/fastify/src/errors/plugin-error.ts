@@ -1,0 +1,105 @@
+/** Stable codes of the errors this package throws. */
+export type UserEventsFastifyErrorCode = 'FASTIFY_USEREVENTS_INVALID_OPTION' | 'INVALID_INPUT'
+
+/**
+ * A global brand (`Symbol.for`), so {@link isUserEventsFastifyError} recognises errors of another
+ * installed copy of this package, where `instanceof` would fail.
+ */
+const BRAND = Symbol.for('@userevents/fastify/error')
+
+/** Base class of every error this package throws; `code` is stable between versions. */
+export class UserEventsFastifyError extends Error {
+  /** Stable, machine-readable code. */
+  readonly code: UserEventsFastifyErrorCode
+
+  /** @internal Brand checked by {@link isUserEventsFastifyError}. */
+  readonly [BRAND] = true
+
+  /**
+   * @param code - the stable code
+   * @param message - names the bad value
+   */
+  constructor(code: UserEventsFastifyErrorCode, message: string) {
+    super(message)
+    this.name = 'UserEventsFastifyError'
+    this.code = code
+  }
+}
+
+/** True for any error thrown by this package (any installed copy of it). */
+export function isUserEventsFastifyError(error: unknown): error is UserEventsFastifyError {
+  return (
+    typeof error === 'object' && error !== null && (error as { [BRAND]?: unknown })[BRAND] === true
+  )
+}
+
+/**
+ * A plugin or route-helper option is invalid; thrown at registration, before any I/O.
+ * Code `FASTIFY_USEREVENTS_INVALID_OPTION`.
+ *
+ * @example
+ * // Expected `pageRoute.maxLimit` to be a positive integer, got 0
+ */
+export class InvalidPluginOptionError extends UserEventsFastifyError {
+  /** The option's name, e.g. `client`. */
+  readonly option: string
+  /** The value that was given. */
+  readonly value: unknown
+
+  /**
+   * @param option - the option's name
+   * @param expected - what it should have been
+   * @param value - what was given
+   */
+  constructor(option: string, expected: string, value: unknown) {
+    super(
+      'FASTIFY_USEREVENTS_INVALID_OPTION',
+      `Expected \`${option}\` to be ${expected}, got ${quote(value)}`,
+    )
+    this.name = 'InvalidPluginOptionError'
+    this.option = option
+    this.value = value
+  }
+}
+
+/**
+ * A query parameter of a paged route is invalid (a caller error, answered 400 before any
+ * upstream call). Code `INVALID_INPUT`; `statusCode` is 400 so Fastify's own error handler
+ * answers 400 as well.
+ *
+ * @example
+ * // querystring.limit must be an integer written in digits, got "0x10"
+ */
+export class InvalidQueryError extends UserEventsFastifyError {
+  /** Always 400. */
+  readonly statusCode = 400
+  /** The query parameter, e.g. `limit`. */
+  readonly field: string
+  /** The value as received. */
+  readonly value: unknown
+
+  /**
+   * @param field - the query parameter
+   * @param rule - what it must be, e.g. `must be <= 200`
+   * @param value - what was received
+   */
+  constructor(field: string, rule: string, value: unknown) {
+    super('INVALID_INPUT', `querystring.${field} ${rule}, got ${quote(value)}`)
+    this.name = 'InvalidQueryError'
+    this.field = field
+    this.value = value
+  }
+}
+
+/** @internal Quotes a value for a message; long values are cut. */
+export function quote(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return 'a function'
+  let json: string
+  try {
+    json = JSON.stringify(value) ?? String(value)
+  } catch {
+    json = String(value)
+  }
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json
+}

@@ -1,0 +1,140 @@
+import {
+  createEventArraySerializer,
+  createPageSerializer,
+  type EventPage,
+  eventArrayJsonSchema,
+  eventPageJsonSchema,
+  type ProjectedEvent,
+} from '@userevents/event-aggregator'
+import type { FastifyInstance } from 'fastify'
+import { InvalidPluginOptionError } from './errors/plugin-error.js'
+import {
+  checkPageQueryLimits,
+  type PageQueryLimits,
+  pageQuerySchema,
+  parsePageQuery,
+} from './page-query.js'
+import { requireDecorators } from './plugin.js'
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+
+/** Options of {@link registerEventPageRoute}. */
+export interface EventPageRouteOptions extends PageQueryLimits {
+  /** The route's URL; it must have an `:id` parameter (the user id), e.g. `/users/:id/events`. */
+  url: string
+  /**
+   * `page` (default): the page object `{ items, total, limit, offset, missing }`;
+   * `items`: the bare array of events (what older clients parse), the rest in headers.
+   */
+  body?: 'page' | 'items'
+  /** JSON Schema of the `:id` parameter. Default: 1 to 64 of `A-Z a-z 0-9 _ -`. */
+  idSchema?: Record<string, unknown>
+}
+
+/** The default `:id` schema: URL- and header-safe ids. */
+const DEFAULT_ID_SCHEMA = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_-]+$',
+} as const
+
+/**
+ * Registers `GET <url>` serving one page of a user's events from `app.eventAggregator`:
+ * `?limit&offset&fields` parsed by {@link parsePageQuery} (digits only, typed fields), the
+ * reply's `upstreamContext()` passed to the aggregator, `X-Total-Count`, an RFC 8288 `Link`
+ * (`next`/`prev`, keeping `fields`) and `X-Missing-Event-Ids` headers, and the aggregator's
+ * per-projection serializer with an explicit `application/json` content type (a custom
+ * serializer skips Fastify's default one).
+ *
+ * @throws InvalidPluginOptionError at registration, for a bad option or an instance without the plugin
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { registerEventPageRoute, userEvents } from '@userevents/fastify'
+ *
+ * const app = Fastify()
+ * await app.register(userEvents, { client: { baseUrl: 'http://127.0.0.1:4000' } })
+ * registerEventPageRoute(app, { url: '/users/:id/events', maxLimit: 100 })
+ * ```
+ */
+export function registerEventPageRoute(app: FastifyInstance, options: EventPageRouteOptions): void {
+  requireDecorators(app)
+  if (typeof options?.url !== 'string' || !/(^|\/):id(\/|$)/.test(options.url)) {
+    throw new InvalidPluginOptionError('url', 'a route URL with an `:id` parameter', options?.url)
+  }
+  const shape = options.body ?? 'page'
+  if (shape !== 'page' && shape !== 'items') {
+    throw new InvalidPluginOptionError('body', "'page' or 'items'", shape)
+  }
+  checkPageQueryLimits(options, '')
+  const limits: PageQueryLimits = { maxLimit: options.maxLimit, maxOffset: options.maxOffset }
+
+  app.get<{ Params: { id: string } }>(
+    options.url,
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: options.idSchema ?? DEFAULT_ID_SCHEMA },
+        },
+        querystring: pageQuerySchema(),
+        response: { 200: shape === 'page' ? eventPageJsonSchema() : eventArrayJsonSchema() },
+      },
+    },
+    async (request, reply) => {
+      const query = parsePageQuery(request.query, limits)
+      const { id } = request.params
+      const page = await app.eventAggregator.getEventsByUserId(id, {
+        limit: query.limit,
+        offset: query.offset,
+        fields: query.fields,
+        ...reply.upstreamContext(),
+      })
+      reply.header('x-total-count', String(page.total))
+      const basePath = request.url.split('?')[0] ?? request.url
+      const link = linkHeader(basePath, page, query.rawFields)
+      if (link !== undefined) reply.header('link', link)
+      if (page.missing.length > 0) {
+        // Ids only (header-safe by the id schema); the reasons are in the page body.
+        reply.header('x-missing-event-ids', page.missing.map((m) => m.id).join(','))
+      }
+      if (query.fields !== undefined) {
+        // A projection has its own schema (only the chosen fields); the aggregator compiles one
+        // serializer per projection and caches it.
+        reply
+          .type(JSON_CONTENT_TYPE)
+          .serializer(
+            shape === 'page'
+              ? createPageSerializer(query.fields)
+              : createEventArraySerializer(query.fields),
+          )
+      }
+      return shape === 'page' ? page : page.items
+    },
+  )
+}
+
+/**
+ * Private: RFC 8288 `Link` with `rel="next"` (and `rel="prev"`), as URI references relative to
+ * the request, keeping the caller's `fields` so following a link returns the same projection.
+ */
+function linkHeader(
+  basePath: string,
+  page: EventPage<ProjectedEvent>,
+  fields: string | undefined,
+): string | undefined {
+  const url = (offset: number) => {
+    const query = new URLSearchParams({ limit: String(page.limit), offset: String(offset) })
+    if (fields !== undefined) query.set('fields', fields)
+    return `<${basePath}?${query.toString()}>`
+  }
+  const links: string[] = []
+  if (page.offset + page.limit < page.total) {
+    links.push(`${url(page.offset + page.limit)}; rel="next"`)
+  }
+  if (page.offset > 0) links.push(`${url(Math.max(0, page.offset - page.limit))}; rel="prev"`)
+  return links.length > 0 ? links.join(', ') : undefined
+}

@@ -1,0 +1,284 @@
+import { request as httpRequest } from 'node:http'
+import {
+  createMockUpstream,
+  type MockServerHandle,
+  type MockUpstream,
+} from '@userevents/mock-server'
+import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  InvalidPluginOptionError,
+  registerEventPageRoute,
+  type UpstreamCallContext,
+  userEvents,
+} from '../src/index.js'
+import { type RecordingUpstream, startRecordingUpstream } from './helpers.js'
+
+let mock: MockUpstream
+let server: MockServerHandle
+const cleanups: (() => Promise<unknown>)[] = []
+
+beforeEach(async () => {
+  mock = createMockUpstream({ mode: 'healthy', delays: 0, networkErrorRate: 0 })
+  server = await mock.listen({ host: '127.0.0.1', port: 0 })
+  cleanups.push(() => server.close())
+})
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+/** A Fastify app with the plugin over the mock; closed after the test. */
+async function app(options: Record<string, unknown> = {}): Promise<FastifyInstance> {
+  const fastify = Fastify()
+  cleanups.push(() => fastify.close())
+  await fastify.register(userEvents, { client: { baseUrl: server.url, retry: false }, ...options })
+  return fastify
+}
+
+describe('decorators', () => {
+  it('decorates the instance with the client and the aggregator, typed', async () => {
+    const fastify = await app()
+    fastify.get('/users', async (_request, reply) =>
+      fastify.upstream.get('/getUsers', reply.upstreamContext()),
+    )
+    const page = await fastify.eventAggregator.getEventsByUserId('1', { limit: 1 })
+    expect(page.total).toBe(2)
+    const res = await fastify.inject({ method: 'GET', url: '/users' })
+    expect(res.statusCode).toBe(200)
+    expect((res.json() as { id: string }[]).map((u) => u.id)).toEqual(['1', '2', '3'])
+  })
+
+  it('passes request.id and one caller-gone signal per request to upstream calls', async () => {
+    const upstream = await startRecordingUpstream()
+    cleanups.push(() => upstream.close())
+    const fastify = Fastify({ genReqId: () => 'req-42' })
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, { client: { baseUrl: upstream.url, retry: false } })
+    let contexts: UpstreamCallContext[] = []
+    let abortedAfterCall: boolean | undefined
+    fastify.get('/twice', async (_request, reply) => {
+      contexts = [reply.upstreamContext(), reply.upstreamContext()]
+      await fastify.upstream.get('/a', reply.upstreamContext())
+      abortedAfterCall = reply.upstreamContext().signal.aborted
+      return { ok: true }
+    })
+    const res = await fastify.inject({ method: 'GET', url: '/twice' })
+    expect(res.statusCode).toBe(200)
+    expect(contexts[0]).toBe(contexts[1])
+    expect(contexts[0]?.requestId).toBe('req-42')
+    expect(abortedAfterCall).toBe(false)
+    expect(upstream.requests.map((r) => r.headers['x-request-id'])).toEqual(['req-42'])
+  })
+
+  it('respects encapsulation: a sibling context registered without the plugin has no decorators', async () => {
+    const root = Fastify()
+    cleanups.push(() => root.close())
+    let inside = false
+    let outside = true
+    await root.register(async (child) => {
+      await child.register(userEvents, { client: { baseUrl: server.url } })
+      inside = child.hasDecorator('upstream')
+    })
+    await root.register(async (sibling) => {
+      outside = sibling.hasDecorator('upstream')
+    })
+    await root.ready()
+    expect({ inside, outside }).toEqual({ inside: true, outside: false })
+  })
+})
+
+describe('the caller-gone signal (real port)', () => {
+  let upstream: RecordingUpstream
+  let fastify: FastifyInstance
+  let seen: AbortSignal | undefined
+  let settled: Promise<unknown>
+
+  beforeEach(async () => {
+    upstream = await startRecordingUpstream(undefined, (url) => url === '/slow')
+    cleanups.push(() => upstream.close())
+    fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, { client: { baseUrl: upstream.url, retry: false } })
+    fastify.post('/write', async (_request, reply) => {
+      const context = reply.upstreamContext()
+      seen = context.signal
+      const call = fastify.upstream.post('/slow', { a: 1 }, context)
+      settled = call.catch((err: unknown) => err)
+      return call
+    })
+  })
+
+  it('aborts the upstream call when the caller closes the connection', async () => {
+    const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+    const req = httpRequest(`${base}/write`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    })
+    req.on('error', () => {})
+    req.end('{"x":1}')
+    await upstream.waitForRequests(1)
+    expect(seen?.aborted).toBe(false)
+    req.destroy()
+    const err = (await settled) as { code?: string }
+    expect(seen?.aborted).toBe(true)
+    expect(err.code).toBe('UPSTREAM_ABORTED')
+  })
+
+  it('does not abort a POST whose body has been read while the caller still waits', async () => {
+    const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+    const answer = fetch(`${base}/write`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"x":1}',
+    })
+    await upstream.waitForRequests(1)
+    // The request body is fully read here (the handler runs after parsing): request.signal on
+    // Node 20 would already be aborted; the caller-gone signal must not be.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(seen?.aborted).toBe(false)
+    const held = upstream.held[0]
+    held?.setHeader('content-type', 'application/json')
+    held?.end('{"stored":true}')
+    const res = await answer
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ stored: true })
+    expect(seen?.aborted).toBe(false)
+  })
+})
+
+describe('paged routes (real port against the mock)', () => {
+  it('serves a page object with headers, and a projection with a JSON content type', async () => {
+    const fastify = await app()
+    registerEventPageRoute(fastify, { url: '/users/:id/events', maxLimit: 100 })
+    registerEventPageRoute(fastify, { url: '/getEventsByUserId/:id', body: 'items' })
+    const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+
+    const page = await fetch(`${base}/users/1/events?limit=1`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('x-total-count')).toBe('2')
+    expect(page.headers.get('link')).toBe('</users/1/events?limit=1&offset=1>; rel="next"')
+    expect(await page.json()).toEqual({
+      items: [{ id: '1', name: 'Login', userId: '1', details: 'User logged in' }],
+      total: 2,
+      limit: 1,
+      offset: 0,
+      missing: [],
+    })
+
+    const projected = await fetch(`${base}/getEventsByUserId/1?fields=name&offset=1`)
+    expect(projected.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(projected.headers.get('link')).toBe(
+      '</getEventsByUserId/1?limit=50&offset=0&fields=name>; rel="prev"',
+    )
+    expect(await projected.json()).toEqual([{ id: '2', name: 'Purchase' }])
+  })
+
+  it.each(['0x10', '2e1', '%205', '500'])(
+    'answers 400 for limit=%s before any upstream call',
+    async (limit) => {
+      const fastify = await app()
+      registerEventPageRoute(fastify, { url: '/users/:id/events', maxLimit: 100 })
+      mock.resetCalls()
+      const res = await fastify.inject({ method: 'GET', url: `/users/1/events?limit=${limit}` })
+      expect(res.statusCode).toBe(400)
+      expect(res.json()).toMatchObject({ code: 'INVALID_INPUT', error: 'Bad Request' })
+      expect((res.json() as { message: string }).message).toMatch(/^querystring\.limit /)
+      expect(Object.values(mock.calls()).reduce((a, b) => a + b, 0)).toBe(0)
+    },
+  )
+
+  it('maps an unknown user to 404 and an open circuit to 503 with Retry-After', async () => {
+    const fastify = await app({
+      client: {
+        baseUrl: server.url,
+        retry: false,
+        breaker: { failureThreshold: 1, windowMs: 60_000, resetTimeoutMs: 60_000 },
+      },
+      aggregator: { userCache: false, cache: false },
+    })
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    const missing = await fastify.inject({ method: 'GET', url: '/users/999/events' })
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json()).toMatchObject({ code: 'USER_NOT_FOUND' })
+
+    await server.close()
+    const down = await fastify.inject({ method: 'GET', url: '/users/1/events' })
+    expect(down.statusCode).toBe(503)
+    const open = await fastify.inject({ method: 'GET', url: '/users/1/events' })
+    expect(open.statusCode).toBe(503)
+    expect(open.json()).toMatchObject({ code: 'UPSTREAM_CIRCUIT_OPEN' })
+    expect(Number(open.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+  })
+
+  it('answers problem+json when asked', async () => {
+    const fastify = await app({ errorHandler: { format: 'problem+json' } })
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    const res = await fastify.inject({ method: 'GET', url: '/users/999/events' })
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    expect(res.json()).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'User "999" was not found',
+      code: 'USER_NOT_FOUND',
+    })
+  })
+})
+
+describe('lifecycle and options', () => {
+  it('closes the client it created, and leaves a client it was given open', async () => {
+    const given: UpstreamClient = createUpstreamClient({ baseUrl: server.url, retry: false })
+    cleanups.push(() => given.close())
+    const withGiven = Fastify()
+    await withGiven.register(userEvents, { client: given })
+    const withOwn = Fastify()
+    await withOwn.register(userEvents, { client: { baseUrl: server.url, retry: false } })
+    const own = withOwn.upstream
+    await withGiven.close()
+    await withOwn.close()
+    await expect(given.get('/getUsers')).resolves.toHaveLength(3)
+    await expect(own.get('/getUsers')).rejects.toMatchObject({
+      code: 'UPSTREAM_NETWORK',
+      causeCode: 'UPSTREAM_CLIENT_CLOSED',
+    })
+  })
+
+  it.each([
+    [{}, 'Expected `client` to be an UpstreamClient or its options, got undefined'],
+    [
+      { client: { baseUrl: 'http://x' }, aggregator: 5 },
+      'Expected `aggregator` to be an EventAggregator or its options, got 5',
+    ],
+    [
+      { client: { baseUrl: 'http://x' }, errorHandler: { format: 'xml' } },
+      'Expected `errorHandler` to be a boolean or { format: \'json\' | \'problem+json\' }, got {"format":"xml"}',
+    ],
+  ])('rejects bad options at registration: %j', async (options, message) => {
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    fastify.register(userEvents, options as never)
+    const err = await fastify.ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(InvalidPluginOptionError)
+    expect((err as Error).message).toBe(message)
+  })
+
+  it('rejects a page route on an instance without the plugin, and a URL without :id', async () => {
+    const bare = Fastify()
+    cleanups.push(() => bare.close())
+    expect(() => registerEventPageRoute(bare, { url: '/users/:id/events' })).toThrow(
+      InvalidPluginOptionError,
+    )
+    const fastify = await app()
+    expect(() => registerEventPageRoute(fastify, { url: '/events' })).toThrow(
+      'Expected `url` to be a route URL with an `:id` parameter, got "/events"',
+    )
+    expect(() => registerEventPageRoute(fastify, { url: '/u/:id', maxLimit: 0 })).toThrow(
+      'Expected `maxLimit` to be a positive integer, got 0',
+    )
+  })
+})
