@@ -21,6 +21,7 @@ const opossum = new CircuitBreaker(() => bare.get('/x'), {
   rollingPercentilesEnabled: false,
   enableSnapshots: false,
 })
+const onlyOtel = process.argv.includes('--otel-only')
 const contenders: Record<string, () => Promise<unknown>> = {
   'no policies': () => bare.get('/x'),
   'retry only': client({ breaker: false }),
@@ -30,32 +31,39 @@ const contenders: Record<string, () => Promise<unknown>> = {
   'no policies, each call wrapped in pRetry': () => pRetry(() => bare.get('/x'), { retries: 2 }),
   'no policies, each call through opossum fire()': () => opossum.fire(),
 }
-const results: Record<string, number[]> = {}
-for (let round = 0; round < 3; round++) {
-  for (const [name, call] of Object.entries(contenders)) {
-    const rate = await callsPerSecond(call)
-    results[name] = [...(results[name] ?? []), rate]
+// `--otel-only` skips this first table (the OpenTelemetry section below is the slow part).
+if (!onlyOtel) {
+  const results: Record<string, number[]> = {}
+  for (let round = 0; round < 3; round++) {
+    for (const [name, call] of Object.entries(contenders)) {
+      const rate = await callsPerSecond(call)
+      results[name] = [...(results[name] ?? []), rate]
+    }
   }
-}
-console.log('| configuration | calls/s (best of 3) | µs per call |')
-console.log('| --- | ---: | ---: |')
-for (const [name, rates] of Object.entries(results)) {
-  const best = Math.max(...rates)
-  console.log(`| ${name} | ${Math.round(best)} | ${(1e6 / best).toFixed(2)} |`)
+  console.log('| configuration | calls/s (best of 3) | µs per call |')
+  console.log('| --- | ---: | ---: |')
+  for (const [name, rates] of Object.entries(results)) {
+    const best = Math.max(...rates)
+    console.log(`| ${name} | ${Math.round(best)} | ${(1e6 / best).toFixed(2)} |`)
+  }
 }
 
 // --- OpenTelemetry ------------------------------------------------------------------------------
 // The default client (retry + breaker) with OpenTelemetry absent, installed without an SDK, and
 // with an SDK recording every span and metric. Each measurement runs in its own process; the
-// three modes alternate (in a rotating order) for 3 rounds and each keeps its best round.
+// three modes alternate (in a rotating order) for BENCH_ROUNDS rounds (default 3) and each
+// keeps its best round. On a loaded machine raise BENCH_ROUNDS: "absent" and "API, no SDK" run
+// the very same per-call code, so any gap between them is the machine's noise.
 const { execFileSync } = await import('node:child_process')
 const { fileURLToPath } = await import('node:url')
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const modes = ['absent', 'api', 'sdk'] as const
 const otel: Record<string, number[]> = {}
-for (let round = 0; round < 3; round++) {
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+for (let round = 0; round < rounds; round++) {
   // The order rotates each round, so no mode always runs first (or last) in a round.
-  for (const mode of [...modes.slice(round), ...modes.slice(0, round)]) {
+  const shift = round % modes.length
+  for (const mode of [...modes.slice(shift), ...modes.slice(0, shift)]) {
     const preload = mode === 'absent' ? ['--require', here('./block-otel.cjs')] : []
     const out = execFileSync(
       process.execPath,
@@ -74,7 +82,9 @@ const labels = {
   api: 'API installed, no SDK',
   sdk: 'SDK recording (traces + metrics)',
 }
-console.log('\n| OpenTelemetry (default client) | calls/s (best of 3) | µs per call | vs absent |')
+console.log(
+  `\n| OpenTelemetry (default client) | calls/s (best of ${rounds}) | µs per call | vs absent |`,
+)
 console.log('| --- | ---: | ---: | ---: |')
 for (const mode of modes) {
   const rate = best(mode)
