@@ -18,6 +18,7 @@ const alias = {
   '@userevents/upstream-client': sourceOf('upstream-client'),
   '@userevents/mock-server': sourceOf('mock-server'),
   '@userevents/event-aggregator': sourceOf('event-aggregator'),
+  '@userevents/redis': sourceOf('redis'),
   '@userevents/fastify': sourceOf('fastify'),
 }
 
@@ -36,6 +37,7 @@ export default [
   project('upstream-client', './packages/upstream-client'),
   project('mock-server', './packages/mock-server'),
   project('event-aggregator', './packages/event-aggregator'),
+  project('redis', './packages/redis'),
   project('fastify', './packages/fastify'),
   project('event-service', './examples/event-service'),
 ] satisfies TestProjectConfiguration[]

@@ -50,6 +50,21 @@ const smoke = {
     if (a.id !== '1' || b.id !== '2') throw new Error('unexpected loader result')
     const json = m.createPageSerializer()({ items: [], total: 0, limit: 50, offset: 0, missing: [] })
     if (JSON.parse(json).total !== 0) throw new Error('unexpected serializer output ' + json)`,
+  // One real call when a redis-server can be started here (REDIS_SMOKE_URL, set below), else a
+  // construction-only smoke: an unreachable Redis must still answer from the local path.
+  '@userevents/redis': `
+    const m = await load('@userevents/redis')
+    const client = await load('@userevents/upstream-client')
+    const url = process.env.REDIS_SMOKE_URL ?? 'redis://127.0.0.1:9'
+    const store = m.createRedisStore({ url, namespace: 'smoke' + process.pid })
+    if (!client.isSharedStore(store)) throw new Error('the store lacks the shared-store brand')
+    if (process.env.REDIS_SMOKE_URL) await store.connection.ready()
+    const first = await store.load('k', async () => ({ n: 1 }), { ttlMs: 5000 })
+    const second = await store.load('k', async () => ({ n: 2 }), { ttlMs: 5000 })
+    await store.close()
+    const expected = process.env.REDIS_SMOKE_URL ? 'fetch,store,1' : 'local,local,2'
+    const got = [first.source, second.source, second.value.n].join(',')
+    if (got !== expected) throw new Error('unexpected store results ' + got + ', expected ' + expected)`,
   '@userevents/fastify': `
     const m = await load('@userevents/fastify')
     if (typeof m.userEvents !== 'function') throw new Error('userEvents is not a plugin function')
@@ -110,23 +125,30 @@ if (!failed) {
   // Installed with npm, not pnpm: this is how most consumers will meet the packages, and it
   // proves the published manifests stand without the workspace around them.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], consumer)
+  const redis = startRedis()
   // `@opentelemetry/api` is an optional peer dependency: npm must not have installed it, and the
   // packages must work without it and with it (then without an SDK registered).
   if (existsSync(join(consumer, 'node_modules', '@opentelemetry', 'api'))) {
     failed = true
     console.error('FAIL the packed install pulled in the optional peer @opentelemetry/api')
   }
-  smokeAll(consumer, 'without @opentelemetry/api')
+  smokeAll(consumer, 'without @opentelemetry/api', redis)
   run(
     'npm',
     ['install', '--no-audit', '--no-fund', '--loglevel=error', '@opentelemetry/api@^1.9.0'],
     consumer,
   )
-  smokeAll(consumer, 'with @opentelemetry/api, no SDK')
+  smokeAll(consumer, 'with @opentelemetry/api, no SDK', redis)
+  if (redis) {
+    redis.child.kill('SIGTERM')
+    console.log('ok   @userevents/redis: smoke ran one real call against redis-server')
+  } else {
+    console.log('note @userevents/redis: no redis-server here, construction-only smoke')
+  }
 }
 
 /** Runs every package's smoke snippet as ESM and as CommonJS in the consumer project. */
-function smokeAll(consumer, label) {
+function smokeAll(consumer, label, redis) {
   for (const [name, body] of Object.entries(smoke)) {
     if (!tarballs.some((t) => t.includes(name.replace('@', '').replace('/', '-')))) continue
     writeFileSync(
@@ -139,7 +161,12 @@ function smokeAll(consumer, label) {
     )
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       try {
-        run(process.execPath, [file], consumer)
+        execFileSync(process.execPath, [file], {
+          cwd: consumer,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+          env: { ...process.env, ...(redis ? { REDIS_SMOKE_URL: redis.url } : {}) },
+        })
         console.log(
           `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install (${label})`,
         )
@@ -189,6 +216,35 @@ if (!failed && tarballs.some((t) => t.includes('userevents-fastify'))) {
 }
 
 rmSync(work, { recursive: true, force: true })
+
+/** Starts a throw-away redis-server on a free port (stopped by pid), or returns undefined. */
+function startRedis() {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000)
+    const child = spawn(
+      process.env.REDIS_SERVER ?? 'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    )
+    child.on('error', () => {})
+    // Not installed: spawn has no pid.
+    if (child.pid === undefined) return undefined
+    // Wait (synchronously, this script is sequential) until it answers PING or gives up.
+    for (let i = 0; i < 50; i++) {
+      try {
+        const out = execFileSync('redis-cli', ['-p', String(port), 'PING'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        })
+        if (out.trim() === 'PONG') return { child, url: `redis://127.0.0.1:${port}` }
+      } catch {}
+      execFileSync('sleep', ['0.1'])
+    }
+    // Port taken (or a slow start): stop it and try another port.
+    child.kill('SIGKILL')
+  }
+  return undefined
+}
 process.exit(failed ? 1 : 0)
 
 /**

@@ -1,5 +1,6 @@
 import type { EventAggregatorOptions } from '@userevents/event-aggregator'
 import { userEvents } from '@userevents/fastify'
+import type { RedisConnection } from '@userevents/redis'
 import type { UpstreamClientOptions } from '@userevents/upstream-client'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { ServiceConfig } from './config.js'
@@ -22,6 +23,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger
   /** OpenTelemetry: server spans and the SDK's metrics on `/metrics`; `undefined` when off. */
   telemetry?: Telemetry | undefined
+  /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz` and `/metrics`. */
+  redis?: Pick<RedisConnection, 'mode'> | undefined
 }
 
 /**

@@ -20,6 +20,11 @@ export interface ServiceConfig {
    * on a loopback port in flapping mode", so `pnpm start` works on a fresh machine.
    */
   upstreamBase: string | undefined
+  /**
+   * `REDIS_URL`: turns fleet mode on (`redis://` or `rediss://`): one cache and one single-flight
+   * shared by every replica, through `@userevents/redis`. Unset: everything stays in-process.
+   */
+  redisUrl: string | undefined
   upstream: {
     /** `UPSTREAM_TIMEOUT_MS`: per-attempt timeout. Must exceed the upstream's 500 ms event delay. */
     timeoutMs: number
@@ -65,6 +70,7 @@ export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   port: 3000,
   host: '127.0.0.1',
   upstreamBase: undefined,
+  redisUrl: undefined,
   upstream: { timeoutMs: 2_000, deadlineMs: 5_000, retries: 2, connections: 64, batch: false },
   breaker: { failureThreshold: 3, windowMs: 30_000, resetTimeoutMs: 5_000 },
   cacheTtlMs: 30_000,
@@ -95,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     port: read.int('PORT', d.port, 0, 65_535),
     host: read.string('HOST', d.host),
     upstreamBase: read.url('UPSTREAM_BASE'),
+    redisUrl: read.redisUrl('REDIS_URL'),
     upstream: {
       timeoutMs: read.int('UPSTREAM_TIMEOUT_MS', d.upstream.timeoutMs, 1, 600_000),
       deadlineMs: read.int('UPSTREAM_DEADLINE_MS', d.upstream.deadlineMs, 1, 600_000),
@@ -168,6 +175,16 @@ class EnvReader {
     if ((allowed as readonly string[]).includes(raw)) return raw as T
     this.problems.push(`${name} must be one of ${allowed.join(', ')}, got ${quote(raw)}`)
     return fallback
+  }
+
+  redisUrl(name: string): string | undefined {
+    const raw = this.raw(name)
+    if (raw === undefined) return undefined
+    if (!/^rediss?:\/\/[^\s]+$/.test(raw)) {
+      this.problems.push(`${name} must be a redis:// or rediss:// URL, got ${quote(raw)}`)
+      return undefined
+    }
+    return raw
   }
 
   url(name: string): string | undefined {

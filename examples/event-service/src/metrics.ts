@@ -40,6 +40,11 @@ export interface ServiceMetrics {
   observeRequest(e: { method: string; route: string; statusCode: number; durationMs: number }): void
   /** Subscribes to the client's hooks. Returns a function that unsubscribes them all. */
   trackClient(client: ObservableClient): () => void
+  /**
+   * Reports fleet mode (`REDIS_URL`) as `fleet_mode` (1 fleet, 0 local: Redis away, the replica
+   * serves from local state). Returns a function that stops reporting it.
+   */
+  trackFleet(source: { readonly mode: 'fleet' | 'local' }): () => void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   /** The `Content-Type` of {@link ServiceMetrics.render}'s output. */
@@ -63,7 +68,8 @@ export interface MetricsOptions {
  * - `upstream_ramp_allowed_in_flight` gauge by upstream: calls the recovery ramp after a
  *   successful probe allows in flight (2, 4, 8, ...); `+Inf` while no ramp limits traffic;
  * - `upstream_cache_hits_total` (by `stale`) and `upstream_cache_misses_total`;
- * - `http_requests_total` and `http_request_duration_seconds` by method, route and status code.
+ * - `http_requests_total` and `http_request_duration_seconds` by method, route and status code;
+ * - `fleet_mode` (with `REDIS_URL`): 1 while Redis is shared, 0 while the replica runs locally.
  *
  * @example
  * ```ts
@@ -156,6 +162,19 @@ export function createMetrics(options: MetricsOptions = {}): ServiceMetrics {
       const labels = { method, route, status_code: String(statusCode) }
       requests.inc(labels)
       requestLatency.observe(labels, durationMs / 1000)
+    },
+    trackFleet(source) {
+      // Registered only in fleet mode: an unset gauge would read 0, i.e. "local", without Redis.
+      const name = `${prefix}fleet_mode`
+      new Gauge({
+        name,
+        help: 'Fleet mode on Redis: 1 fleet (shared cache and single-flight), 0 local (Redis away: local caches only)',
+        registers: [registry],
+        collect() {
+          this.set(source.mode === 'fleet' ? 1 : 0)
+        },
+      })
+      return () => registry.removeSingleMetric(name)
     },
     trackClient(client) {
       const upstream = client.name

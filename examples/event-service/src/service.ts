@@ -1,4 +1,5 @@
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
+import { createRedisConnection, createRedisStore } from '@userevents/redis'
 import type { UpstreamClient } from '@userevents/upstream-client'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -77,11 +78,23 @@ export async function createService(
   // go through the client's short GET cache, which also coalesces identical in-flight GETs and
   // serves stale entries while the upstream is down.
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
+  // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches. When Redis
+  // is down or slow the replica serves from its local caches, exactly as without REDIS_URL.
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : createRedisConnection({ url: config.redisUrl, logger })
+  const store =
+    redis === undefined
+      ? undefined
+      : createRedisStore({ connection: redis, namespace: 'event-service' })
+  const untrackFleet = redis === undefined ? undefined : metrics.trackFleet(redis)
   const app = await buildApp({
     config,
     logger,
     metrics,
     telemetry: options.telemetry,
+    redis,
     client: {
       baseUrl: upstreamUrl,
       name: 'events',
@@ -99,6 +112,7 @@ export async function createService(
         config.listCacheTtlMs > 0
           ? { ttlMs: config.listCacheTtlMs, max: 5_000, staleIfError: true }
           : false,
+      ...(store !== undefined && config.listCacheTtlMs > 0 ? { store } : {}),
     },
     aggregator: {
       concurrency: config.aggregatorConcurrency,
@@ -110,11 +124,19 @@ export async function createService(
       // The usual 50, unless the operator capped pages below it.
       defaultLimit: Math.min(50, config.pageMaxLimit),
       staleIfError: true,
+      ...(store !== undefined && config.cacheTtlMs > 0 ? { store } : {}),
     },
   })
   // The plugin closes the client in its own onClose, after Fastify drained in-flight requests;
   // the embedded mock is closed after that.
   if (closeMock !== undefined) app.addHook('onClose', closeMock)
+  if (redis !== undefined) {
+    app.addHook('onClose', async () => {
+      untrackFleet?.()
+      await store?.close()
+      await redis.close()
+    })
+  }
 
   return {
     app,

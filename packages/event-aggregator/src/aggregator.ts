@@ -1,9 +1,15 @@
+import type { SharedStore } from '@userevents/upstream-client'
 import { EventNotFoundError } from './errors/event-not-found-error.js'
 import { InvalidUpstreamDataError } from './errors/invalid-upstream-data-error.js'
 import { UpstreamUnavailableError } from './errors/upstream-unavailable-error.js'
 import { UserNotFoundError } from './errors/user-not-found-error.js'
 import { AggregatorValidationError } from './errors/validation-error.js'
-import type { CacheMap, Clock, LoaderCacheOptions } from './loader/cache.js'
+import {
+  type CacheMap,
+  type Clock,
+  type LoaderCacheOptions,
+  validateCacheOption,
+} from './loader/cache.js'
 import { createLoader, type Loader } from './loader/loader.js'
 import { normalizeFields, projector } from './projection.js'
 import { createPageSpan } from './telemetry.js'
@@ -48,6 +54,13 @@ export interface EventAggregatorOptions {
   staleIfError?: boolean
   /** Clock of the caches' TTLs; inject one in tests. Default `performance`. */
   clock?: Clock
+  /**
+   * A tier shared by every replica (e.g. `createRedisStore()` from `@userevents/redis`) behind
+   * both caches (keys `event:<id>` and `user:<id>`, each with its cache's `ttlMs`): a restarted
+   * replica starts warm, and a cold page asked on several replicas at once is read from the
+   * upstream once. Needs the built-in caches; a cache set to `false` stays out of it. Default none.
+   */
+  store?: SharedStore
 }
 
 /** Options of {@link EventAggregator.getEventsByUserId}. */
@@ -136,6 +149,31 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     throw new AggregatorValidationError('staleIfError', 'a boolean', staleIfError)
   }
   const batch = batchOptions(options.batch)
+  validateCacheOption('cache', options.cache)
+  validateCacheOption('userCache', options.userCache)
+  if (options.store !== undefined) {
+    for (const [field, cache] of [
+      ['cache', options.cache],
+      ['userCache', options.userCache],
+    ] as const) {
+      if (
+        cache !== undefined &&
+        cache !== false &&
+        typeof (cache as LoaderCacheOptions).ttlMs !== 'number'
+      ) {
+        throw new AggregatorValidationError(
+          field,
+          'the built-in `{ ttlMs, max }` cache or `false` when `store` is given (the shared tier uses its ttlMs)',
+          '[cache map]',
+        )
+      }
+    }
+  }
+  // A cache turned off (`false`) keeps its loader out of the shared tier too.
+  const shared = (namespace: string, cache: unknown) =>
+    options.store === undefined || cache === false
+      ? {}
+      : { store: options.store, storeNamespace: namespace }
   // Stale data is a better answer than an error only while the upstream is failing; a 404 or a
   // malformed answer is the upstream's real answer and must not be papered over.
   const staleUnlessDefinitive = (e: unknown) =>
@@ -154,6 +192,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       ),
     concurrency,
     cache: options.userCache ?? { ttlMs: 5_000, max: 1_000 },
+    ...shared('user', options.userCache),
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
   })
@@ -202,6 +241,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         }),
     concurrency,
     cache: options.cache ?? { ttlMs: 60_000, max: 10_000 },
+    ...shared('event', options.cache),
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
   })

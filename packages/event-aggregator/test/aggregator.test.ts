@@ -348,3 +348,57 @@ describe('getEventsByUserId against the mock server', () => {
     expect(error.name).toBe('UserNotFoundError')
   })
 })
+
+describe('an async store passed as `cache` (issue 12)', () => {
+  const asyncMap = () => {
+    const m = new Map<string, unknown>()
+    return {
+      async get(key: string) {
+        return m.get(key)
+      },
+      async set(key: string, value: unknown) {
+        m.set(key, value)
+      },
+      async delete(key: string) {
+        m.delete(key)
+      },
+      async clear() {
+        m.clear()
+      },
+    }
+  }
+
+  it('rejects an object with async get/set at construction, naming the option', async () => {
+    const { client, mock } = await start({ data: usersWithEvents([3]) })
+    for (const field of ['cache', 'userCache'] as const) {
+      let error: unknown
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: the bug is a type-level mismatch made at runtime
+        createEventAggregator({ client, [field]: asyncMap() as any })
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(AggregatorValidationError)
+      expect((error as AggregatorValidationError).field).toBe(field)
+      expect((error as Error).message).toContain('`get` is async')
+    }
+    expect(mock.calls('getUserById')).toBe(0)
+  })
+
+  it('rejects the load with a typed error when a non-async get returns a promise', async () => {
+    const { client, mock } = await start({ data: usersWithEvents([3]) })
+    const m = asyncMap()
+    const promiseMap = {
+      get: (key: string) => m.get(key),
+      set: (key: string, value: unknown) => m.set(key, value),
+      delete: (key: string) => m.delete(key),
+      clear: () => m.clear(),
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    const aggregator = createEventAggregator({ client, cache: promiseMap as any })
+    const error = await aggregator.getEventsByUserId('u3').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AggregatorValidationError)
+    expect((error as AggregatorValidationError).field).toBe('cache')
+    expect(mock.calls('getEventById')).toBe(0)
+  })
+})

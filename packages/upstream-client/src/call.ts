@@ -33,5 +33,5 @@ export interface Call {
   /** Clock time the call started, read only when someone listens to call ends (else 0). */
   startedAt: number
   /** How a successful call was answered (see `CallOutcome`); `upstream` unless a cache step set it. */
-  outcome: 'upstream' | 'cache' | 'stale' | 'coalesced'
+  outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced'
 }

@@ -28,6 +28,7 @@ import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-break
 import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
+import { sharedTierStep } from './policies/shared-tier.js'
 import { attachTelemetry } from './telemetry/attach.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
@@ -162,6 +163,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const isFailure = breaker === undefined ? defaultIsFailure : breaker.isFailure
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
+  const throughStore =
+    config.cache === false ? undefined : sharedTierStep(config.store, name, config.cache.ttlMs)
   const circuitState = (): CircuitState => breaker?.state ?? 'closed'
   if (config.logger !== undefined) {
     attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
@@ -186,6 +189,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *
    *  1. fresh-cache hit — GETs only, unless the call passes `cache: false`;
    *  2. in-flight coalescing — identical concurrent GETs share steps 3–10;
+   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–10 for the
+   *     whole fleet; a degraded store runs steps 4–10 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
    *  4. overall deadline — fixes when the whole call must have settled;
    *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
@@ -204,7 +209,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       startDeadline(call, clock, call.deadlineMs)
       return retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
     }
-    if (cache === undefined || coalescer === undefined || !useCache || call.method !== 'GET') {
+    if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
       return resilient()
     }
     // Without a cache an aborted call rejects before any request; here it would otherwise start
@@ -227,10 +232,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const signal = call.signal
     call.signal = undefined
     const shared = coalescer.run(key, () =>
-      resilient().then(
-        (value) => {
-          cache.set(key, value, call.responseBytes)
-          return value
+      throughStore(key, call, resilient).then(
+        (entry) => {
+          cache.set(key, entry.value, entry.bytes, entry.ttlMs)
+          return entry.value
         },
         (error: unknown) => {
           if (cache.staleIfError && servesStale(error)) {

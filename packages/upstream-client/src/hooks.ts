@@ -37,10 +37,10 @@ export interface CallEndEvent {
 
 /**
  * How a call was answered: `upstream` by its own attempts, `cache` by a fresh cache entry,
- * `stale` by an expired entry after a failure (stale-if-error), `coalesced` by an identical
- * call already in flight, `error` when it failed.
+ * `store` by the shared (fleet) store, `stale` by an expired entry after a failure
+ * (stale-if-error), `coalesced` by an identical call already in flight, `error` when it failed.
  */
-export type CallOutcome = 'upstream' | 'cache' | 'stale' | 'coalesced' | 'error'
+export type CallOutcome = 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced' | 'error'
 
 /** Passed to `onRequest` listeners before each attempt is dispatched. */
 export interface RequestEvent {

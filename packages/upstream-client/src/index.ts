@@ -52,6 +52,8 @@ export type {
 } from './options.js'
 export { defaults } from './options.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
+export { isSharedStore, sharedStoreKind } from './store.js'
 export { diagnosticsChannels } from './telemetry/channels.js'
 export type { TelemetryOptions } from './telemetry/options.js'
 export { hasTraceparent } from './telemetry/undici.js'

@@ -9,6 +9,8 @@ import {
   defaultIsFailure,
   sharedPolicies,
 } from './policies/circuit-breaker.js'
+import { resolveStore } from './policies/shared-tier.js'
+import type { SharedStore } from './store.js'
 import {
   type ResolvedTelemetryOptions,
   resolveTelemetryOptions,
@@ -101,6 +103,11 @@ export interface UpstreamClientOptions {
   breaker?: BreakerOptions | CircuitBreaker | false
   /** GET cache with in-flight coalescing, or `false` (default). */
   cache?: CacheOptions | false
+  /**
+   * A tier shared by every replica behind the GET cache (needs `cache`): a fresh-cache miss asks
+   * the store, and a cold key is fetched once fleet-wide. See {@link SharedStore}. Default none.
+   */
+  store?: SharedStore
   /** Largest response body accepted, in bytes. Default 10 MiB. */
   maxBodyBytes?: number
   /** Headers sent with every request. */
@@ -129,6 +136,7 @@ export interface ResolvedOptions {
   /** Options of an own breaker, the policy of a shared one, or `false`. */
   breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
   cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
+  store: SharedStore | undefined
   maxBodyBytes: number
   headers: Record<string, string>
   clock: Clock
@@ -163,6 +171,7 @@ const TOP_LEVEL_KEYS = [
   'retry',
   'breaker',
   'cache',
+  'store',
   'maxBodyBytes',
   'headers',
   'clock',
@@ -208,6 +217,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     retry: resolveRetry(o.retry),
     breaker: resolveBreaker(o.breaker),
     cache: resolveCache(o.cache),
+    store: resolveStore(o.store, o.cache !== undefined && o.cache !== false),
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,

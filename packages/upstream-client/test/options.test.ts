@@ -90,8 +90,19 @@ describe('option validation', () => {
     ],
     [{ baseUrl, dispatcher: {} }, 'Expected `dispatcher` to be an undici Dispatcher, got {}'],
     [
+      { baseUrl, cache: { ttlMs: 1 }, store: { get() {}, set() {} } },
+      'Expected `store` to be a SharedStore (e.g. createRedisStore() from @userevents/redis), got an object without the shared-store brand',
+    ],
+    [
+      {
+        baseUrl,
+        store: { kind: 'userevents.shared-store.v1', load() {}, set() {}, delete() {} },
+      },
+      'Expected `cache` to be set when `store` is given: the shared tier sits behind the local cache and uses its `ttlMs`',
+    ],
+    [
       { baseUrl, retries: 3 },
-      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, cache, maxBodyBytes, headers, clock, telemetry',
+      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, cache, store, maxBodyBytes, headers, clock, telemetry',
     ],
     [
       { baseUrl, breaker: { threshold: 3 } },

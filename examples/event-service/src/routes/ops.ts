@@ -17,6 +17,7 @@ const readyResponse = {
         required: ['name', 'circuit'],
         properties: { name: { type: 'string' }, circuit: { type: 'string' } },
       },
+      redis: { type: 'object', required: ['mode'], properties: { mode: { type: 'string' } } },
     },
   },
 } as const
@@ -26,7 +27,7 @@ const readyResponse = {
  * `/metrics` (Prometheus text format).
  */
 export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { metrics } = deps
+  const { metrics, redis } = deps
 
   app.get(
     '/healthz',
@@ -43,9 +44,14 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/readyz',
     { schema: { querystring: emptyQuerySchema, response: readyResponse } },
+    // Fleet mode with Redis away is degraded, never down: the replica serves from local state.
     async () => ({
-      status: app.upstream.circuitState === 'closed' ? 'ready' : 'degraded',
+      status:
+        app.upstream.circuitState === 'closed' && (redis === undefined || redis.mode === 'fleet')
+          ? 'ready'
+          : 'degraded',
       upstream: { name: app.upstream.name, circuit: app.upstream.circuitState },
+      ...(redis === undefined ? {} : { redis: { mode: redis.mode } }),
     }),
   )
 

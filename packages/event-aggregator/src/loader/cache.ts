@@ -1,10 +1,12 @@
+import { isSharedStore } from '@userevents/upstream-client'
 import { LRUCache } from 'lru-cache'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import { integerInRange, positiveNumber } from '../validate.js'
 
 /**
  * Any map-like cache: a `Map`, an `LRUCache`, or your own (DataLoader's `cacheMap` contract).
- * The loader stores resolved values in it; expiry is the map's business.
+ * The loader stores resolved values in it; expiry is the map's business. Its methods must be
+ * synchronous: an async store (Redis...) goes in the `store` option, behind the local cache.
  */
 export interface CacheMap<K, V> {
   /** The cached value, or `undefined` on a miss. */
@@ -38,7 +40,8 @@ export interface Clock {
 export interface ValueStore<V> {
   getFresh(id: string): V | undefined
   getStale(id: string): V | undefined
-  set(id: string, value: V): void
+  /** `ttlMs` shortens the entry's life (e.g. to what the shared tier has left). */
+  set(id: string, value: V, ttlMs?: number): void
   delete(id: string): void
   clear(): void
 }
@@ -52,11 +55,39 @@ export function createValueStore<V>(
 ): ValueStore<V> {
   if (option === false) return noStore()
   if (option === undefined) return lruStore({ ttlMs: 60_000, max: 10_000 }, keepStale, clock)
+  validateCacheOption(field, option)
+  if (isCacheMap<V>(option)) return mapStore(option, field)
+  return lruStore(option, keepStale, clock, field)
+}
+
+/**
+ * @internal Rejects what cannot be a `cache` option before any load runs: a non-object, a shared
+ * store (it belongs in `store`), and a map whose `get` is an `async` function (every load would
+ * otherwise resolve `undefined` without calling the upstream). A `get` that returns a promise
+ * without being declared `async` is caught on first use by {@link createValueStore}'s map.
+ */
+export function validateCacheOption(field: string, option: unknown): void {
+  if (option === undefined || option === false) return
   if (typeof option !== 'object' || option === null) {
     throw new AggregatorValidationError(field, 'an object, a cache map or false', option)
   }
-  if (isCacheMap<V>(option)) return mapStore(option)
-  return lruStore(option, keepStale, clock, field)
+  if (isSharedStore(option)) {
+    throw new AggregatorValidationError(
+      field,
+      'a synchronous cache map or `{ ttlMs, max }` (a shared store goes in the `store` option)',
+      '[SharedStore]',
+    )
+  }
+  const methods = option as Record<string, unknown>
+  for (const name of ['get', 'set', 'delete', 'clear']) {
+    if (methods[name] instanceof AsyncFunction) {
+      throw new AggregatorValidationError(
+        field,
+        `a synchronous cache map (its \`${name}\` is async; an async store goes in the \`store\` option)`,
+        '[async cache map]',
+      )
+    }
+  }
 }
 
 /** @internal Duck-types a get/set/delete/clear map. */
@@ -76,11 +107,26 @@ function noStore<V>(): ValueStore<V> {
   return { getFresh: none, getStale: none, set: none, delete: none, clear: none }
 }
 
-/** @internal A user map: its own eviction decides freshness. */
-function mapStore<V>(map: CacheMap<string, V>): ValueStore<V> {
+/**
+ * @internal A user map: its own eviction decides freshness. A promise from `get` means an async
+ * store was passed as a map; it is rejected with a typed error naming the option instead of
+ * being served as the value.
+ */
+function mapStore<V>(map: CacheMap<string, V>, field: string): ValueStore<V> {
+  const get = (id: string): V | undefined => {
+    const value = map.get(id)
+    if (isThenable(value)) {
+      throw new AggregatorValidationError(
+        field,
+        'a synchronous cache map (its `get` returned a promise; an async store goes in the `store` option)',
+        '[async cache map]',
+      )
+    }
+    return value
+  }
   return {
-    getFresh: (id) => map.get(id),
-    getStale: (id) => map.get(id),
+    getFresh: get,
+    getStale: get,
     set: (id, v) => void map.set(id, v),
     delete: (id) => void map.delete(id),
     clear: () => void map.clear(),
@@ -114,8 +160,21 @@ function lruStore<V>(
   return {
     getFresh: (id) => lru.get(id)?.v,
     getStale: (id) => lru.get(id, { allowStale: true })?.v,
-    set: (id, v) => void lru.set(id, { v }),
+    set: (id, v, ttlMs) =>
+      void lru.set(id, { v }, ttlMs === undefined ? undefined : { ttl: Math.max(1, ttlMs) }),
     delete: (id) => void lru.delete(id),
     clear: () => lru.clear(),
   }
+}
+
+/** @internal The constructor of `async` functions (not a global). */
+const AsyncFunction = (async () => {}).constructor
+
+/** @internal */
+function isThenable(value: unknown): boolean {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }

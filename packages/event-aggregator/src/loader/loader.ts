@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks'
+import { isSharedStore, type SharedStore } from '@userevents/upstream-client'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import { integerInRange, optionalObject } from '../validate.js'
 import {
@@ -52,6 +53,15 @@ export interface LoaderOptions<V> {
   staleIfError?: boolean | ((error: unknown) => boolean)
   /** Clock read by the built-in cache's TTL; inject one in tests. Default `performance`. */
   clock?: Clock
+  /**
+   * A tier shared by every replica (e.g. `createRedisStore()` from `@userevents/redis`) behind
+   * the built-in cache, which it needs (its `ttlMs` is used on both tiers). A local miss asks the
+   * store; an id missing there too is loaded once across the fleet (the other replicas wait for
+   * its value). When the store is degraded, loads run here as without it. Default none.
+   */
+  store?: SharedStore
+  /** Prefix of this loader's keys in `store`, so loaders of different things can share one. Default `"loader"`. */
+  storeNamespace?: string
 }
 
 /** Per-call options of {@link Loader.load} and {@link Loader.loadMany}. */
@@ -133,6 +143,7 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     staleOption !== false,
     options.clock,
   )
+  const shared = sharedOptions(options)
   const limiter = createLimiter(concurrency)
   const inFlight = new Map<string, Pending<V>>()
   let batchQueue: Pending<V>[] = []
@@ -140,15 +151,17 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
 
   // --- settling -----------------------------------------------------------------------------
 
-  const succeed = (p: Pending<V>, value: V) => {
+  const succeed = (p: Pending<V>, value: V, ttlMs?: number) => {
+    if (p.sink !== undefined) return p.sink.resolve(value)
     if (p.settled) return
     p.settled = true
     if (inFlight.get(p.id) === p) inFlight.delete(p.id)
-    store.set(p.id, value)
+    store.set(p.id, value, ttlMs)
     p.resolve(value)
   }
 
   const fail = (p: Pending<V>, error: unknown) => {
+    if (p.sink !== undefined) return p.sink.reject(error)
     if (p.settled) return
     p.settled = true
     if (inFlight.get(p.id) === p) inFlight.delete(p.id)
@@ -177,8 +190,12 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     if (inFlight.get(p.id) === p) inFlight.delete(p.id)
     const task = p.task
     if (task === undefined) {
-      // Still in the batch queue: drop it there.
+      // Still in the batch queue or waiting on the shared tier: drop it there. The shared tier's
+      // fetch (if it was ours to run) fails too, so its lease is released at once.
       p.dropped = true
+      const sink = p.sink
+      p.sink = undefined
+      sink?.reject(reason)
       fail(p, reason)
       return
     }
@@ -248,7 +265,37 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     }
   }
 
+  /**
+   * With a shared store, the pending first goes through `store.load`: a hit there settles it;
+   * when this replica wins the fleet-wide lease, `fetch` dispatches it as usual (batched or
+   * single) and the store keeps the value. Until then the pending's results go to its `sink`.
+   */
   const enqueue = (p: Pending<V>) => {
+    if (shared === undefined) return dispatch(p)
+    shared.store
+      .load<V>(
+        shared.prefix + p.id,
+        () =>
+          new Promise<V>((resolve, reject) => {
+            if (p.dropped) return reject(new DOMException('Aborted', 'AbortError'))
+            p.sink = { resolve, reject }
+            dispatch(p)
+          }),
+        { ttlMs: shared.ttlMs },
+      )
+      .then(
+        (result) => {
+          p.sink = undefined
+          succeed(p, result.value, result.source === 'store' ? result.ttlMs : undefined)
+        },
+        (error: unknown) => {
+          p.sink = undefined
+          fail(p, error)
+        },
+      )
+  }
+
+  const dispatch = (p: Pending<V>) => {
     if (!batchLoad) {
       startSingle(p)
       return
@@ -291,6 +338,7 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
         pinned: false,
         dropped: false,
         task: undefined,
+        sink: undefined,
       }
       inFlight.set(id, p)
       enqueue(p)
@@ -379,7 +427,10 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
       return loader
     },
     prime(id, value) {
-      if (store.getFresh(id) === undefined) store.set(id, value)
+      if (store.getFresh(id) === undefined) {
+        store.set(id, value)
+        if (shared !== undefined) void shared.store.set(shared.prefix + id, value, shared.ttlMs)
+      }
       return loader
     },
     get stats() {
@@ -412,6 +463,8 @@ interface Pending<V> {
   /** Released while still in the batch queue. */
   dropped: boolean
   task: Task | undefined
+  /** Set while the shared tier runs this load for the fleet: results go to the store's fetch. */
+  sink: { resolve: (v: V) => void; reject: (e: unknown) => void } | undefined
 }
 
 /** @internal One call of `load` or `batchLoad`. */
@@ -426,3 +479,36 @@ const resolved = Promise.resolve()
 
 /** @internal */
 function noop() {}
+
+/** @internal Validates `store` and `storeNamespace`; the shared tier reuses the built-in cache's TTL. */
+function sharedOptions<V>(
+  options: LoaderOptions<V>,
+): { store: SharedStore; prefix: string; ttlMs: number } | undefined {
+  const { store, storeNamespace = 'loader', cache } = options
+  if (typeof storeNamespace !== 'string' || storeNamespace === '') {
+    throw new AggregatorValidationError('storeNamespace', 'a non-empty string', storeNamespace)
+  }
+  if (store === undefined) return undefined
+  if (!isSharedStore(store)) {
+    throw new AggregatorValidationError(
+      'store',
+      'a SharedStore (e.g. createRedisStore() from @userevents/redis)',
+      store,
+    )
+  }
+  if (
+    cache !== undefined &&
+    (cache === false || typeof (cache as { ttlMs?: unknown }).ttlMs !== 'number')
+  ) {
+    throw new AggregatorValidationError(
+      'cache',
+      'the built-in `{ ttlMs, max }` cache when `store` is given (the shared tier uses its ttlMs)',
+      cache === false ? false : '[cache map]',
+    )
+  }
+  return {
+    store,
+    prefix: `${storeNamespace}:`,
+    ttlMs: (cache as LoaderCacheOptions | undefined)?.ttlMs ?? 60_000,
+  }
+}

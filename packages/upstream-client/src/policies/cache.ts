@@ -57,8 +57,13 @@ export class ResponseCache {
     return this.#lru.get(key, { allowStale: true })
   }
 
-  set(key: string, value: unknown, bytes: number): void {
-    this.#lru.set(key, { value, bytes })
+  /** Stores a response; `ttlMs` shortens the entry's life (e.g. to what the shared tier has left). */
+  set(key: string, value: unknown, bytes: number, ttlMs?: number): void {
+    this.#lru.set(
+      key,
+      { value, bytes },
+      ttlMs === undefined ? undefined : { ttl: Math.max(1, ttlMs) },
+    )
   }
 
   clear(): void {

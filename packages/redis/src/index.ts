@@ -1,0 +1,16 @@
+/**
+ * `@userevents/redis`: fleet mode for the userevents toolkit. A shared cache tier and fleet-wide
+ * single-flight on Redis, behind the in-process caches of `@userevents/upstream-client` and
+ * `@userevents/event-aggregator`, with a local circuit around Redis so that Redis being down or
+ * slow degrades a replica to local mode instead of taking it down.
+ *
+ * @packageDocumentation
+ */
+
+export type { RedisConnection, RedisConnectionOptions, RedisScript } from './connection.js'
+export { connectionDefaults, createRedisConnection } from './connection.js'
+export type { FleetMode, FleetModeChange, RedisBreakerOptions } from './guard.js'
+export { breakerDefaults } from './guard.js'
+export { keyPrefix } from './keys.js'
+export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './store.js'
+export { createRedisStore, storeDefaults } from './store.js'

@@ -1,0 +1,225 @@
+import { isUpstreamErrorCode } from '@userevents/upstream-client'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisConnection, createRedisStore, type RedisStore } from '../src/index.js'
+import { type RedisServer, startRedisServer } from './redis-server.js'
+
+let server: RedisServer
+const stores: RedisStore[] = []
+let admin: Redis
+beforeAll(async () => {
+  server = await startRedisServer()
+  admin = new Redis(server.url)
+  admin.on('error', () => {})
+})
+afterAll(async () => {
+  admin.disconnect()
+  await server.stop()
+})
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()))
+  if (server.pid === undefined) await server.restart()
+  await admin.flushall()
+})
+
+let n = 0
+/** A store on its own connections, as a separate replica would have. */
+const replica = async (options: Partial<Parameters<typeof createRedisStore>[0]> = {}) => {
+  const store = createRedisStore({
+    url: server.url,
+    namespace: `t${n}`,
+    breaker: { resetTimeoutMs: 50 },
+    ...options,
+  })
+  stores.push(store)
+  await store.connection.ready()
+  return store
+}
+const counting = <T>(value: T, delayMs = 0) => {
+  const fetch = async () => {
+    fetch.calls++
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
+    return value
+  }
+  fetch.calls = 0
+  return fetch
+}
+
+describe('createRedisStore against a real redis-server', () => {
+  it('shares a value between replicas, with its remaining TTL', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica()])
+    const fetch = counting({ id: '1', name: 'x' })
+    const first = await a.load('k', fetch, { ttlMs: 10_000 })
+    expect(first).toMatchObject({ source: 'fetch', value: { id: '1' } })
+    const second = await b.load('k', fetch, { ttlMs: 10_000 })
+    expect(second.source).toBe('store')
+    expect(second.value).toEqual({ id: '1', name: 'x' })
+    expect(second.ttlMs).toBeGreaterThan(0)
+    expect(second.ttlMs).toBeLessThanOrEqual(10_000)
+    expect(fetch.calls).toBe(1)
+    // Keys are namespaced and versioned, and carry the TTL.
+    const keys = await admin.keys('*')
+    expect(keys).toEqual([`userevents:v1:t${n}:v:k`])
+    expect(await admin.pttl(keys[0]!)).toBeGreaterThan(0)
+  })
+
+  it('fetches a cold key once for concurrent loads on several replicas', async () => {
+    n++
+    const replicas = await Promise.all([replica(), replica(), replica()])
+    const fetch = counting('v', 30)
+    const results = await Promise.all(
+      replicas.flatMap((r) => [
+        r.load('cold', fetch, { ttlMs: 5_000 }),
+        r.load('cold', fetch, { ttlMs: 5_000 }),
+      ]),
+    )
+    expect(results.map((r) => r.value)).toEqual(['v', 'v', 'v', 'v', 'v', 'v'])
+    expect(fetch.calls).toBe(1)
+    expect(results.filter((r) => r.source === 'fetch')).toHaveLength(1)
+    expect(replicas.reduce((sum, r) => sum + r.stats.waits, 0)).toBeGreaterThan(0)
+    expect(await admin.keys('*l:*')).toEqual([]) // the lease was released
+  })
+
+  it('lets waiters fetch by themselves at once when the holder fails', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica()])
+    let calls = 0
+    const failing = async () => {
+      calls++
+      await new Promise((r) => setTimeout(r, 30))
+      throw new Error('upstream down')
+    }
+    const ok = counting('fresh')
+    const [ra, rb] = await Promise.allSettled([
+      a.load('k', failing, { ttlMs: 1_000 }),
+      new Promise((r) => setTimeout(r, 5)).then(() => b.load('k', ok, { ttlMs: 1_000 })),
+    ])
+    expect(ra.status).toBe('rejected')
+    expect(rb).toMatchObject({ status: 'fulfilled', value: { value: 'fresh', source: 'local' } })
+    expect(calls).toBe(1)
+    expect(ok.calls).toBe(1)
+    expect(b.stats.waits).toBe(1)
+  })
+
+  it('takes over when the holder died (its lease expires), within the wait', async () => {
+    n++
+    const b = await replica({ leaseMs: 100, pollMs: 20 })
+    // A holder that took the lease and crashed: nobody will release or fill it.
+    await admin.set(`userevents:v1:t${n}:l:k`, 'dead-holder', 'PX', 100, 'NX')
+    const fetch = counting('v')
+    const result = await b.load('k', fetch, { ttlMs: 1_000 })
+    expect(result.source).toBe('fetch')
+    expect(fetch.calls).toBe(1)
+    expect(await admin.get(`userevents:v1:t${n}:v:k`)).toBe('"v"')
+  })
+
+  it('stops waiting when its own wait runs out first, and fetches itself', async () => {
+    n++
+    const b = await replica({ leaseMs: 10_000, pollMs: 20 })
+    await admin.set(`userevents:v1:t${n}:l:k`, 'slow-holder', 'PX', 10_000, 'NX')
+    const fetch = counting('v')
+    const result = await b.load('k', fetch, { ttlMs: 1_000, waitMs: 60 })
+    expect(result).toMatchObject({ source: 'local', value: 'v' })
+    expect(fetch.calls).toBe(1)
+  })
+
+  it('serves but does not store values over maxValueBytes', async () => {
+    n++
+    const a = await replica({ maxValueBytes: 100 })
+    const big = 'x'.repeat(200)
+    const result = await a.load('big', async () => big, { ttlMs: 1_000 })
+    expect(result).toMatchObject({ source: 'local', value: big })
+    expect(a.stats.notStored).toBe(1)
+    expect(await admin.keys('*')).toEqual([])
+  })
+
+  it('degrades to local mode when Redis stops, and resumes fleet mode by itself', async () => {
+    n++
+    const a = await replica({ breaker: { resetTimeoutMs: 50, volumeThreshold: 2 } })
+    const modes: string[] = []
+    a.connection.onModeChange((change) => modes.push(change.mode))
+    const fetch = counting('v')
+    expect((await a.load('k', fetch, { ttlMs: 60_000 })).source).toBe('fetch')
+    await server.stop()
+    // Every call is answered: by the local path once the circuit opened, never by a hang.
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => a.load(`down${i}`, fetch, { ttlMs: 1_000 })),
+    )
+    expect(results.every((r) => r.source === 'local' && r.value === 'v')).toBe(true)
+    await until(() => a.mode === 'local')
+    expect(await a.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({ source: 'local' })
+    await a.set('k', 'ignored', 1_000) // resolves while degraded
+    await a.delete('k')
+    await server.restart()
+    // No traffic needed: the circuit's PING probe brings the replica back.
+    await until(() => a.mode === 'fleet')
+    expect(modes).toEqual(['local', 'fleet'])
+    expect((await a.load('again', fetch, { ttlMs: 1_000 })).source).toBe('fetch')
+  })
+
+  it('answers from the local path when Redis is slow (50 ms command timeout)', async () => {
+    n++
+    const a = await replica({ breaker: { resetTimeoutMs: 60_000, volumeThreshold: 2 } })
+    const fetch = counting('v')
+    // Redis holds every command for 300 ms (CLIENT PAUSE); each gives up after 50 ms and the
+    // circuit opens.
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL')
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => a.load(`slow${i}`, fetch, { ttlMs: 1_000 })),
+    )
+    expect(results.map((r) => r.source)).toEqual(['local', 'local', 'local', 'local'])
+    expect(fetch.calls).toBe(4)
+    expect(a.mode).toBe('local')
+    await admin.call('CLIENT', 'UNPAUSE')
+  })
+
+  it('answers from the local path when Redis is unreachable from the start', async () => {
+    const store = createRedisStore({
+      url: 'redis://127.0.0.1:1',
+      namespace: 'nowhere',
+      breaker: { volumeThreshold: 1 },
+    })
+    stores.push(store)
+    const fetch = counting('v')
+    const results = await Promise.all(
+      [1, 2, 3].map((i) => store.load(`k${i}`, fetch, { ttlMs: 1 })),
+    )
+    expect(results.map((r) => r.source)).toEqual(['local', 'local', 'local'])
+    expect(fetch.calls).toBe(3)
+  })
+
+  it('rejects bad options with a typed error naming the option', () => {
+    const messageOf = (options: unknown) => {
+      try {
+        createRedisStore(options as Parameters<typeof createRedisStore>[0])
+      } catch (error) {
+        expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+        return (error as Error).message
+      }
+      throw new Error('accepted')
+    }
+    expect(messageOf({ url: server.url, namespace: 'a b' })).toBe(
+      'Expected `namespace` to be 1 to 64 letters, digits, "_", "." or "-", got "a b"',
+    )
+    expect(messageOf({ url: 'http://x', namespace: 'a' })).toBe(
+      'Expected `url` to be a redis:// or rediss:// URL, got "http://x"',
+    )
+    expect(messageOf({ url: server.url, namespace: 'a', leaseMs: 0 })).toBe(
+      'Expected `leaseMs` to be a positive integer, got 0',
+    )
+    expect(messageOf({ url: server.url, namespace: 'a', ttl: 1 })).toContain('Unknown option `ttl`')
+    expect(() =>
+      createRedisConnection({ url: server.url, breaker: { errorThresholdPercentage: 150 } }),
+    ).toThrow('Expected `breaker.errorThresholdPercentage` to be a percentage in (0, 100], got 150')
+  })
+})
+
+/** Polls `check` every 10 ms, failing after 5 s (the condition is a state, not a duration). */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 5 s')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
