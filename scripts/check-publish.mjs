@@ -4,6 +4,7 @@
 //      uplinks, registers a throw-away user and writes its token to a temporary npmrc;
 //   2. runs `pnpm install --offline --frozen-lockfile`, strips `publishConfig.provenance` (the copy
 //      only: provenance needs the OIDC token of a CI run, and publishConfig beats the environment),
+//      versions any pending changesets (as the merged "version packages" pull request would),
 //      and runs `pnpm release`, the script the release workflow runs, against that registry;
 //   3. checks what the registry now serves: every public package under packages/ at its version,
 //      `latest` pointing at it, no `workspace:` range left, and every range on an @userevents
@@ -242,6 +243,23 @@ async function main() {
   await run('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
     cwd: copy,
   })
+
+  // The release workflow publishes only what a merged "version packages" pull request versioned,
+  // so changesets still pending on this branch are versioned first, as that pull request would.
+  // Publishing the unversioned manifests instead would release a new package as 0.0.0.
+  const pending = readdirSync(join(copy, '.changeset')).filter(
+    (file) => file.endsWith('.md') && file !== 'README.md',
+  )
+  if (pending.length > 0) {
+    enter('version the pending changesets')
+    await run('pnpm', ['version-packages'], { cwd: copy, env: baseEnv })
+    await run('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
+      cwd: copy,
+    })
+    await git('add', '--all')
+    await git('commit', '--quiet', '--no-verify', '-m', 'version pending changesets')
+    log(`versioned ${pending.length} pending changesets (${elapsed()})`)
+  }
 
   enter('first pnpm release')
   const firstManifests = publicPackages().map(({ manifest }) => manifest)
