@@ -39,9 +39,29 @@ try {
     .filter(Boolean)
   for (const file of tracked) cpSync(join(root, file), join(copy, file), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
-  // The dry run checks the flow with one known changeset; pending ones would blur the expectations.
+  // The dry run checks the flow with one known changeset; pending ones would blur the
+  // expectations, so they are removed from the copy, after a check that each has a well-formed
+  // header naming a package of this repository (a formatter once turned one into headings).
+  const packages = new Set(
+    [
+      'packages/upstream-client',
+      'packages/event-aggregator',
+      'packages/mock-server',
+      'packages/fastify',
+    ].map((dir) => manifest(dir).name),
+  )
   for (const file of readdirSync(join(copy, '.changeset'))) {
-    if (file.endsWith('.md') && file !== 'README.md') rmSync(join(copy, '.changeset', file))
+    if (!file.endsWith('.md') || file === 'README.md') continue
+    const text = readFileSync(join(copy, '.changeset', file), 'utf8')
+    const header = /^---\n((?:["']?@[^\n]+\n)+)---\n\n\S/.exec(text)
+    if (header === null) throw new Error(`.changeset/${file}: no changeset header`)
+    for (const line of (header[1] ?? '').trim().split('\n')) {
+      const m = /^["']?(@[^"':]+)["']?:\s*(major|minor|patch)$/.exec(line)
+      if (m === null || !packages.has(m[1])) {
+        throw new Error(`.changeset/${file}: bad release line ${JSON.stringify(line)}`)
+      }
+    }
+    rmSync(join(copy, '.changeset', file))
   }
 
   const before = {

@@ -37,18 +37,26 @@ describe('error mapping through the service', () => {
       retryAfterSeconds: 30,
       code: 'UPSTREAM_CIRCUIT_OPEN',
     })
+    // Breakers are per operation: getUsers' open circuit does not black out the other routes.
+    // They still reach the (down) upstream and fail with its own 503 and Retry-After.
     const page = await app.inject({ method: 'GET', url: '/getEventsByUserId/1' })
     expect(page.statusCode).toBe(503)
-    expect(page.headers['retry-after']).toBe('30')
+    expect(page.headers['retry-after']).toBe('7')
     const write = await app.inject({
       method: 'POST',
       url: '/addEvent',
       payload: { name: 'a', userId: '1' },
     })
     expect(write.statusCode).toBe(503)
+    expect(write.headers['retry-after']).toBe('7')
     expect(stack.mock.calls('getUsers')).toBe(upstreamCalls)
-    expect(stack.mock.calls('getUserById')).toBe(0)
-    expect(stack.mock.calls('addEvent')).toBe(0)
+    expect(stack.mock.calls('getUserById')).toBe(1)
+    expect(stack.mock.calls('addEvent')).toBe(1)
+    expect(stack.service.client.circuitStates()).toEqual({
+      getUsers: 'open',
+      getUserById: 'closed',
+      addEvent: 'closed',
+    })
 
     const ready = await app.inject({ method: 'GET', url: '/readyz' })
     expect(ready.json()).toEqual({

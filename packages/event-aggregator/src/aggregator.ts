@@ -22,8 +22,16 @@ import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
  * errors are recognised by their `code`/`status`, as the client's type guards do.
  */
 export interface AggregatorClient {
-  /** GET `path` (relative to the client's base URL) and resolve with the parsed JSON body. */
-  get<T>(path: string, options?: { signal?: AbortSignal; requestId?: string }): Promise<T>
+  /**
+   * GET `path` (relative to the client's base URL) and resolve with the parsed JSON body.
+   * `operation` names the route (`getUserById`, `getEventById`, `getEventsByIds`), so a client
+   * with per-operation breakers, limits and metrics keys each route on its own; a client without
+   * such a notion may ignore it.
+   */
+  get<T>(
+    path: string,
+    options?: { signal?: AbortSignal; requestId?: string; operation?: string },
+  ): Promise<T>
 }
 
 /** The batch route of the upstream, e.g. `GET /getEventsByIds?ids=1,2,3`. */
@@ -187,7 +195,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         id,
         await client.get<unknown>(
           `/getUserById/${encodeURIComponent(id)}`,
-          callOptions(signal, context),
+          callOptions('getUserById', signal, context),
         ),
       ),
     concurrency,
@@ -201,7 +209,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     try {
       const body = await client.get<unknown>(
         `/getEventById/${encodeURIComponent(id)}`,
-        callOptions(signal, context),
+        callOptions('getEventById', signal, context),
       )
       return checkEvent(id, body)
     } catch (error) {
@@ -226,7 +234,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
               const query = ids.map(encodeURIComponent).join(',')
               body = await client.get<unknown>(
                 `${batch.path}?ids=${query}`,
-                callOptions(signal, context),
+                callOptions('getEventsByIds', signal, context),
               )
             } catch (error) {
               const status = statusOf(error)
@@ -388,9 +396,12 @@ function batchOptions(
   return { path, maxIds }
 }
 
-/** @internal Client call options; only set keys are passed (the client validates them). */
-function callOptions(signal: AbortSignal, requestId: unknown) {
-  return typeof requestId === 'string' ? { signal, requestId } : { signal }
+/**
+ * @internal Client call options; only set keys are passed (the client validates them). The
+ * operation names the route, whatever path it is served under.
+ */
+function callOptions(operation: string, signal: AbortSignal, requestId: unknown) {
+  return typeof requestId === 'string' ? { operation, signal, requestId } : { operation, signal }
 }
 
 /** @internal Maps a batch answer (an array of the found events) to one entry per id. */

@@ -15,7 +15,7 @@ export type {
   IterateEventsOptions,
 } from './aggregator.js'
 export { createEventAggregator } from './aggregator.js'
-export type { AggregatorErrorCode } from './errors/aggregator-error.js'
+export type { AggregatorErrorByCode, AggregatorErrorCode } from './errors/aggregator-error.js'
 export {
   AggregatorError,
   isAggregatorError,

@@ -47,6 +47,21 @@ describe('getEventsByUserId against the mock server', () => {
     expect(mock.calls('getEventById')).toBe(n)
   })
 
+  it('names its operations, so each route gets its own breaker and limits', async () => {
+    const data = usersWithEvents([3])
+    const { client } = await start({ data }, { breaker: {} })
+    const operations: string[] = []
+    client.onRequest((e) => operations.push(e.operation))
+    await createEventAggregator({ client }).getEventsByUserId('u3')
+    await createEventAggregator({ client, batch: {} }).getEventsByUserId('u3')
+    expect(new Set(operations)).toEqual(new Set(['getUserById', 'getEventById', 'getEventsByIds']))
+    expect(Object.keys(client.circuitStates()).sort()).toEqual([
+      'getEventById',
+      'getEventsByIds',
+      'getUserById',
+    ])
+  })
+
   it('slices pages by limit and offset, and pages past the end are empty', async () => {
     const data = usersWithEvents([51])
     const { client, mock } = await start({ data })
@@ -227,8 +242,11 @@ describe('getEventsByUserId against the mock server', () => {
     await stale.getEventsByUserId('u4', { limit: 2 })
     await strict.getEventsByUserId('u4', { limit: 2 })
     mock.setMode('down')
-    await expect(client.get('/getEventById/x')).rejects.toThrow()
-    expect(client.circuitState).toBe('open')
+    // Breakers are per operation: open both routes the aggregator uses.
+    for (const operation of ['getEventById', 'getUserById']) {
+      await expect(client.get(`/${operation}/x`, { operation })).rejects.toThrow()
+    }
+    expect(client.circuitStates()).toEqual({ getEventById: 'open', getUserById: 'open' })
 
     // Fresh cache: the cached half of the page is served, the rest is missing.
     const partial = await strict.getEventsByUserId('u4')

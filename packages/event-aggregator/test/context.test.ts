@@ -100,12 +100,12 @@ describe('the span tree of a page load', () => {
     const finished = spans.getFinishedSpans()
     expect(tree(finished)).toEqual([
       'getEventsByUserId (INTERNAL)',
-      '  GET /getUserById (INTERNAL)',
-      '    GET /getUserById (CLIENT)',
-      '  GET /getEventById (INTERNAL)',
-      '    GET /getEventById (CLIENT)',
-      '  GET /getEventById (INTERNAL)',
-      '    GET /getEventById (CLIENT)',
+      '  getUserById (INTERNAL)',
+      '    GET getUserById (CLIENT)',
+      '  getEventById (INTERNAL)',
+      '    GET getEventById (CLIENT)',
+      '  getEventById (INTERNAL)',
+      '    GET getEventById (CLIENT)',
     ])
     const root = finished.find((s) => s.name === 'getEventsByUserId')!
     expect(root.attributes).toEqual({
@@ -126,12 +126,12 @@ describe('async context of queued work', () => {
     const aggregator = createEventAggregator({ client: upstream.client, concurrency: 1 })
     await pagesInOwnSpans(aggregator, ['u3', 'u4'])
     const owner = new Map(data.users.flatMap((u) => u.events.map((id) => [id, u.id])))
-    const reads = parentsOfCalls(spans.getFinishedSpans(), 'GET /getEventById')
+    const reads = parentsOfCalls(spans.getFinishedSpans(), 'getEventById')
     expect(reads).toHaveLength(7)
     for (const { url, parent } of reads) {
       expect(parent).toBe(`page ${owner.get(url.split('/').at(-1)!)}`)
     }
-    const users = parentsOfCalls(spans.getFinishedSpans(), 'GET /getUserById')
+    const users = parentsOfCalls(spans.getFinishedSpans(), 'getUserById')
     expect(users.map((u) => `${u.url} ${u.parent}`).sort()).toEqual([
       '/getUserById/u3 page u3',
       '/getUserById/u4 page u4',
@@ -164,7 +164,7 @@ describe('async context of queued work', () => {
     for (const user of data.users) aggregator.users.prime(user.id, user)
     await pagesInOwnSpans(aggregator, ['u2', 'u3'])
     const owner = new Map(data.users.flatMap((u) => u.events.map((id) => [id, u.id])))
-    const batches = parentsOfCalls(spans.getFinishedSpans(), 'GET /getEventsByIds')
+    const batches = parentsOfCalls(spans.getFinishedSpans(), 'getEventsByIds')
     expect(batches).toHaveLength(3) // u2: 2 ids; u3: 2 + 1 ids
     for (const { url, parent } of batches) {
       const ids = new URLSearchParams(url.split('?')[1]).get('ids')!.split(',')

@@ -62,6 +62,8 @@ describe('public types', () => {
     const e: unknown = null
     if (isAggregatorErrorCode(e, 'USER_NOT_FOUND'))
       expectTypeOf(e.code).toEqualTypeOf<'USER_NOT_FOUND'>()
+    if (isAggregatorErrorCode(e, 'UPSTREAM_UNAVAILABLE'))
+      expectTypeOf(e.retryAfterMs).toEqualTypeOf<number | undefined>()
     expectTypeOf(createPageSerializer(['name'])).returns.toEqualTypeOf<string>()
   })
 })

@@ -6,7 +6,12 @@
  */
 import CircuitBreaker from 'opossum'
 import pRetry from 'p-retry'
-import { createUpstreamClient, type UpstreamClientOptions } from '../src/index.js'
+import {
+  createCircuitBreaker,
+  createUpstreamClient,
+  path,
+  type UpstreamClientOptions,
+} from '../src/index.js'
 import { callsPerSecond, InMemoryDispatcher } from './in-memory-dispatcher.js'
 
 const dispatcher = new InMemoryDispatcher()
@@ -26,7 +31,12 @@ const contenders: Record<string, () => Promise<unknown>> = {
   'no policies': () => bare.get('/x'),
   'retry only': client({ breaker: false }),
   'breaker only': client({ retry: false }),
-  'retry + breaker (default)': client({}),
+  'retry + breaker (default: per operation)': client({}),
+  'retry + per-operation breakers, path tag': (() => {
+    const c = createUpstreamClient(base)
+    return () => c.get(path`/getEventById/${1}`)
+  })(),
+  'retry + single shared breaker': client({ breaker: createCircuitBreaker({ name: 'bench' }) }),
   // The designs the client avoids on its success path, for comparison:
   'no policies, each call wrapped in pRetry': () => pRetry(() => bare.get('/x'), { retries: 2 }),
   'no policies, each call through opossum fire()': () => opossum.fire(),

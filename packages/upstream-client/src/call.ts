@@ -6,6 +6,13 @@ export interface Call {
   /** The client (upstream) name, for hooks and telemetry (see `CallState`). */
   client: string
   method: string
+  /**
+   * The call's operation key, computed once per call: the `operation` call option, else
+   * `${METHOD} ${template}` of a path built with the `path` tag, else the method and the first
+   * path segment (`GET /getUserById`). Stable and bounded: breakers, `maxInFlight`, hooks and
+   * log lines are keyed by it, and later work uses it in Redis keys and metric labels.
+   */
+  operation: string
   /** Path as given by the caller, e.g. `/getUserById/1`. */
   path: string
   /** Base path + path, what goes on the request line. */

@@ -1,8 +1,8 @@
 import { Pool } from 'undici'
 import { onAbort } from './abort.js'
 import type { Call } from './call.js'
+import { appendQuery, operationOf, type Query, serializeBody, validatePath } from './call-input.js'
 import { UpstreamAbortError } from './errors/abort-error.js'
-import { InvalidOptionError } from './errors/invalid-option-error.js'
 import { UpstreamNetworkError } from './errors/network-error.js'
 import { isUpstreamError } from './errors/upstream-error.js'
 import type {
@@ -22,11 +22,18 @@ import type {
 } from './hooks.js'
 import { ClientHooks } from './hooks.js'
 import { attachLogger } from './logging.js'
-import { resolveOptions, type UpstreamClientOptions, validateCallOptions } from './options.js'
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type UpstreamClientOptions,
+  validateCallOptions,
+} from './options.js'
+import { BulkheadPolicy } from './policies/bulkhead.js'
 import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
 import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
+import { type BreakerSet, OperationBreakers, SharedBreaker } from './policies/operation-breakers.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
 import { sharedTierStep } from './policies/shared-tier.js'
 import { attachTelemetry } from './telemetry/attach.js'
@@ -46,6 +53,22 @@ export interface CallOptions {
   timeoutMs?: number
   /** Overrides the client's overall deadline for this call. */
   deadlineMs?: number
+  /**
+   * The call's operation key: its breaker, its `maxInFlight` slots, and the `operation` of its
+   * hooks, log lines and errors. Default: `${METHOD} ${template}` for a path built with the
+   * `path` tag (`GET /getUserById/{}`), else the method and the first path segment
+   * (`GET /getUserById`). Use a route name (`getUserById`), never an id: keys are bounded by
+   * `maxOperations`. 1–128 printable ASCII characters.
+   */
+  operation?: string
+  /**
+   * Query parameters appended to the path, percent-encoded: an array repeats the parameter,
+   * `undefined` leaves it out. Part of the cache key.
+   *
+   * @example
+   * client.get('/getEvents', { query: { ids: [1, 2], from: undefined } }) // GET /getEvents?ids=1&ids=2
+   */
+  query?: Query
 }
 
 /** Options of a write (POST, PUT, PATCH, DELETE). */
@@ -69,8 +92,17 @@ export interface UpstreamClient {
   patch<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
   /** DELETE `path` (idempotent: retried like a GET). */
   delete<T = unknown>(path: string, options?: WriteOptions): Promise<T>
-  /** Current circuit state (`closed` when the breaker is disabled); a shared breaker's state when shared. */
+  /**
+   * The worst state of the client's breakers (`open`, else `halfOpen`, else `closed`; `closed`
+   * when the breaker is disabled); a shared breaker's state when shared.
+   */
   readonly circuitState: CircuitState
+  /**
+   * The state of each operation's breaker, keyed by operation (`(other)` for the overflow
+   * breaker); a shared breaker is reported under `*`; `{}` when the breaker is disabled. A new
+   * object on each call.
+   */
+  circuitStates(): Record<string, CircuitState>
   /** The upstream name (breaker group, logger binding). */
   readonly name: string
   /** Called before each attempt is dispatched. Returns an unsubscribe function. */
@@ -102,11 +134,13 @@ export interface UpstreamClient {
   /** Called when a call settled, with its outcome. Returns an unsubscribe function. */
   onCallEnd(listener: (event: CallEndEvent) => void): () => void
   /**
-   * Drops the cache, stops the timers of the client's own breaker (a shared one is only
-   * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully
-   * (calls in flight finish; an injected dispatcher is left open). Later calls reject with
-   * `UpstreamNetworkError` (`causeCode: 'UPSTREAM_CLIENT_CLOSED'`). Calling it again returns the
-   * same promise.
+   * Drops the cache, stops the timers of the client's own breakers (a shared one is only
+   * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully.
+   * Attempts already dispatched finish and their callers get the answer; a call waiting in a
+   * post-recovery ramp queue is rejected with `CircuitOpenError`; a call waiting to retry then
+   * fails its next attempt with `UpstreamNetworkError`, as do later calls
+   * (`causeCode: 'UPSTREAM_CLIENT_CLOSED'` for calls made after close). An injected dispatcher
+   * is left open. Calling it again returns the same promise.
    */
   close(): Promise<void>
 }
@@ -139,39 +173,42 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     hooks,
   }
   const retry = config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks)
-  // A shared breaker (from createCircuitBreaker) arrives as its policy; it belongs to its
-  // creator, so close() below only unsubscribes from it. An own breaker is shut down on close().
-  const option = config.breaker
-  const sharedBreaker = option instanceof CircuitBreakerPolicy ? option : undefined
-  const breaker =
-    option === false || option instanceof CircuitBreakerPolicy
-      ? sharedBreaker
-      : new CircuitBreakerPolicy(name, option, clock)
-  // The breaker's events are forwarded to this client's hooks (and so to its logger); the
+  const breakers = createBreakers(config)
+  // The breakers' events are forwarded to this client's hooks (and so to its logger); the
   // `active` checks keep an event nobody listens to from costing anything.
-  const unsubscribeBreaker =
-    breaker === undefined
+  const unsubscribeBreakers =
+    breakers === undefined
       ? []
       : [
-          breaker.stateChanges.subscribe((event) => {
+          breakers.stateChanges.subscribe((event) => {
             if (hooks.stateChange.active) hooks.stateChange.emit(event)
           }),
-          breaker.rampChanges.subscribe((event) => {
+          breakers.rampChanges.subscribe((event) => {
             if (hooks.rampChange.active) hooks.rampChange.emit(event)
           }),
         ]
-  const isFailure = breaker === undefined ? defaultIsFailure : breaker.isFailure
+  const isFailure = breakers === undefined ? defaultIsFailure : breakers.isFailure
+  const bulkhead =
+    config.maxInFlight === Number.POSITIVE_INFINITY
+      ? undefined
+      : new BulkheadPolicy(name, config, clock)
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const coalescer = cache === undefined ? undefined : new Coalescer()
   const throughStore =
     config.cache === false ? undefined : sharedTierStep(config.store, name, config.cache.ttlMs)
-  const circuitState = (): CircuitState => breaker?.state ?? 'closed'
   if (config.logger !== undefined) {
-    attachLogger(config.logger.child({ upstream: name }), hooks, circuitState)
+    attachLogger(
+      config.logger.child({ upstream: name }),
+      hooks,
+      (operation) => breakers?.for(operation).state ?? 'closed',
+    )
   }
-  const breakerName = breaker?.name
-  const detachTelemetry = attachTelemetry(config.telemetry, hooks, config, () =>
-    breakerName === undefined ? [] : [[breakerName, circuitState()] as const],
+  const detachTelemetry = attachTelemetry(
+    config.telemetry,
+    hooks,
+    config,
+    () => Object.entries(breakers?.states() ?? {}),
+    () => bulkhead?.waiting() ?? [],
   )
 
   let closed = false
@@ -179,35 +216,45 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
-  // Steps 7–10 of `execute` below, with the breaker (step 6) in front when there is one.
+  // Steps 8–11 of `execute` below, with the operation's breaker (step 7) in front.
   const attempt: AttemptFn = (call, n) => runAttempt(transport, call, n)
   const guardedAttempt: AttemptFn =
-    breaker === undefined ? attempt : (call, n) => breaker.execute(call, n, attempt)
+    breakers === undefined
+      ? attempt
+      : (call, n) => breakers.for(call.operation).execute(call, n, attempt)
+  // Steps 5–11: the operation's in-flight slot around retries and attempts.
+  const retried = (call: Call): Promise<unknown> =>
+    retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
+  const limited =
+    bulkhead === undefined ? retried : (call: Call) => bulkhead.execute(call, () => retried(call))
 
   /**
    * Runs one call through the policies. The order, outermost first:
    *
    *  1. fresh-cache hit — GETs only, unless the call passes `cache: false`;
    *  2. in-flight coalescing — identical concurrent GETs share steps 3–10;
-   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–10 for the
-   *     whole fleet; a degraded store runs steps 4–10 here, as without a store;
+   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–11 for the
+   *     whole fleet; a degraded store runs steps 4–11 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
    *  4. overall deadline — fixes when the whole call must have settled;
-   *  5. retry — first attempt direct, p-retry only after a retryable failure; waits honour
+   *  5. bulkhead — at most `maxInFlight` calls per operation; others wait or fail fast;
+   *  6. retry — first attempt direct, p-retry only after a retryable failure; waits honour
    *     `Retry-After` and must end before the deadline; an open circuit is not retried;
-   *  6. circuit breaker — fails fast while open, one half-open probe, then a ramp;
-   *  7. per-attempt timeout — min(timeoutMs, time left before the deadline);
-   *  8. undici dispatcher — keep-alive pool, or the injected dispatcher;
-   *  9. body limit and JSON parse — enforced while the body streams in;
-   * 10. error classification — everything becomes an `UpstreamError`.
+   *  7. circuit breaker of the call's operation — fails fast while open, one half-open
+   *     probe, then a ramp;
+   *  8. per-attempt timeout — min(timeoutMs, time left before the deadline);
+   *  9. undici dispatcher — keep-alive pool, or the injected dispatcher;
+   * 10. body limit and JSON parse — enforced while the body streams in;
+   * 11. error classification — everything becomes an `UpstreamError`.
    *
-   * Steps 7–10 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   * Caller errors (path, headers, body, options) were rejected before this, in `createCall`.
+   * Steps 8–11 live in `transport/attempt.ts`; each other step is one module in `policies/`.
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
-    // Steps 4–10.
+    // Steps 4–11.
     const resilient = (): Promise<unknown> => {
       startDeadline(call, clock, call.deadlineMs)
-      return retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
+      return limited(call)
     }
     if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
       return resilient()
@@ -303,19 +350,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     hooks.callEnd.emit(event)
   }
 
+  /** Builds the call; every caller error throws `InvalidOptionError` here, before any I/O. */
   function createCall(
     method: string,
     path: string,
     body: unknown,
     options: WriteOptions | undefined,
   ): Call {
-    if (typeof path !== 'string' || path.charCodeAt(0) !== 47 /* '/' */) {
-      throw new InvalidOptionError(
-        'path',
-        `Expected \`path\` to start with "/", got ${JSON.stringify(path)}`,
-        path,
-      )
-    }
+    validatePath(path)
+    const serialized = body === undefined ? undefined : serializeBody(body)
+    let callPath = path
     let headers: Record<string, string> = body !== undefined ? writeHeaders : readHeaders
     let requestId: string | undefined
     let idempotencyKey: string | undefined
@@ -329,6 +373,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       signal = options.signal
       timeoutMs = options.timeoutMs ?? timeoutMs
       deadlineMs = options.deadlineMs ?? deadlineMs
+      if (options.query !== undefined) callPath = appendQuery(path, options.query)
       // Shared header objects are only copied when this call adds something of its own.
       if (
         options.headers !== undefined ||
@@ -340,16 +385,17 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
       }
     }
-    const requestPath = config.basePath + path
+    const requestPath = config.basePath + callPath
     return {
       client: name,
       method,
-      path,
+      operation: operationOf(method, path, options?.operation),
+      path: callPath,
       requestPath,
       url: config.origin + requestPath,
       headers,
       extraHeaders: options?.headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: serialized,
       signal,
       requestId,
       retrySafe: SAFE_METHODS.has(method) || idempotencyKey !== undefined,
@@ -375,8 +421,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     delete: <T>(path: string, opts?: WriteOptions) =>
       request('DELETE', path, undefined, opts) as Promise<T>,
     get circuitState() {
-      return circuitState()
+      return breakers?.state ?? 'closed'
     },
+    circuitStates: () => breakers?.states() ?? {},
     name,
     onRequest: (listener) => hooks.request.subscribe(listener),
     onResponse: (listener) => hooks.response.subscribe(listener),
@@ -396,8 +443,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         closed = true
         // An own breaker is shut down first, so this client's listeners still hear the ramp
         // `aborted` event of that shutdown.
-        if (sharedBreaker === undefined) breaker?.shutdown()
-        for (const off of unsubscribeBreaker) off()
+        breakers?.shutdown()
+        for (const off of unsubscribeBreakers) off()
         detachTelemetry?.()
         cache?.clear()
         closing = Promise.resolve(ownPool?.close()).then(() => undefined)
@@ -405,6 +452,22 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return closing
     },
   }
+}
+
+/**
+ * Private: the client's breakers: one per operation (the default), a shared handle's single
+ * breaker, or none.
+ */
+function createBreakers(config: ResolvedOptions): BreakerSet | undefined {
+  const option = config.breaker
+  if (option === false) return undefined
+  if (option instanceof CircuitBreakerPolicy) return new SharedBreaker(option)
+  const { name, logger, maxOperations } = config
+  return new OperationBreakers(name, option, config.clock, maxOperations, (operation) => {
+    const message = `upstream '${name}' has more than maxOperations (${maxOperations}) operations; ${JSON.stringify(operation)} and later ones share the breaker '(other)'`
+    if (logger !== undefined) logger.warn({ upstream: name, operation, maxOperations }, message)
+    else process.emitWarning(message, { code: 'UPSTREAM_MAX_OPERATIONS' })
+  })
 }
 
 /** Private: the cache and coalescing key of a GET; per-call headers can change the answer. */

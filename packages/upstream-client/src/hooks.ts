@@ -15,8 +15,10 @@ export interface CallState {
   /** The client (upstream) name. */
   readonly client: string
   readonly method: string
-  /** Path as given by the caller, e.g. `/getUserById/1`. */
+  /** Path as given by the caller (with its query), e.g. `/getUserById/1`. */
   readonly path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}` or `getUserById`. */
+  readonly operation: string
   /** Absolute URL of the request. */
   readonly url: string
   readonly requestId: string | undefined
@@ -47,6 +49,8 @@ export interface RequestEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   /** 1 for the first attempt. */
   attempt: number
   requestId?: string
@@ -64,6 +68,8 @@ export interface ResponseEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   attempt: number
   status: number
   durationMs: number
@@ -77,6 +83,8 @@ export interface AttemptErrorEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   attempt: number
   durationMs: number
   error: UpstreamError
@@ -90,6 +98,8 @@ export interface RetryEvent {
   method: string
   url: string
   path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}`. */
+  operation: string
   /** The attempt that failed; the retry will be attempt `attempt + 1`. */
   attempt: number
   /** Wait before the retry, in ms (from backoff or `Retry-After`). */
@@ -102,7 +112,10 @@ export interface RetryEvent {
 
 /** Passed to `onStateChange` listeners when the circuit changes state. */
 export interface StateChangeEvent {
+  /** The upstream (breaker group) name. */
   name: string
+  /** The operation whose breaker changed, `(other)` for the overflow breaker, `*` for a shared one. */
+  operation: string
   from: CircuitState
   to: CircuitState
 }
@@ -126,6 +139,8 @@ export interface StateChangeEvent {
 export interface RampChangeEvent {
   /** The upstream (breaker group) name. */
   name: string
+  /** The operation whose breaker is ramping, `(other)` for the overflow breaker, `*` for a shared one. */
+  operation: string
   /** Calls allowed in flight from now on; `Infinity` when the ramp finished, 0 when aborted. */
   allowedInFlight: number
   /** Calls waiting in the ramp queue at this change (see the phases above). */

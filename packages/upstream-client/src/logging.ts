@@ -10,7 +10,7 @@ import type { Logger } from './options.js'
 export function attachLogger(
   logger: Logger,
   hooks: ClientHooks,
-  circuit: () => CircuitState,
+  circuit: (operation: string) => CircuitState,
 ): () => void {
   const enabled = (level: string) => logger.isLevelEnabled?.(level) ?? true
   const unsubscribe = [
@@ -22,7 +22,7 @@ export function attachLogger(
         status: e.status,
         attempt: e.attempt,
         durationMs: e.durationMs,
-        circuit: circuit(),
+        circuit: circuit(e.operation),
         requestId: e.requestId,
       }
       if (e.status < 400) logger.debug(fields, 'upstream attempt')
@@ -35,10 +35,11 @@ export function attachLogger(
         {
           method: e.method,
           path: e.path,
+          operation: e.operation,
           status: e.error.status,
           attempt: e.attempt,
           durationMs: e.durationMs,
-          circuit: circuit(),
+          circuit: circuit(e.operation),
           requestId: e.requestId,
           code: e.error.code,
           err: e.error.message,
@@ -51,10 +52,11 @@ export function attachLogger(
         {
           method: e.method,
           path: e.path,
+          operation: e.operation,
           status: e.error.status,
           attempt: e.attempt,
           delayMs: e.delayMs,
-          circuit: circuit(),
+          circuit: circuit(e.operation),
           requestId: e.requestId,
           code: e.error.code,
         },
@@ -63,7 +65,7 @@ export function attachLogger(
     }),
     hooks.stateChange.subscribe((e) => {
       logger.warn(
-        { circuit: e.to, from: e.from, breaker: e.name },
+        { circuit: e.to, from: e.from, breaker: e.name, operation: e.operation },
         'upstream circuit state changed',
       )
     }),
@@ -71,7 +73,8 @@ export function attachLogger(
       // `upstream` is bound by the caller's child logger; repeating it would duplicate the key.
       logger.info(
         {
-          circuit: circuit(),
+          circuit: circuit(e.operation),
+          operation: e.operation,
           phase: e.phase,
           // JSON has no Infinity; null (unrestricted, on `finished`) keeps the field numeric for
           // log indexers instead of mixing in a string.

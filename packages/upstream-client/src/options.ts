@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { CircuitBreaker } from './breaker.js'
+import { validateHeaders } from './call-input.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
@@ -101,6 +102,23 @@ export interface UpstreamClientOptions {
    * `createCircuitBreaker` shared with other clients (not shut down by `close()`), or `false`.
    */
   breaker?: BreakerOptions | CircuitBreaker | false
+  /**
+   * Most operations that get a breaker of their own (see the README, "Circuit breaker"); calls of
+   * further operations share one breaker under the key `(other)`, with one warning. Default 100.
+   */
+  maxOperations?: number
+  /**
+   * Most calls of one operation in flight at once (retries and their waits included), so slow
+   * calls of one operation cannot take every pooled connection from the others. A call over the
+   * limit waits (see `maxWaiting`) or is rejected with `ConcurrencyLimitError`, which is not an
+   * upstream failure. Default: no limit.
+   */
+  maxInFlight?: number
+  /**
+   * Calls of one operation allowed to wait, within their deadline, for one of its `maxInFlight`
+   * slots; further calls are rejected at once. Default 0 (fail fast). Needs `maxInFlight`.
+   */
+  maxWaiting?: number
   /** GET cache with in-flight coalescing, or `false` (default). */
   cache?: CacheOptions | false
   /**
@@ -135,6 +153,10 @@ export interface ResolvedOptions {
   retry: Required<RetryOptions> | false
   /** Options of an own breaker, the policy of a shared one, or `false`. */
   breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
+  maxOperations: number
+  /** `Infinity` when there is no limit. */
+  maxInFlight: number
+  maxWaiting: number
   cache: { ttlMs: number; max: number; maxBytes: number | undefined; staleIfError: boolean } | false
   store: SharedStore | undefined
   maxBodyBytes: number
@@ -158,6 +180,7 @@ export const defaults = {
     rampLimit: 64,
   },
   cache: { max: 1_000 },
+  maxOperations: 100,
 } as const
 
 const TOP_LEVEL_KEYS = [
@@ -170,6 +193,9 @@ const TOP_LEVEL_KEYS = [
   'deadlineMs',
   'retry',
   'breaker',
+  'maxOperations',
+  'maxInFlight',
+  'maxWaiting',
   'cache',
   'store',
   'maxBodyBytes',
@@ -216,6 +242,9 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     deadlineMs: positiveNumber('deadlineMs', o.deadlineMs, defaults.deadlineMs, true),
     retry: resolveRetry(o.retry),
     breaker: resolveBreaker(o.breaker),
+    maxOperations: positiveInteger('maxOperations', o.maxOperations, defaults.maxOperations),
+    maxInFlight: positiveInteger('maxInFlight', o.maxInFlight, Number.POSITIVE_INFINITY),
+    maxWaiting: resolveMaxWaiting(o.maxWaiting, o.maxInFlight),
     cache: resolveCache(o.cache),
     store: resolveStore(o.store, o.cache !== undefined && o.cache !== false),
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
@@ -230,7 +259,12 @@ export function validateCallOptions(options: {
   timeoutMs?: unknown
   deadlineMs?: unknown
   headers?: unknown
+  operation?: unknown
 }): void {
+  const op = options.operation
+  if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
+    fail('operation', 'a string of 1 to 128 printable ASCII characters', op)
+  }
   if (options.timeoutMs !== undefined) timerDelay('timeoutMs', options.timeoutMs, 0)
   if (options.deadlineMs !== undefined) positiveNumber('deadlineMs', options.deadlineMs, 0, true)
   if (options.headers !== undefined) validateHeaders('headers', options.headers)
@@ -246,6 +280,15 @@ export function fail(option: string, expected: string, value: unknown): never {
 }
 
 // Private helpers below.
+
+/** An operation key: bounded printable ASCII, safe as a metric label and inside a Redis key. */
+const OPERATION = /^[\x20-\x7e]{1,128}$/
+
+function resolveMaxWaiting(maxWaiting: unknown, maxInFlight: unknown): number {
+  const value = nonNegativeInteger('maxWaiting', maxWaiting, 0)
+  if (value > 0 && maxInFlight === undefined) fail('maxWaiting', '0 without `maxInFlight`', value)
+  return value
+}
 
 function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions['retry'] {
   if (retry === false) return false
@@ -369,15 +412,6 @@ function parseBaseUrl(baseUrl: unknown): URL {
     fail('baseUrl', 'a URL without query or fragment', baseUrl)
   }
   return url
-}
-
-function validateHeaders(option: string, headers: unknown): void {
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    fail(option, 'an object of header strings', headers)
-  }
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') fail(`${option}.${key}`, 'a string', value)
-  }
 }
 
 function rejectUnknown(prefix: string, value: object, known: string[]): void {

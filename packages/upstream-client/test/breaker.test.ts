@@ -163,7 +163,7 @@ describe('circuit breaker recovery', () => {
     await open.client?.get('/x').catch(() => undefined)
     fail = false
     await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
-    const probe = open.client?.get('/probe')
+    const probe = open.client?.get('/x/probe')
     const others = await Promise.all(
       [1, 2, 3].map(() => open.client?.get('/x').catch((e: unknown) => e)),
     )
@@ -192,7 +192,7 @@ describe('circuit breaker recovery', () => {
     // Aborted in flight: no answer came, so the upstream is not proven healthy.
     fail = false
     const controller = new AbortController()
-    const probe = open.client?.get('/probe', { signal: controller.signal }).catch((e) => e)
+    const probe = open.client?.get('/x/probe', { signal: controller.signal }).catch((e) => e)
     await vi.waitFor(() => expect(held).toHaveLength(1))
     controller.abort()
     expect(isUpstreamErrorCode(await probe, 'UPSTREAM_ABORTED')).toBe(true)
@@ -223,7 +223,7 @@ describe('circuit breaker recovery', () => {
     await open.client?.get('/x').catch(() => undefined)
     mode = 'ok'
     await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
-    await open.client?.get('/probe') // success: closed, ramp starts at 2 in flight
+    await open.client?.get('/x/probe') // success: closed, ramp starts at 2 in flight
     mode = 'hold'
     const calls = Array.from({ length: 10 }, () => open.client?.get('/x'))
     await vi.waitFor(() => expect(held).toHaveLength(2))
@@ -270,7 +270,7 @@ describe('circuit breaker recovery', () => {
     await open.client?.get('/x').catch(() => undefined)
     mode = 'ok'
     await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
-    await open.client?.get('/probe')
+    await open.client?.get('/x/probe')
     mode = 'hold'
     const calls = Array.from({ length: 6 }, () => open.client?.get('/x').catch((e: unknown) => e))
     await vi.waitFor(() => expect(held).toHaveLength(2))
@@ -294,7 +294,7 @@ describe('circuit breaker recovery', () => {
     await open.client?.get('/x').catch(() => undefined)
     mode = 'ok'
     await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
-    await open.client?.get('/probe') // closed, ramp at 2 in flight
+    await open.client?.get('/x/probe') // closed, ramp at 2 in flight
     mode = 'hold'
     const stale = open.client?.get('/x')
     const failing = open.client?.get('/x').catch((e: unknown) => e)
@@ -307,7 +307,7 @@ describe('circuit breaker recovery', () => {
     await expect(stale).resolves.toEqual({ stale: true })
     expect(open.client?.circuitState).toBe('halfOpen') // still waiting for a real probe
     mode = 'ok'
-    await open.client?.get('/probe')
+    await open.client?.get('/x/probe')
     expect(open.client?.circuitState).toBe('closed')
     expect(states).toEqual([
       'closed->open',
@@ -355,7 +355,7 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     expect(ramps).toEqual([]) // opening from closed is not a ramp
     ctl.mode = 'ok'
     await vi.waitFor(() => expect(c.circuitState).toBe('halfOpen'))
-    await c.get('/probe')
+    await c.get('/x/probe')
     return { c, held, ctl, timeline, ramps, lines }
   }
 
@@ -372,12 +372,19 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     await vi.waitFor(() => expect(held).toHaveLength(2)) // 2 in flight, 8 queued
     json(held[0] as http.ServerResponse, 200, {}) // allowance 4: 3 more let in, 5 still queued
     await vi.waitFor(() => expect(ramps).toHaveLength(2))
-    expect(ramps[1]).toEqual({ name: 'events', allowedInFlight: 4, queued: 5, phase: 'widened' })
+    expect(ramps[1]).toEqual({
+      name: 'events',
+      operation: 'GET /x',
+      allowedInFlight: 4,
+      queued: 5,
+      phase: 'widened',
+    })
     await vi.waitFor(() => expect(held).toHaveLength(5))
     json(held[1] as http.ServerResponse, 200, {}) // allowance 8 = rampLimit: the 5 are released
     await vi.waitFor(() => expect(ramps).toHaveLength(3))
     expect(ramps[2]).toEqual({
       name: 'events',
+      operation: 'GET /x',
       allowedInFlight: Number.POSITIVE_INFINITY,
       queued: 5,
       phase: 'finished',
@@ -398,17 +405,23 @@ describe('circuit breaker ramp events (onRampChange)', () => {
       [
         'info',
         { upstream: 'events' },
-        { circuit: 'closed', phase: 'started', allowedInFlight: 2, queued: 0 },
+        { circuit: 'closed', operation: 'GET /x', phase: 'started', allowedInFlight: 2, queued: 0 },
       ],
       [
         'info',
         { upstream: 'events' },
-        { circuit: 'closed', phase: 'widened', allowedInFlight: 4, queued: 5 },
+        { circuit: 'closed', operation: 'GET /x', phase: 'widened', allowedInFlight: 4, queued: 5 },
       ],
       [
         'info',
         { upstream: 'events' },
-        { circuit: 'closed', phase: 'finished', allowedInFlight: null, queued: 5 },
+        {
+          circuit: 'closed',
+          operation: 'GET /x',
+          phase: 'finished',
+          allowedInFlight: null,
+          queued: 5,
+        },
       ],
     ])
   })
@@ -433,7 +446,13 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     await vi.waitFor(() => expect(held).toHaveLength(2)) // 2 in flight, 3 queued
     json(held[0] as http.ServerResponse, 500, {})
     await vi.waitFor(() => expect(ramps).toHaveLength(2))
-    expect(ramps[1]).toEqual({ name: 'events', allowedInFlight: 0, queued: 3, phase: 'aborted' })
+    expect(ramps[1]).toEqual({
+      name: 'events',
+      operation: 'GET /x',
+      allowedInFlight: 0,
+      queued: 3,
+      phase: 'aborted',
+    })
     // slice: with a 20 ms reset the circuit may already be half-open again by now.
     expect(timeline.slice(2, 6)).toEqual([
       'halfOpen->closed',
@@ -452,6 +471,7 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     )
     expect(aborted?.fields).toEqual({
       circuit: 'open',
+      operation: 'GET /x',
       phase: 'aborted',
       allowedInFlight: 0,
       queued: 3,
@@ -462,11 +482,11 @@ describe('circuit breaker ramp events (onRampChange)', () => {
   it('lets a queued call leave on its abort or deadline, without waiting for the ramp', async () => {
     const { c, held, ctl, ramps } = await rampAfterProbe()
     ctl.mode = 'hold'
-    const inFlight = [c.get('/a'), c.get('/b')]
+    const inFlight = [c.get('/x/a'), c.get('/x/b')]
     await vi.waitFor(() => expect(held).toHaveLength(2)) // ramp full: the next calls queue
     const controller = new AbortController()
-    const aborted = c.get('/q1', { signal: controller.signal }).catch((e: unknown) => e)
-    const late = c.get('/q2', { deadlineMs: 30 }).catch((e: unknown) => e)
+    const aborted = c.get('/x/q1', { signal: controller.signal }).catch((e: unknown) => e)
+    const late = c.get('/x/q2', { deadlineMs: 30 }).catch((e: unknown) => e)
     controller.abort()
     expect(isUpstreamErrorCode(await aborted, 'UPSTREAM_ABORTED')).toBe(true)
     const timeout = await late
@@ -478,7 +498,7 @@ describe('circuit breaker ramp events (onRampChange)', () => {
     expect(ramps[1]).toMatchObject({ phase: 'widened', allowedInFlight: 4, queued: 0 })
     json(held[1] as http.ServerResponse, 200, {})
     await Promise.all(inFlight)
-    expect(open.server?.log.map((r) => r.url)).toEqual(['/x', '/probe', '/a', '/b'])
+    expect(open.server?.log.map((r) => r.url)).toEqual(['/x', '/x/probe', '/x/a', '/x/b'])
   })
 
   it('reports aborted when the client is closed during the ramp', async () => {

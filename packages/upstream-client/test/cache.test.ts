@@ -74,11 +74,11 @@ describe('cache', () => {
       baseUrl: open.server.origin,
       cache: { ttlMs: 10_000, max: 2 },
     })
-    await open.client.get('/a')
-    await open.client.get('/b')
+    await open.client.get('/r/a')
+    await open.client.get('/r/b')
     await open.client.get('/c') // evicts /a
     await open.client.get('/c')
-    await open.client.get('/a')
+    await open.client.get('/r/a')
     expect(open.server.requests).toBe(4)
   })
 
@@ -90,11 +90,11 @@ describe('cache', () => {
       baseUrl: open.server.origin,
       cache: { ttlMs: 10_000, maxBytes: 250 },
     })
-    await open.client.get('/a')
-    await open.client.get('/b')
+    await open.client.get('/r/a')
+    await open.client.get('/r/b')
     await open.client.get('/c') // ~120 bytes each: /a is evicted to stay under 250
-    await open.client.get('/b')
-    await open.client.get('/a')
+    await open.client.get('/r/b')
+    await open.client.get('/r/a')
     expect(open.server.requests).toBe(4)
   })
 
@@ -147,12 +147,12 @@ describe('stale-if-error', () => {
       breaker: { failureThreshold: 1 },
       cache: { ttlMs: 1_000, staleIfError: true },
     })
-    await open.client.get('/a')
+    await open.client.get('/r/a')
     healthy = false
-    await expect(open.client.get('/b')).rejects.toMatchObject({ status: 503 })
+    await expect(open.client.get('/r/b')).rejects.toMatchObject({ status: 503 })
     expect(open.client.circuitState).toBe('open')
     clock.advance(5_000)
-    expect(await open.client.get('/a')).toEqual({ url: '/a', n: 1 })
+    expect(await open.client.get('/r/a')).toEqual({ url: '/r/a', n: 1 })
     expect(open.server.requests).toBe(2)
   })
 

@@ -83,7 +83,10 @@ describe('option validation', () => {
       { baseUrl, cache: { ttlMs: 1, maxBytes: 0 } },
       'Expected `cache.maxBytes` to be a positive integer, got 0',
     ],
-    [{ baseUrl, headers: { 'x-a': 1 } }, 'Expected `headers.x-a` to be a string, got 1'],
+    [
+      { baseUrl, headers: { 'x-a': 1 } },
+      'Expected `headers.x-a` to be a string without CR, LF or NUL, got 1',
+    ],
     [
       { baseUrl, logger: {} },
       'Expected `logger` to be a pino-compatible logger (child, debug, info, warn, error), got {}',
@@ -102,7 +105,7 @@ describe('option validation', () => {
     ],
     [
       { baseUrl, retries: 3 },
-      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, cache, store, maxBodyBytes, headers, clock, telemetry',
+      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, maxOperations, maxInFlight, maxWaiting, cache, store, maxBodyBytes, headers, clock, telemetry',
     ],
     [
       { baseUrl, breaker: { threshold: 3 } },

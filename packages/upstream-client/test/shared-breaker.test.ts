@@ -76,14 +76,14 @@ describe('shared circuit breaker', () => {
     ])
     await expect(a.get('/x')).rejects.toMatchObject({ status: 500 })
     expect([a.circuitState, b.circuitState, extra.breaker.state]).toEqual(['open', 'open', 'open'])
-    const opened = { name: 'event-api', from: 'closed', to: 'open' }
+    const opened = { name: 'event-api', operation: '*', from: 'closed', to: 'open' }
     expect(seenA).toEqual([opened])
     expect(seenB).toEqual([opened])
     // Each client logs the change through its own child logger.
     const warnings = log.lines.filter((l) => l.level === 'warn')
     expect(warnings.map((l) => [l.bindings.upstream, l.fields])).toEqual([
-      ['reads', { circuit: 'open', from: 'closed', breaker: 'event-api' }],
-      ['writes', { circuit: 'open', from: 'closed', breaker: 'event-api' }],
+      ['reads', { circuit: 'open', from: 'closed', breaker: 'event-api', operation: '*' }],
+      ['writes', { circuit: 'open', from: 'closed', breaker: 'event-api', operation: '*' }],
     ])
 
     const seen = open.server?.requests
@@ -134,7 +134,7 @@ describe('shared circuit breaker', () => {
     const off = extra.breaker.onStateChange((e) => seen.push(e))
     const [a] = twoClients(extra.breaker)
     await expect(a.get('/x')).rejects.toMatchObject({ status: 500 })
-    expect(seen).toEqual([{ name: 'event-api', from: 'closed', to: 'open' }])
+    expect(seen).toEqual([{ name: 'event-api', operation: '*', from: 'closed', to: 'open' }])
     off()
     extra.breaker.shutdown()
     extra.breaker.shutdown() // idempotent

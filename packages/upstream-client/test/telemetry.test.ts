@@ -7,6 +7,7 @@ import {
   createUpstreamClient,
   diagnosticsChannels,
   hasTraceparent,
+  path,
   type UpstreamClientOptions,
 } from '../src/index.js'
 import { closeAfterEach, json, startServer } from './helpers.js'
@@ -106,7 +107,8 @@ describe('traces', () => {
     await Promise.all([c.get('/getUserById/1'), c.get('/getUserById/1')])
     await c.get('/getUserById/1')
     await expect(c.get('/down')).rejects.toMatchObject({ code: 'UPSTREAM_HTTP_STATUS' })
-    await expect(c.get('/getUserById/2')).rejects.toMatchObject({ code: 'UPSTREAM_CIRCUIT_OPEN' })
+    // Only the failing operation's breaker opened.
+    await expect(c.get('/down')).rejects.toMatchObject({ code: 'UPSTREAM_CIRCUIT_OPEN' })
     const spans = sdk.spans.getFinishedSpans()
     const calls = spans.filter((s) => s.kind === SpanKind.INTERNAL)
     const children = (id: string) => spans.filter((s) => parentOf(s) === id).length
@@ -127,18 +129,31 @@ describe('traces', () => {
       },
       { name: 'GET /getUserById', outcome: 'cache', events: ['userevents.cache.hit'], attempts: 0 },
       { name: 'GET /down', outcome: 'error', events: [], attempts: 1 },
-      {
-        name: 'GET /getUserById',
-        outcome: 'error',
-        events: ['userevents.circuit.rejected'],
-        attempts: 0,
-      },
+      { name: 'GET /down', outcome: 'error', events: ['userevents.circuit.rejected'], attempts: 0 },
     ])
     const rejected = calls[4]!
     expect(rejected.status.code).toBe(SpanStatusCode.ERROR)
     expect(rejected.attributes['error.type']).toBe('UPSTREAM_CIRCUIT_OPEN')
     expect(calls[2]!.events[0]!.attributes).toEqual({ 'userevents.cache.stale': false })
     expect(open.server.requests).toBe(2)
+  })
+
+  it('names spans by operation: a path template, or an operation name', async () => {
+    sdk = startTestSdk({ metrics: false })
+    open.server = await startServer((_req, res) => json(res, 200, { id: '7' }))
+    const c = client({})
+    const id = '7'
+    await c.get(path`/getEventById/${id}`)
+    await c.get('/getUsers', { operation: 'listUsers' })
+    const spans = sdk.spans.getFinishedSpans()
+    expect(spans.map((s) => [s.name, SpanKind[s.kind], s.attributes['url.template']])).toEqual([
+      ['GET /getEventById/{}', 'CLIENT', '/getEventById/{}'],
+      ['GET /getEventById/{}', 'INTERNAL', undefined],
+      ['GET listUsers', 'CLIENT', undefined],
+      ['listUsers', 'INTERNAL', undefined],
+    ])
+    expect(spans[1]?.attributes['userevents.operation']).toBe('GET /getEventById/{}')
+    expect(spans[3]?.attributes['userevents.operation']).toBe('listUsers')
   })
 
   it('sends no trace context and records nothing without an SDK, or with telemetry: false', async () => {
@@ -168,12 +183,13 @@ describe('metrics', () => {
       else if (n === 1) json(res, 503, {})
       else json(res, 200, { ok: true })
     })
-    // Four failures open the circuit: the first 503 and the three attempts of /down.
-    const c = client({ breaker: { failureThreshold: 4 }, cache: { ttlMs: 60_000 } })
+    // Each operation has its own breaker: the three failed attempts of /down open its circuit;
+    // the one 503 of /getEventById/1 counts toward another breaker.
+    const c = client({ breaker: { failureThreshold: 3 }, cache: { ttlMs: 60_000 } })
     await c.get('/getEventById/1') // 503, then 200 on the retry
     await c.get('/getEventById/1') // fresh cache hit
     await expect(c.get('/down', { cache: false })).rejects.toMatchObject({ status: 503 })
-    await expect(c.get('/getEventById/2')).rejects.toMatchObject({
+    await expect(c.get('/down', { cache: false })).rejects.toMatchObject({
       code: 'UPSTREAM_CIRCUIT_OPEN',
     })
     const m = await sdk.collect()
@@ -203,19 +219,24 @@ describe('metrics', () => {
     expect(sumOf(m.get('userevents.client.retries'), op('GET /down'))).toBe(2)
     expect(sumOf(m.get('userevents.client.retries'), { 'error.type': '503' })).toBe(3)
     const lookups = m.get('userevents.client.cache.lookups')
-    // /getEventById/1 first, and /getEventById/2, which then met the open circuit.
-    expect(sumOf(lookups, { 'userevents.cache.result': 'miss' })).toBe(2)
+    expect(sumOf(lookups, { 'userevents.cache.result': 'miss' })).toBe(1)
     expect(sumOf(lookups, { 'userevents.cache.result': 'hit' })).toBe(1)
     const state = m.get('userevents.client.circuit.state')
-    expect(sumOf(state, { 'userevents.circuit.state': 'open' })).toBe(1)
-    expect(sumOf(state, { 'userevents.circuit.state': 'closed' })).toBe(0)
+    const isOpen = { 'userevents.circuit.state': 'open' }
+    const isClosed = { 'userevents.circuit.state': 'closed' }
+    expect(sumOf(state, { ...op('GET /down'), ...isOpen })).toBe(1)
+    expect(sumOf(state, { ...op('GET /down'), ...isClosed })).toBe(0)
+    expect(sumOf(state, { ...op('GET /getEventById'), ...isOpen })).toBe(0)
+    expect(sumOf(state, { ...op('GET /getEventById'), ...isClosed })).toBe(1)
     expect(
       sumOf(m.get('userevents.client.circuit.transitions'), {
+        ...op('GET /down'),
         'userevents.circuit.from': 'closed',
         'userevents.circuit.to': 'open',
       }),
     ).toBe(1)
-    expect(sumOf(m.get('userevents.client.circuit.rejections'), op('GET /getEventById'))).toBe(1)
+    expect(sumOf(m.get('userevents.client.circuit.transitions'))).toBe(1)
+    expect(sumOf(m.get('userevents.client.circuit.rejections'), op('GET /down'))).toBe(1)
     // Every call settled: nothing is left in flight.
     expect(sumOf(m.get('userevents.client.calls.in_flight'))).toBe(0)
   })
@@ -324,11 +345,24 @@ describe('diagnostics_channel', () => {
     } finally {
       unsubscribe(diagnosticsChannels.circuitState, listener)
     }
-    expect(states).toEqual([{ name: 'events', from: 'closed', to: 'open' }])
+    expect(states).toEqual([{ name: 'events', operation: 'GET /x', from: 'closed', to: 'open' }])
   })
 })
 
 describe('async context of hooks', () => {
+  it('a call waiting for a maxInFlight slot runs in its own caller context', async () => {
+    const store = new AsyncLocalStorage<string>()
+    open.server = await startServer((_req, res) => {
+      setTimeout(() => json(res, 200, {}), 5)
+    })
+    const c = client({ retry: false, maxInFlight: 1, maxWaiting: 10 })
+    const seen: string[] = []
+    c.onRequest((e) => seen.push(`${e.path} ${store.getStore()}`))
+    const names = ['a', 'b', 'c', 'd']
+    await Promise.all(names.map((n) => store.run(n, () => c.get(`/x/${n}`))))
+    expect(seen.sort()).toEqual(names.map((n) => `/x/${n} ${n}`))
+  })
+
   it('response and attempt-error listeners run in the caller context, not the socket opener', async () => {
     const store = new AsyncLocalStorage<string>()
     open.server = await startServer((req, res) => json(res, req.url === '/fail' ? 500 : 200, {}))

@@ -5,6 +5,7 @@ import {
   createCircuitBreaker,
   createUpstreamClient,
   isUpstreamErrorCode,
+  path,
   type RampChangeEvent,
   type UpstreamClient,
   type UpstreamHttpError,
@@ -71,5 +72,21 @@ describe('public types', () => {
     expectTypeOf<RampChangeEvent['phase']>().toEqualTypeOf<
       'started' | 'widened' | 'finished' | 'aborted'
     >()
+  })
+
+  it('types the path tag, query, operation and per-operation states', () => {
+    expectTypeOf(path`/getUserById/${1}`).toEqualTypeOf<string>()
+    // @ts-expect-error objects are not path values
+    path`/getUserById/${{}}`
+    const c = createUpstreamClient({ baseUrl: 'http://x', maxInFlight: 10, maxOperations: 20 })
+    expectTypeOf(c.circuitStates()).toEqualTypeOf<Record<string, CircuitState>>()
+    void c.get('/e', { operation: 'getEvents', query: { ids: [1, 2], from: undefined } })
+    // @ts-expect-error query values are scalars or arrays of them
+    void c.get('/e', { query: { a: { b: 1 } } })
+    const error: unknown = new Error()
+    if (isUpstreamErrorCode(error, 'UPSTREAM_CIRCUIT_OPEN')) {
+      expectTypeOf(error.operation).toEqualTypeOf<string>()
+      expectTypeOf(error.retryAfterMs).toEqualTypeOf<number>()
+    }
   })
 })

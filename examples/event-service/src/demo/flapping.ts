@@ -10,11 +10,32 @@ export const DEMO_BREAKER = { failureThreshold: 3, windowMs: 10_000, resetTimeou
 const BURST = 15
 const CALLER_CONCURRENCY = 4
 
+/** Reads sent to the service the moment the `addEvent` circuit opens. */
+const READS_WHILE_OPEN = [
+  '/getUsers',
+  '/getEvents',
+  '/getEventsByUserId/1',
+  '/getEventsByUserId/2',
+  '/getEventsByUserId/3',
+]
+
+/** The upstream's read routes, whose calls the mock counts. */
+const READ_ROUTES = [
+  'getUsers',
+  'getEvents',
+  'getUserById',
+  'getEventById',
+  'getEventsByIds',
+] as const
+
 /** Story 2 also watches the service's upstream client. */
 export interface FlappingContext extends StoryContext {
   client: {
     readonly circuitState: CircuitState
-    onStateChange(fn: (e: { from: CircuitState; to: CircuitState }) => void): () => void
+    circuitStates(): Record<string, CircuitState>
+    onStateChange(
+      fn: (e: { operation: string; from: CircuitState; to: CircuitState }) => void,
+    ): () => void
     onRampChange(
       fn: (e: { allowedInFlight: number; queued: number; phase: RampPhase }) => void,
     ): () => void
@@ -61,18 +82,37 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
     wave = []
   }
 
+  // Breakers are per operation: only `addEvent`'s opens, so reads sent while it is open must be
+  // served, and reach the upstream, as usual. Checked once, at the first opening.
+  const readCalls = () => READ_ROUTES.reduce((sum, route) => sum + mock.calls(route), 0)
+  let readsChecked: Promise<{ ok: number; upstream: number; addEventOpen: boolean }> | undefined
+  const checkReads = async () => {
+    const before = readCalls()
+    const answers = await Promise.all(READS_WHILE_OPEN.map((p) => send('GET', `${serviceUrl}${p}`)))
+    const ok = answers.filter((a) => a.status === 200).length
+    const upstream = readCalls() - before
+    const states = client.circuitStates()
+    const addEventOpen = states.addEvent === 'open'
+    const mark = ok === answers.length ? style.green('✓') : style.red('✗')
+    c.at(
+      `${mark} reads while the addEvent circuit is ${states.addEvent}: ${ok}/${answers.length} answered 200 (${READS_WHILE_OPEN.join(', ')}) ${style.dim(`· upstream read calls +${upstream} · circuits ${JSON.stringify(states)}`)}`,
+    )
+    return { ok, upstream, addEventOpen }
+  }
+
   c.resetClock()
   const off = client.onStateChange((e) => {
     flushWave()
+    if (e.operation === 'addEvent' && e.to === 'open') readsChecked ??= checkReads()
     if (e.to === 'open') transitions.opened++
     else if (e.to === 'halfOpen') transitions.halfOpened++
     else transitions.closed++
     const label =
       e.to === 'open'
-        ? style.red(`circuit OPEN (was ${e.from}): callers now get 503 at once`)
+        ? style.red(`${e.operation} circuit OPEN (was ${e.from}): its callers now get 503 at once`)
         : e.to === 'halfOpen'
-          ? style.yellow('circuit HALF-OPEN: the next call is the probe')
-          : style.green('circuit CLOSED: the probe succeeded')
+          ? style.yellow(`${e.operation} circuit HALF-OPEN: the next call is the probe`)
+          : style.green(`${e.operation} circuit CLOSED: the probe succeeded`)
     c.at(
       `${label} ${style.dim(`· upstream addEvent calls so far: ${upstreamCalls() - callsAtStart}`)}`,
     )
@@ -136,6 +176,7 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
   off()
   offRamp()
   const burstMs = performance.now() - started
+  const reads = await readsChecked
 
   // Exactly once, checked where it matters: in the upstream's own store.
   const stored = mock.store.listEvents().filter((e) => e.name.startsWith(`burst-${runId}-`))
@@ -166,6 +207,13 @@ export async function flappingStory(ctx: FlappingContext): Promise<SummaryRow[]>
       story,
       'fast 503 + Retry-After while open (no upstream call)',
       `${fastFails}, median ${formatDuration(median)}`,
+    ],
+    [
+      story,
+      'reads answered 200 while addEvent was open',
+      reads === undefined
+        ? 'not checked (the circuit never opened)'
+        : `${reads.ok} / ${READS_WHILE_OPEN.length}, ${reads.upstream} upstream read calls${reads.addEventOpen ? '' : ' (circuit had moved on)'}`,
     ],
     [
       story,

@@ -32,14 +32,24 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/getUsers',
     { schema: { querystring: emptyQuerySchema, response: userListResponses } },
     async (_request, reply) =>
-      checkUsers(await app.upstream.get<unknown>('/getUsers', reply.upstreamContext())),
+      checkUsers(
+        await app.upstream.get<unknown>('/getUsers', {
+          operation: 'getUsers',
+          ...reply.upstreamContext(),
+        }),
+      ),
   )
 
   app.get(
     '/getEvents',
     { schema: { querystring: emptyQuerySchema, response: eventArrayResponses } },
     async (_request, reply) =>
-      checkEvents(await app.upstream.get<unknown>('/getEvents', reply.upstreamContext())),
+      checkEvents(
+        await app.upstream.get<unknown>('/getEvents', {
+          operation: 'getEvents',
+          ...reply.upstreamContext(),
+        }),
+      ),
   )
 
   // One page per request; the original route keeps its bare-array body so old clients parse it.
@@ -62,7 +72,10 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       const event: Event = { id: eventId, name: input.name, userId: input.userId }
       if (input.details !== undefined) event.details = input.details
       try {
+        // Its own operation, so its own breaker: the upstream's write route flaps by design, and
+        // its open circuit must not turn away the reads, which the upstream answers normally.
         await app.upstream.post('/addEvent', event, {
+          operation: 'addEvent',
           idempotencyKey,
           ...reply.upstreamContext(),
         })

@@ -12,21 +12,29 @@ export class CircuitOpenError extends UpstreamError {
   declare readonly retryAfterMs: number
   /** The breaker (upstream) name. */
   readonly breaker: string
+  /** The operation of the rejected call (its breaker key, e.g. `POST /addEvent`). */
+  readonly operation: string
 
   constructor(init: {
     method: string
     url: string
     attempts: number
     breaker: string
+    /** Default `*` (every operation). */
+    operation?: string
     retryAfterMs: number
     reason?: string
     cause?: unknown
+    /** @internal Replaces the message; for subclasses that reject for another reason. */
+    message?: string
   }) {
     super(
-      `${init.method} ${init.url}: circuit '${init.breaker}' ${init.reason ?? 'is open'}, retry in ${init.retryAfterMs}ms`,
+      init.message ??
+        `${init.method} ${init.url}: circuit '${init.breaker}'${init.operation === undefined || init.operation === '*' ? '' : ` (${init.operation})`} ${init.reason ?? 'is open'}, retry in ${init.retryAfterMs}ms`,
       init,
     )
     this.name = 'CircuitOpenError'
     this.breaker = init.breaker
+    this.operation = init.operation ?? '*'
   }
 }

@@ -98,6 +98,7 @@ const RECOVERING_HINT_MS = 1_000
  */
 export class CircuitBreakerPolicy {
   readonly #name: string
+  readonly #operation: string
   readonly #options: Required<BreakerOptions>
   readonly #clock: Clock
   /** Emitted on every state change, with the breaker's name (and on its diagnostics channel). */
@@ -113,8 +114,18 @@ export class CircuitBreakerPolicy {
   #ramp: Ramp | undefined
   #shutDown = false
 
-  constructor(name: string, options: Required<BreakerOptions>, clock: Clock) {
+  /**
+   * `operation` is the key of the calls this breaker guards (see `Call.operation`), or
+   * {@link ALL_OPERATIONS} for a breaker shared by every operation; it is carried by the events.
+   */
+  constructor(
+    name: string,
+    options: Required<BreakerOptions>,
+    clock: Clock,
+    operation: string = ALL_OPERATIONS,
+  ) {
     this.#name = name
+    this.#operation = operation
     this.#options = options
     this.#clock = clock
     this.#failureTimes = new Array<number>(options.failureThreshold).fill(0)
@@ -163,6 +174,11 @@ export class CircuitBreakerPolicy {
   /** The breaker (group) name carried by its events and errors. */
   get name(): string {
     return this.#name
+  }
+
+  /** The operation this breaker guards, or {@link ALL_OPERATIONS}. */
+  get operation(): string {
+    return this.#operation
   }
 
   /** The failure classification this breaker counts (also used for stale-if-error). */
@@ -386,12 +402,19 @@ export class CircuitBreakerPolicy {
     const from = this.#state
     if (from === to) return
     this.#state = to
-    if (this.stateChanges.active) this.stateChanges.emit({ name: this.#name, from, to })
+    if (this.stateChanges.active)
+      this.stateChanges.emit({ name: this.#name, operation: this.#operation, from, to })
   }
 
   #rampChanged(allowedInFlight: number, queued: number, phase: RampPhase): void {
     if (this.rampChanges.active) {
-      this.rampChanges.emit({ name: this.#name, allowedInFlight, queued, phase })
+      this.rampChanges.emit({
+        name: this.#name,
+        operation: this.#operation,
+        allowedInFlight,
+        queued,
+        phase,
+      })
     }
   }
 
@@ -405,6 +428,7 @@ export class CircuitBreakerPolicy {
       url: call.url,
       attempts: attempt - 1,
       breaker: this.#name,
+      operation: call.operation,
       retryAfterMs,
       reason,
     })
@@ -418,6 +442,12 @@ export class CircuitBreakerPolicy {
  * lets a dropped handle be collected.
  */
 export const sharedPolicies = new WeakMap<object, CircuitBreakerPolicy>()
+
+/**
+ * @internal The `operation` of a breaker that guards every operation of its clients (one shared
+ * through `createCircuitBreaker`), as carried by its state and ramp events.
+ */
+export const ALL_OPERATIONS = '*'
 
 /** Private: the `unwatch` of a waiter before its watch starts. */
 function noop(): void {}

@@ -73,6 +73,7 @@ export class RetryPolicy {
         method: call.method,
         url: call.url,
         path: call.path,
+        operation: call.operation,
         attempt: failed,
         delayMs,
         error,

@@ -1,6 +1,6 @@
 import type { ClientHooks } from '../hooks.js'
 import { loadOpenTelemetryApi } from './api.js'
-import { attachMetrics, type CircuitStates } from './metrics.js'
+import { attachMetrics, type CircuitStates, type Waiting } from './metrics.js'
 import type { ResolvedTelemetryOptions } from './options.js'
 import { attachTracing } from './tracing.js'
 
@@ -16,6 +16,7 @@ export function attachTelemetry(
   hooks: ClientHooks,
   client: { name: string; origin: string },
   circuitStates: CircuitStates,
+  waiting: Waiting,
 ): (() => void) | undefined {
   if (options === false || (!options.traces && !options.metrics)) return undefined
   const api = loadOpenTelemetryApi()
@@ -29,7 +30,7 @@ export function attachTelemetry(
   }
   const detach = [
     options.traces ? attachTracing(api, hooks, info, options.propagate) : undefined,
-    options.metrics ? attachMetrics(api, hooks, info, circuitStates) : undefined,
+    options.metrics ? attachMetrics(api, hooks, info, circuitStates, waiting) : undefined,
   ].filter((d) => d !== undefined)
   if (detach.length === 0) return undefined
   return () => {

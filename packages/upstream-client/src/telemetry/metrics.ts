@@ -7,11 +7,17 @@ import type {
 } from '@opentelemetry/api'
 import type { CircuitState, ClientHooks } from '../hooks.js'
 import type { OpenTelemetryApi } from './api.js'
-import { attr, DURATION_BUCKETS, errorType, metric, operationOf, SCOPE } from './names.js'
+import { attr, DURATION_BUCKETS, errorType, metric, SCOPE } from './names.js'
 import type { ClientInfo } from './tracing.js'
 
-/** @internal The breakers of a client, for the observable circuit gauges. */
-export type CircuitStates = () => Iterable<readonly [breaker: string, state: CircuitState]>
+/**
+ * @internal The breakers of a client, for the observable circuit gauges: one per operation
+ * (`(other)` for the overflow breaker, `*` for a shared one).
+ */
+export type CircuitStates = () => Iterable<readonly [operation: string, state: CircuitState]>
+
+/** @internal Calls waiting for a `maxInFlight` slot, per operation. */
+export type Waiting = () => Iterable<readonly [operation: string, waiting: number]>
 
 /** Private: the last ramp step seen per breaker. */
 interface RampSnapshot {
@@ -35,6 +41,7 @@ export function attachMetrics(
   hooks: ClientHooks,
   client: ClientInfo,
   circuitStates: CircuitStates,
+  waiting: Waiting,
 ): (() => void) | undefined {
   const meter: Meter = api.metrics.getMeter(SCOPE)
   if (meter === api.createNoopMeter()) return undefined
@@ -88,7 +95,8 @@ export function attachMetrics(
     valueType: ValueType.INT,
   })
   const queuedGauge = meter.createObservableGauge(metric.queued, {
-    description: 'Calls waiting in the recovery ramp queue of a breaker, as of its last ramp step.',
+    description:
+      'Calls waiting: for a maxInFlight slot (queue "bulkhead"), or in the recovery ramp of a breaker as of its last step (queue "ramp").',
     unit: '{call}',
     valueType: ValueType.INT,
   })
@@ -98,6 +106,7 @@ export function attachMetrics(
     [attr.serverAddress]: client.serverAddress,
     [attr.serverPort]: client.serverPort,
   }
+  /** The last ramp step per operation, while its breaker ramps. */
   const ramps = new Map<string, RampSnapshot>()
   const inFlight = new Map<string, number>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
@@ -116,19 +125,21 @@ export function attachMetrics(
     cached(operation, () => ({ ...base, [attr.operation]: operation }))
 
   const batch = (result: BatchObservableResult) => {
-    for (const [breaker, state] of circuitStates()) {
+    for (const [operation, state] of circuitStates()) {
       for (const s of STATES) {
         result.observe(stateGauge, s === state ? 1 : 0, {
-          ...base,
-          [attr.breaker]: breaker,
+          ...ofOperation(operation),
           [attr.circuitState]: s,
         })
       }
     }
     for (const [operation, count] of inFlight)
       result.observe(inFlightGauge, count, ofOperation(operation))
-    for (const [breaker, ramp] of ramps) {
-      const attributes = { ...base, [attr.breaker]: breaker }
+    for (const [operation, count] of waiting()) {
+      result.observe(queuedGauge, count, { ...ofOperation(operation), [attr.queue]: 'bulkhead' })
+    }
+    for (const [operation, ramp] of ramps) {
+      const attributes = ofOperation(operation)
       result.observe(rampGauge, ramp.allowedInFlight, attributes)
       result.observe(queuedGauge, ramp.queued, { ...attributes, [attr.queue]: 'ramp' })
     }
@@ -153,11 +164,11 @@ export function attachMetrics(
 
   const unsubscribe = [
     hooks.callStart.subscribe((call) => {
-      const operation = operationOf(call)
+      const operation = call.operation
       inFlight.set(operation, (inFlight.get(operation) ?? 0) + 1)
     }),
     hooks.callEnd.subscribe((event) => {
-      const operation = operationOf(event.call)
+      const operation = event.call.operation
       inFlight.set(operation, (inFlight.get(operation) as number) - 1)
       if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {
         rejections.add(1, ofOperation(operation))
@@ -178,7 +189,7 @@ export function attachMetrics(
       recordDuration(event.method, event.error.status, errorType(event.error), event.durationMs)
     }),
     hooks.retry.subscribe((event) => {
-      const operation = operationOf(event.call)
+      const operation = event.call.operation
       const reason = errorType(event.error)
       retries.add(
         1,
@@ -189,7 +200,7 @@ export function attachMetrics(
       )
     }),
     hooks.cacheHit.subscribe((event) => {
-      const operation = operationOf(event.call)
+      const operation = event.call.operation
       const result = event.stale ? 'stale' : 'hit'
       cacheLookups.add(
         1,
@@ -200,7 +211,7 @@ export function attachMetrics(
       )
     }),
     hooks.cacheMiss.subscribe((event) => {
-      const operation = operationOf(event.call)
+      const operation = event.call.operation
       cacheLookups.add(
         1,
         cached(`${operation}\nmiss`, () => ({
@@ -209,18 +220,19 @@ export function attachMetrics(
         })),
       )
     }),
-    hooks.coalesced.subscribe((event) => coalesced.add(1, ofOperation(operationOf(event.call)))),
+    hooks.coalesced.subscribe((event) => coalesced.add(1, ofOperation(event.call.operation))),
     hooks.stateChange.subscribe((event) => {
       transitions.add(1, {
-        ...base,
-        [attr.breaker]: event.name,
+        ...ofOperation(event.operation),
         [attr.circuitFrom]: event.from,
         [attr.circuitTo]: event.to,
       })
     }),
     hooks.rampChange.subscribe((event) => {
-      if (event.phase === 'finished' || event.phase === 'aborted') ramps.delete(event.name)
-      else ramps.set(event.name, { allowedInFlight: event.allowedInFlight, queued: event.queued })
+      if (event.phase === 'finished' || event.phase === 'aborted') ramps.delete(event.operation)
+      else {
+        ramps.set(event.operation, { allowedInFlight: event.allowedInFlight, queued: event.queued })
+      }
     }),
   ]
   return () => {

@@ -63,16 +63,23 @@ export const DURATION_BUCKETS = [
 ]
 
 /**
- * @internal The low-cardinality name of a call: span names and metric attributes use it. It is
- * the method and the first path segment (`GET /getEventById`), never the full path, which
- * carries ids.
+ * @internal Name of an attempt's CLIENT span: the operation when it already reads
+ * `${METHOD} ${target}` (`GET /getUserById/{}`, `GET /getUsers`), else the method and the
+ * operation's name (`GET getEventById`), the `{method} {target}` shape the HTTP conventions use.
  */
-export function operationOf(call: CallState): string {
-  const path = call.path
-  let end = path.indexOf('/', 1)
-  const query = path.indexOf('?')
-  if (end === -1 || (query !== -1 && query < end)) end = query
-  return `${call.method} ${end === -1 ? path : path.slice(0, end)}`
+export function clientSpanName(call: CallState): string {
+  const { operation, method } = call
+  return operation.startsWith(`${method} `) ? operation : `${method} ${operation}`
+}
+
+/**
+ * @internal `url.template` of a call made with the `path` tag (its operation is
+ * `${METHOD} ${template}` with `{}` placeholders), else `undefined`.
+ */
+export function urlTemplate(call: CallState): string | undefined {
+  const { operation, method } = call
+  if (!operation.startsWith(`${method} /`) || !operation.includes('{}')) return undefined
+  return operation.slice(method.length + 1)
 }
 
 /**

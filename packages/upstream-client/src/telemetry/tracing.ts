@@ -1,7 +1,7 @@
 import type { Context, Span, Tracer } from '@opentelemetry/api'
 import type { CallState, ClientHooks } from '../hooks.js'
 import type { OpenTelemetryApi } from './api.js'
-import { attr, errorType, operationOf, SCOPE, spanEvent } from './names.js'
+import { attr, clientSpanName, errorType, SCOPE, spanEvent, urlTemplate } from './names.js'
 
 /** @internal What the tracing and metrics listeners need to know about their client. */
 export interface ClientInfo {
@@ -46,12 +46,12 @@ export function attachTracing(
     hooks.callStart.subscribe((call) => {
       const parent = api.context.active()
       const span = tracer.startSpan(
-        operationOf(call),
+        call.operation,
         {
           kind: SpanKind.INTERNAL,
           attributes: {
             [attr.client]: client.name,
-            [attr.operation]: operationOf(call),
+            [attr.operation]: call.operation,
             [attr.method]: call.method,
           },
         },
@@ -69,8 +69,10 @@ export function attachTracing(
         [attr.urlFull]: event.url,
       }
       if (event.attempt > 1) attributes[attr.resendCount] = event.attempt - 1
+      const template = urlTemplate(event.call)
+      if (template !== undefined) attributes[attr.urlTemplate] = template
       const span = tracer.startSpan(
-        operationOf(event.call),
+        clientSpanName(event.call),
         { kind: SpanKind.CLIENT, attributes },
         trace.context,
       )

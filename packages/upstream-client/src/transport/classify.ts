@@ -1,4 +1,5 @@
 import type { Call } from '../call.js'
+import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import { UpstreamNetworkError } from '../errors/network-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
@@ -19,6 +20,18 @@ export function classifyTransportError(
 ): UpstreamError {
   if (isUpstreamError(error)) return error
   const code = (error as { code?: unknown } | null)?.code
+  // undici refusing the request's own arguments is a caller error that slipped past the checks
+  // in `createCall`, not an upstream failure: it must not be retried or counted by a breaker.
+  if (code === 'UND_ERR_INVALID_ARG') {
+    return Object.assign(
+      new InvalidOptionError(
+        'request',
+        `${call.method} ${call.url}: undici rejected the request: ${(error as Error).message}`,
+        call.path,
+      ),
+      { cause: error },
+    )
+  }
   if (typeof code === 'string' && UNDICI_TIMEOUTS.has(code)) {
     return new UpstreamTimeoutError({
       method: call.method,
