@@ -1,4 +1,6 @@
-import { createRequire } from 'node:module'
+// Aliased: bundles commonly prepend `const require = createRequire(import.meta.url)` with their own
+// `createRequire` import (esbuild banners), which a second top-level `createRequire` would clash with.
+import { createRequire as requireFromHere } from 'node:module'
 import type * as OpenTelemetry from '@opentelemetry/api'
 import type { EventPage } from './types.js'
 
@@ -24,7 +26,7 @@ export type PageSpan = <P extends EventPage<unknown>>(
 export function createPageSpan(): PageSpan | undefined {
   if (api === undefined) {
     try {
-      api = createRequire(import.meta.url)('@opentelemetry/api') as typeof OpenTelemetry
+      api = requireFromHere(import.meta.url)('@opentelemetry/api') as typeof OpenTelemetry
     } catch {
       api = null
     }

@@ -1,4 +1,6 @@
-import { createRequire } from 'node:module'
+// Aliased: bundles commonly prepend `const require = createRequire(import.meta.url)` with their own
+// `createRequire` import (esbuild banners), which a second top-level `createRequire` would clash with.
+import { createRequire as requireFromHere } from 'node:module'
 import type * as OpenTelemetry from '@opentelemetry/api'
 
 /** @internal The `@opentelemetry/api` module, when the application has it installed. */
@@ -17,7 +19,7 @@ let api: OpenTelemetryApi | null | undefined
 export function loadOpenTelemetryApi(): OpenTelemetryApi | undefined {
   if (api === undefined) {
     try {
-      api = createRequire(import.meta.url)('@opentelemetry/api') as OpenTelemetryApi
+      api = requireFromHere(import.meta.url)('@opentelemetry/api') as OpenTelemetryApi
     } catch {
       api = null
     }
