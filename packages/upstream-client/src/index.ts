@@ -32,6 +32,7 @@ export {
 } from './errors/upstream-error.js'
 export type {
   AttemptErrorEvent,
+  BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
   CallEndEvent,
@@ -39,6 +40,7 @@ export type {
   CallState,
   CircuitState,
   CoalescedEvent,
+  LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
   RequestEvent,
@@ -54,7 +56,9 @@ export type {
   UpstreamClientOptions,
 } from './options.js'
 export { defaults } from './options.js'
+export type { AdaptiveLimitOptions } from './policies/adaptive-limit.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export type { RetryBudgetOptions } from './policies/retry-budget.js'
 export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
 export { isSharedStore, sharedStoreKind } from './store.js'
 export { diagnosticsChannels } from './telemetry/channels.js'

@@ -350,6 +350,22 @@ describe('diagnostics_channel', () => {
 })
 
 describe('async context of hooks', () => {
+  it('a call waiting in the adaptive limit queue runs in its own caller context', async () => {
+    const store = new AsyncLocalStorage<string>()
+    open.server = await startServer((_req, res) => {
+      setTimeout(() => json(res, 200, {}), 5)
+    })
+    const c = client({
+      retry: false,
+      adaptiveLimit: { initialLimit: 1, minLimit: 1, maxLimit: 1, maxQueued: 10 },
+    })
+    const seen: string[] = []
+    c.onRequest((e) => seen.push(`${e.path} ${store.getStore()}`))
+    const names = ['a', 'b', 'c', 'd']
+    await Promise.all(names.map((n) => store.run(n, () => c.get(`/x/${n}`))))
+    expect(seen.sort()).toEqual(names.map((n) => `/x/${n} ${n}`))
+  })
+
   it('a call waiting for a maxInFlight slot runs in its own caller context', async () => {
     const store = new AsyncLocalStorage<string>()
     open.server = await startServer((_req, res) => {
