@@ -48,6 +48,7 @@ try {
       'packages/event-aggregator',
       'packages/mock-server',
       'packages/fastify',
+      'packages/redis',
     ].map((dir) => manifest(dir).name),
   )
   for (const file of readdirSync(join(copy, '.changeset'))) {
