@@ -7,7 +7,7 @@ import {
   type ProjectedEvent,
 } from '@userevents/event-aggregator'
 import type { FastifyInstance } from 'fastify'
-import { InvalidPluginOptionError } from './errors/plugin-error.js'
+import { InvalidPluginOptionError, InvalidQueryError } from './errors/plugin-error.js'
 import {
   checkPageQueryLimits,
   type PageQueryLimits,
@@ -83,6 +83,10 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
         querystring: pageQuerySchema(),
         response: { 200: shape === 'page' ? eventPageJsonSchema() : eventArrayJsonSchema() },
       },
+      // Fastify's default Ajv (`removeAdditional: true`) silently drops what
+      // `additionalProperties: false` should reject, so unknown parameters are refused here,
+      // before validation, whatever Ajv configuration the app has.
+      preValidation: async (request) => rejectUnknownQuery(request.query),
     },
     async (request, reply) => {
       const query = parsePageQuery(request.query, limits)
@@ -115,6 +119,23 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
       return shape === 'page' ? page : page.items
     },
   )
+}
+
+/** Private: the parameters of a paged route's query. */
+const PAGE_QUERY_KEYS = new Set(['limit', 'offset', 'fields'])
+
+/** Private: a 400 for the first query parameter the page route does not know. */
+function rejectUnknownQuery(query: unknown): void {
+  if (typeof query !== 'object' || query === null) return
+  for (const [key, value] of Object.entries(query)) {
+    if (!PAGE_QUERY_KEYS.has(key)) {
+      throw new InvalidQueryError(
+        key,
+        'is not a parameter of this route (limit, offset, fields)',
+        value,
+      )
+    }
+  }
 }
 
 /**
