@@ -1,4 +1,10 @@
-import { isUpstreamErrorCode } from '@userevents/upstream-client'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  createUpstreamClient,
+  isUpstreamErrorCode,
+  UpstreamTimeoutError,
+} from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisConnection, createRedisStore, type RedisStore } from '../src/index.js'
@@ -122,6 +128,41 @@ describe('createRedisStore against a real redis-server', () => {
     const result = await b.load('k', fetch, { ttlMs: 1_000, waitMs: 60 })
     expect(result).toMatchObject({ source: 'local', value: 'v' })
     expect(fetch.calls).toBe(1)
+  })
+
+  it("bounds a client's wait for another replica's fetch by the call's deadline", async () => {
+    n++
+    const store = await replica({ leaseMs: 10_000, pollMs: 20 })
+    // Another replica holds the lease of this GET and never fills it; the upstream hangs too.
+    await admin.set(`userevents:v1:t${n}:l:http:hung:/slow`, 'slow-holder', 'PX', 10_000, 'NX')
+    const requests: string[] = []
+    const upstream = createServer((req) => {
+      requests.push(req.url ?? '')
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const client = createUpstreamClient({
+      baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      name: 'hung',
+      cache: { ttlMs: 1_000 },
+      store,
+      retry: false,
+      timeoutMs: 350,
+      deadlineMs: 400,
+    })
+    try {
+      const error = await client.get('/slow').catch((e: unknown) => e)
+      // The store's wait (half the deadline) and the fetch after it share the one deadline, so
+      // the attempt gets what is left of it (~200 ms, the deadline cuts it), not a fresh 400 ms
+      // deadline in which its own 350 ms timeout would fire first.
+      expect(error).toBeInstanceOf(UpstreamTimeoutError)
+      expect((error as UpstreamTimeoutError).phase).toBe('deadline')
+      expect(requests).toEqual(['/slow'])
+      expect(store.stats.waits).toBe(1)
+    } finally {
+      await client.close()
+      upstream.closeAllConnections()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
   })
 
   it('serves but does not store values over maxValueBytes', async () => {
