@@ -256,6 +256,37 @@ describe('createRedisStore against a real redis-server', () => {
   })
 })
 
+describe('load and set arguments', () => {
+  it('rejects a bad ttlMs or waitMs before any Redis command: no lease left behind', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica({ waitMs: 10_000, pollMs: 20 })])
+    const fetch = counting('v')
+    for (const ttlMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, undefined]) {
+      const error = await a
+        .load('k', fetch, { ttlMs } as { ttlMs: number })
+        .catch((e: unknown) => e)
+      expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+      expect((error as Error).message).toBe(
+        `Expected \`ttlMs\` to be a positive number, got ${ttlMs}`,
+      )
+    }
+    await expect(a.load('k', fetch, { ttlMs: 1_000, waitMs: 0 })).rejects.toThrow(
+      'Expected `waitMs` to be a positive number, got 0',
+    )
+    await expect(a.set('k', 'v', 0)).rejects.toThrow(
+      'Expected `ttlMs` to be a positive number, got 0',
+    )
+    expect(fetch.calls).toBe(0)
+    expect(await admin.keys('*')).toEqual([])
+    // A replica asking for the key next is not stuck behind a lease nobody will release.
+    expect(await b.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({
+      source: 'fetch',
+      value: 'v',
+    })
+    expect(b.stats.waits).toBe(0)
+  })
+})
+
 /** Polls `check` every 10 ms, failing after 5 s (the condition is a state, not a duration). */
 async function until(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000
