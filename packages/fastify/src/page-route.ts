@@ -83,12 +83,12 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
         querystring: pageQuerySchema(),
         response: { 200: shape === 'page' ? eventPageJsonSchema() : eventArrayJsonSchema() },
       },
-      // Fastify's default Ajv (`removeAdditional: true`) silently drops what
-      // `additionalProperties: false` should reject, so unknown parameters are refused here,
-      // before validation, whatever Ajv configuration the app has.
-      preValidation: async (request) => rejectUnknownQuery(request.query),
     },
     async (request, reply) => {
+      // Fastify's default Ajv (`removeAdditional: true`) silently drops what
+      // `additionalProperties: false` should reject; an app whose Ajv keeps them has answered
+      // 400 already. So the raw query is checked here, where only dropped ones can remain.
+      rejectUnknownQuery(request.url)
       const query = parsePageQuery(request.query, limits)
       const { id } = request.params
       const page = await app.eventAggregator.getEventsByUserId(id, {
@@ -124,10 +124,11 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
 /** Private: the parameters of a paged route's query. */
 const PAGE_QUERY_KEYS = new Set(['limit', 'offset', 'fields'])
 
-/** Private: a 400 for the first query parameter the page route does not know. */
-function rejectUnknownQuery(query: unknown): void {
-  if (typeof query !== 'object' || query === null) return
-  for (const [key, value] of Object.entries(query)) {
+/** Private: a 400 for the first parameter of the request's raw query the route does not know. */
+function rejectUnknownQuery(url: string): void {
+  const at = url.indexOf('?')
+  if (at === -1) return
+  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) {
     if (!PAGE_QUERY_KEYS.has(key)) {
       throw new InvalidQueryError(
         key,
