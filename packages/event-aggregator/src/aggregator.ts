@@ -25,12 +25,18 @@ export interface AggregatorClient {
    * GET `path` (relative to the client's base URL) and resolve with the parsed JSON body.
    * `operation` names the route (`getUserById`, `getEventById`, `getEventsByIds`), so a client
    * with per-operation breakers, limits and metrics keys each route on its own; a client without
-   * such a notion may ignore it.
+   * such a notion may ignore it. `deadlineMs` is what is left of the caller's deadline.
    */
   get<T>(
     path: string,
-    options?: { signal?: AbortSignal; requestId?: string; operation?: string },
+    options?: { signal?: AbortSignal; requestId?: string; operation?: string; deadlineMs?: number },
   ): Promise<T>
+  /**
+   * The client's learned concurrency limit of an operation (`getUserById`, `getEventById`,
+   * `getEventsByIds`), or `undefined` when it has none. When present, the aggregator's window
+   * for that operation follows it (never above `concurrency`).
+   */
+  limit?(operation: string): number | undefined
 }
 
 /** The batch route of the upstream, e.g. `GET /getEventsByIds?ids=1,2,3`. */
@@ -45,7 +51,10 @@ export interface BatchRouteOptions {
 export interface EventAggregatorOptions {
   /** The upstream client (`createUpstreamClient(...)`). Retries, timeouts and the breaker are its job. */
   client: AggregatorClient
-  /** The most upstream event calls in flight at once (sliding window). Default 50. */
+  /**
+   * The most upstream event calls in flight at once (sliding window). Default 50. When the client
+   * has an adaptive concurrency limit (`limit()`), the window follows it, up to this.
+   */
   concurrency?: number
   /** Per-event cache: `{ ttlMs, max }`, any get/set/delete/clear map, or `false`. Default `{ ttlMs: 60_000, max: 10_000 }`. */
   cache?: LoaderCacheOptions | CacheMap<string, Event> | false
@@ -82,6 +91,11 @@ export interface GetEventsOptions<K extends EventField = EventField> {
   signal?: AbortSignal
   /** Passed to the client for log correlation. */
   requestId?: string
+  /**
+   * The caller's remaining time, in ms: each upstream call made for this request gets what is
+   * left of it as its `deadlineMs` (and so propagates it upstream). Default: the client's own.
+   */
+  deadlineMs?: number
 }
 
 /** Options of {@link EventAggregator.iterateEventsByUserId}. */
@@ -94,6 +108,11 @@ export interface IterateEventsOptions<K extends EventField = EventField> {
   signal?: AbortSignal
   /** Passed to the client for log correlation. */
   requestId?: string
+  /**
+   * The caller's remaining time, in ms: each upstream call made for this request gets what is
+   * left of it as its `deadlineMs` (and so propagates it upstream). Default: the client's own.
+   */
+  deadlineMs?: number
 }
 
 /** A user's events, one page at a time; see {@link createEventAggregator}. */
@@ -105,7 +124,8 @@ export interface EventAggregator {
    *
    * @throws UserNotFoundError when the upstream answers 404 for the user
    * @throws AggregatorValidationError for a bad `userId`, `limit`, `offset` or field
-   * @throws UpstreamUnavailableError when the circuit is open and nothing usable is cached
+   * @throws UpstreamUnavailableError when the circuit is open (or the client's concurrency limit
+   * refuses the calls) and nothing usable is cached
    */
   getEventsByUserId<K extends EventField = EventField>(
     userId: string,
@@ -151,6 +171,15 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     1,
     Number.MAX_SAFE_INTEGER,
   )
+  if (client.limit !== undefined && typeof client.limit !== 'function') {
+    throw new AggregatorValidationError('client.limit', 'a function', client.limit)
+  }
+  // The window of an operation follows the client's learned limit of it, when it has one.
+  const windowOf = (operation: string) => {
+    const limit = client.limit
+    if (limit === undefined) return {}
+    return { window: () => limit.call(client, operation) ?? concurrency }
+  }
   const staleIfError = options.staleIfError ?? false
   if (typeof staleIfError !== 'boolean') {
     throw new AggregatorValidationError('staleIfError', 'a boolean', staleIfError)
@@ -198,6 +227,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         ),
       ),
     concurrency,
+    ...windowOf('getUserById'),
     cache: options.userCache ?? { ttlMs: 5_000, max: 1_000 },
     ...shared('user', options.userCache),
     staleIfError: staleUnlessDefinitive,
@@ -247,21 +277,26 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
           },
         }),
     concurrency,
+    ...windowOf(batch === false ? 'getEventById' : 'getEventsByIds'),
     cache: options.cache ?? { ttlMs: 60_000, max: 10_000 },
     ...shared('event', options.cache),
     staleIfError: staleUnlessDefinitive,
     ...(options.clock ? { clock: options.clock } : {}),
   })
 
-  const loadUser = async (userId: string, signal?: AbortSignal, requestId?: string) => {
+  const loadUser = async (
+    userId: string,
+    signal: AbortSignal | undefined,
+    context: CallContext,
+  ) => {
     try {
-      return await users.load(userId, { signal, context: requestId })
+      return await users.load(userId, { signal, context })
     } catch (error) {
       if (signal?.aborted) throw error
       if (statusOf(error) === 404) throw new UserNotFoundError(userId, { cause: error })
-      if (codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN') {
+      if (isUnavailable(error)) {
         throw new UpstreamUnavailableError(
-          `Cannot load user ${JSON.stringify(userId)}: the upstream circuit is open and the user is not cached`,
+          `Cannot load user ${JSON.stringify(userId)}: the upstream ${unavailableReason(error)} and the user is not cached`,
           { cause: error, retryAfterMs: retryAfterOf(error) },
         )
       }
@@ -275,10 +310,10 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     limit: number,
     fields: readonly EventField[],
     signal: AbortSignal | undefined,
-    requestId: string | undefined,
+    context: CallContext,
   ): Promise<EventPage<ProjectedEvent<K>>> => {
     const ids = user.events.slice(offset, offset + limit)
-    const results = await events.loadMany(ids, { signal, context: requestId })
+    const results = await events.loadMany(ids, { signal, context })
     const project = projector(fields)
     const items: ProjectedEvent<K>[] = []
     const missing: MissingEvent[] = []
@@ -287,7 +322,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const r = results[i]!
       if (r instanceof Error) {
         const code = codeOf(r) ?? 'UNKNOWN'
-        if (code === 'UPSTREAM_CIRCUIT_OPEN') circuitOpen = r
+        if (isUnavailable(r)) circuitOpen = r
         missing.push({ id: ids[i]!, code, message: r.message })
       } else {
         items.push(project(r) as ProjectedEvent<K>)
@@ -295,7 +330,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     }
     if (circuitOpen !== undefined && items.length === 0) {
       throw new UpstreamUnavailableError(
-        `Cannot load the events of user ${JSON.stringify(user.id)}: the upstream circuit is open and none of the ${ids.length} events of the page is cached`,
+        `Cannot load the events of user ${JSON.stringify(user.id)}: the upstream ${unavailableReason(circuitOpen)} and none of the ${ids.length} events of the page is cached`,
         { cause: circuitOpen, retryAfterMs: retryAfterOf(circuitOpen) },
       )
     }
@@ -314,8 +349,9 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
-      const user = await loadUser(userId, opts.signal, opts.requestId)
-      return loadPage<K>(user, offset, limit, fields, opts.signal, opts.requestId)
+      const context = callContext(opts.requestId, opts.deadlineMs)
+      const user = await loadUser(userId, opts.signal, context)
+      return loadPage<K>(user, offset, limit, fields, opts.signal, context)
     },
     async *iterateEventsByUserId<K extends EventField = EventField>(
       userId: string,
@@ -333,10 +369,11 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       outer?.addEventListener('abort', onAbort, { once: true })
       const signal = controller.signal
       try {
-        const user = await loadUser(userId, signal, opts.requestId)
+        const context = callContext(opts.requestId, opts.deadlineMs)
+        const user = await loadUser(userId, signal, context)
         const total = user.events.length
         const fetch = (offset: number) => {
-          const p = loadPage<K>(user, offset, pageSize, fields, signal, opts.requestId)
+          const p = loadPage<K>(user, offset, pageSize, fields, signal, context)
           p.catch(noop) // awaited below; this only avoids an unhandled rejection if we stop early
           return p
         }
@@ -383,8 +420,41 @@ function userIdArgument(userId: unknown): void {
  * @internal Client call options; only set keys are passed (the client validates them). The
  * operation names the route, whatever path it is served under.
  */
-function callOptions(operation: string, signal: AbortSignal, requestId: unknown) {
-  return typeof requestId === 'string' ? { operation, signal, requestId } : { operation, signal }
+function callOptions(operation: string, signal: AbortSignal, context: unknown) {
+  const { requestId, deadlineAt } = (context ?? {}) as CallContext
+  const options: {
+    operation: string
+    signal: AbortSignal
+    requestId?: string
+    deadlineMs?: number
+  } = { operation, signal }
+  if (requestId !== undefined) options.requestId = requestId
+  // What is left of the caller's deadline when this upstream call starts (at least 1 ms: the
+  // client then fails it as a deadline timeout instead of rejecting 0 as an invalid option).
+  if (deadlineAt !== undefined) options.deadlineMs = Math.max(1, deadlineAt - performance.now())
+  return options
+}
+
+/** @internal What a load passes on to its upstream calls: the request id and the deadline. */
+interface CallContext {
+  requestId?: string | undefined
+  /** `performance.now()` time by which the caller needs its answer. */
+  deadlineAt?: number | undefined
+}
+
+/** @internal The load context of one aggregator call; the deadline is fixed when it starts. */
+function callContext(requestId: string | undefined, deadlineMs: number | undefined): CallContext {
+  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0)) {
+    throw new AggregatorValidationError(
+      'deadlineMs',
+      'a positive number of milliseconds',
+      deadlineMs,
+    )
+  }
+  return {
+    requestId,
+    deadlineAt: deadlineMs === undefined ? undefined : performance.now() + deadlineMs,
+  }
 }
 
 /** @internal Maps a batch answer (an array of the found events) to one entry per id. */
@@ -441,6 +511,22 @@ function checkUser(id: string, body: unknown): User {
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * @internal Whether the client refused the call without asking the upstream: an open circuit, or
+ * a concurrency limit (`maxInFlight` or the adaptive limit), whose `ConcurrencyLimitError` shares
+ * the open circuit's code. Both mean "try again shortly" and both carry `retryAfterMs`.
+ */
+function isUnavailable(error: unknown): boolean {
+  return codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN'
+}
+
+/** @internal The reason of an {@link isUnavailable} error, for messages. */
+function unavailableReason(error: unknown): string {
+  return (error as { name?: unknown } | null)?.name === 'ConcurrencyLimitError'
+    ? 'concurrency limit refused the call'
+    : 'circuit is open'
 }
 
 /** @internal The HTTP status of a client error (`UpstreamHttpError.status`). */

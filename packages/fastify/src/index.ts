@@ -9,6 +9,7 @@
 export { callerGoneSignal } from './caller-gone.js'
 export type { UserEventsFastifyErrorCode } from './errors/plugin-error.js'
 export {
+  DeadlineExceededError,
   InvalidPluginOptionError,
   InvalidQueryError,
   isUserEventsFastifyError,
@@ -18,7 +19,12 @@ export type { PageQuery, PageQueryLimits, RawPageQuery } from './page-query.js'
 export { pageQuerySchema, parsePageQuery } from './page-query.js'
 export type { EventPageRouteOptions } from './page-route.js'
 export { registerEventPageRoute } from './page-route.js'
-export type { ErrorHandlerOptions, UpstreamCallContext, UserEventsPluginOptions } from './plugin.js'
+export type {
+  DeadlineOptions,
+  ErrorHandlerOptions,
+  UpstreamCallContext,
+  UserEventsPluginOptions,
+} from './plugin.js'
 export { userEvents } from './plugin.js'
 export type {
   HttpProblem,

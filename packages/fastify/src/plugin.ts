@@ -11,7 +11,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
-import { InvalidPluginOptionError } from './errors/plugin-error.js'
+import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
 
 /** What every upstream call made for a request should carry; see `reply.upstreamContext()`. */
@@ -20,6 +20,20 @@ export interface UpstreamCallContext {
   requestId: string
   /** Aborts when the caller goes away before the answer was sent; see {@link callerGoneSignal}. */
   signal: AbortSignal
+  /**
+   * When the request came with a deadline (`x-request-timeout-ms`): what is left of it now, in
+   * ms, at most the client's own `deadlineMs`; read when the call starts, so every upstream call
+   * of the request gets the time really left. Absent without the header.
+   */
+  readonly deadlineMs?: number
+}
+
+/** Options of the plugin's deadline propagation (`deadline`). */
+export interface DeadlineOptions {
+  /** The incoming header carrying the caller's remaining time in ms. Default `x-request-timeout-ms`. */
+  header?: string
+  /** A request with less time left than this is answered 504 at once. Default 10. */
+  minDeadlineMs?: number
 }
 
 /** Options of the plugin's error handler. */
@@ -44,6 +58,15 @@ export interface UserEventsPluginOptions {
    * body format: `{ format: 'problem+json' }` for RFC 9457.
    */
   errorHandler?: boolean | ErrorHandlerOptions
+  /**
+   * Deadline propagation (on by default): a request carrying `x-request-timeout-ms` (its caller's
+   * remaining time, in whole ms) with less than `minDeadlineMs` left is answered 504 at once
+   * without calling the upstream; otherwise the time it has left caps the `deadlineMs` of every
+   * upstream call made through `reply.upstreamContext()` (and so goes upstream in the same
+   * header). A malformed value is ignored, as a header the service cannot read. `false` ignores
+   * the header.
+   */
+  deadline?: DeadlineOptions | false
 }
 
 declare module 'fastify' {
@@ -64,6 +87,7 @@ declare module 'fastify' {
 }
 
 const kContext = Symbol('userevents.upstreamContext')
+const kDeadline = Symbol('userevents.deadlineAt')
 
 /** Private: the plugin body; exported wrapped by fastify-plugin as {@link userEvents}. */
 const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, options) => {
@@ -81,15 +105,42 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
   // A null slot declared up front keeps every request object the same shape; the signal and its
   // listener are only created for requests that call the upstream.
   fastify.decorateReply(kContext, null)
+  fastify.decorateReply(kDeadline, 0)
   fastify.decorateReply('upstreamContext', function upstreamContext(this: FastifyReply) {
-    const self = this as FastifyReply & { [kContext]: UpstreamCallContext | null }
+    const self = this as FastifyReply & {
+      [kContext]: UpstreamCallContext | null
+      [kDeadline]: number
+    }
     let context = self[kContext]
     if (context === null) {
-      context = { requestId: this.request.id, signal: callerGoneSignal(this.raw) }
+      const base = { requestId: this.request.id, signal: callerGoneSignal(this.raw) }
+      const deadlineAt = self[kDeadline]
+      context =
+        deadlineAt === 0
+          ? base
+          : Object.defineProperty(base, 'deadlineMs', {
+              // A getter: each upstream call reads it as it starts, so a second call of the same
+              // request gets less time than the first, as the caller's clock says.
+              get: () => Math.max(1, Math.min(deadlineAt - performance.now(), client.deadlineMs)),
+              enumerable: true,
+            })
       self[kContext] = context
     }
     return context
   })
+
+  if (opts.deadline !== false) {
+    const { header, minDeadlineMs } = opts.deadline
+    fastify.addHook('onRequest', async (request, reply) => {
+      const raw = request.headers[header]
+      if (typeof raw !== 'string' || !/^\s*\d{1,10}\s*$/.test(raw)) return
+      const remainingMs = Number(raw)
+      if (remainingMs < minDeadlineMs)
+        throw new DeadlineExceededError(header, remainingMs, minDeadlineMs)
+      ;(reply as FastifyReply & { [kDeadline]: number })[kDeadline] =
+        performance.now() + remainingMs
+    })
+  }
 
   if (opts.errorHandler !== false) {
     const problemOptions: HttpProblemOptions = opts.errorHandler === true ? {} : opts.errorHandler
@@ -146,7 +197,7 @@ function validate(options: UserEventsPluginOptions) {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidPluginOptionError('options', 'an object', options)
   }
-  const { client, aggregator, errorHandler = true } = options
+  const { client, aggregator, errorHandler = true, deadline = {} } = options
   if (typeof client !== 'object' || client === null) {
     throw new InvalidPluginOptionError('client', 'an UpstreamClient or its options', client)
   }
@@ -171,7 +222,34 @@ function validate(options: UserEventsPluginOptions) {
       )
     }
   }
-  return { client, aggregator: aggregator ?? {}, errorHandler }
+  return {
+    client,
+    aggregator: aggregator ?? {},
+    errorHandler,
+    deadline: validateDeadline(deadline),
+  }
+}
+
+/** Private: checks `deadline`, filling in its defaults. */
+function validateDeadline(
+  deadline: DeadlineOptions | false,
+): { header: string; minDeadlineMs: number } | false {
+  if (deadline === false) return false
+  if (typeof deadline !== 'object' || deadline === null) {
+    throw new InvalidPluginOptionError('deadline', 'an object or false', deadline)
+  }
+  const { header = 'x-request-timeout-ms', minDeadlineMs = 10 } = deadline
+  if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+    throw new InvalidPluginOptionError('deadline.header', 'a header name', header)
+  }
+  if (typeof minDeadlineMs !== 'number' || !Number.isFinite(minDeadlineMs) || minDeadlineMs < 0) {
+    throw new InvalidPluginOptionError(
+      'deadline.minDeadlineMs',
+      'a non-negative number',
+      minDeadlineMs,
+    )
+  }
+  return { header: header.toLowerCase(), minDeadlineMs }
 }
 
 /** @internal For the page-route helper: the instance's decorators, checked. */

@@ -76,6 +76,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 1
  * | `UPSTREAM_HTTP_STATUS` 5xx or 429 | 503 + `Retry-After` (the upstream's, else 1 s) | `UPSTREAM_HTTP_STATUS` | warn |
  * | `UPSTREAM_ABORTED` (the caller went away) | 503 + `Retry-After` | `UPSTREAM_ABORTED` | info, no stack |
  * | `UPSTREAM_TIMEOUT` | 504 | `UPSTREAM_TIMEOUT` | warn, no stack |
+ * | `DEADLINE_EXCEEDED` (the request arrived with less than `minDeadlineMs` left) | 504 | `DEADLINE_EXCEEDED` | info, no stack |
  * | `USER_NOT_FOUND`, `EVENT_NOT_FOUND` | 404 | same | info, no stack |
  * | `UPSTREAM_HTTP_STATUS` 404 | 404 | `UPSTREAM_NOT_FOUND` | info, no stack |
  * | `UPSTREAM_HTTP_STATUS` 400 | 400 | `UPSTREAM_REJECTED` | info, no stack |
@@ -193,6 +194,9 @@ function classify(error: unknown): Row {
         // A mistake in the code calling the client, not an upstream condition: our bug.
         return row(500, 'Internal server error', error.code, 'error', true)
     }
+  }
+  if (isUserEventsFastifyError(error) && error.code === 'DEADLINE_EXCEEDED') {
+    return row(504, message, error.code, 'info', false)
   }
   if (isUserEventsFastifyError(error) && error.code === 'INVALID_INPUT') {
     return row(400, message, error.code, 'info', false)

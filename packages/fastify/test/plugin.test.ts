@@ -296,3 +296,149 @@ describe('lifecycle and options', () => {
     )
   })
 })
+
+describe('deadline propagation (x-request-timeout-ms)', () => {
+  it('answers 504 at once, without calling the upstream, when less than minDeadlineMs is left', async () => {
+    const upstream = await startRecordingUpstream()
+    cleanups.push(() => upstream.close())
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, { client: { baseUrl: upstream.url, retry: false } })
+    fastify.get('/users', async (_request, reply) =>
+      fastify.upstream.get('/getUsers', reply.upstreamContext()),
+    )
+    const res = await fastify.inject({
+      method: 'GET',
+      url: '/users',
+      headers: { 'x-request-timeout-ms': '9' },
+    })
+    expect(res.statusCode).toBe(504)
+    expect(res.json()).toMatchObject({ code: 'DEADLINE_EXCEEDED' })
+    expect(res.json().message).toContain('x-request-timeout-ms: 9')
+    expect(upstream.requests).toHaveLength(0)
+    // 10 ms left is served by default (whether the upstream makes it in 10 ms is another matter).
+    const tight = await fastify.inject({
+      method: 'GET',
+      url: '/users',
+      headers: { 'x-request-timeout-ms': '10' },
+    })
+    expect(tight.json().code).not.toBe('DEADLINE_EXCEEDED')
+    const ok = await fastify.inject({
+      method: 'GET',
+      url: '/users',
+      headers: { 'x-request-timeout-ms': '2000' },
+    })
+    expect(ok.statusCode).toBe(200)
+  })
+
+  it('caps every upstream call by what is left of the incoming deadline, paged routes included', async () => {
+    const upstream = await startRecordingUpstream((url) =>
+      url.startsWith('/getUserById/')
+        ? { id: '1', userName: 'a', email: 'a@x', events: ['1', '2'] }
+        : { id: url.split('/').pop(), name: 'e', userId: '1' },
+    )
+    cleanups.push(() => upstream.close())
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, {
+      client: { baseUrl: upstream.url, retry: false, deadlineMs: 2_000, timeoutMs: 1_500 },
+      aggregator: { cache: false, userCache: false },
+    })
+    fastify.get('/user', async (_request, reply) => {
+      await fastify.upstream.get('/getUserById/1', reply.upstreamContext())
+      return fastify.upstream.get('/getUserById/1', reply.upstreamContext())
+    })
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    const sent = () => upstream.requests.map((r) => Number(r.headers['x-request-timeout-ms']))
+
+    await fastify.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-request-timeout-ms': '300' },
+    })
+    const [first, second] = sent()
+    expect(first).toBeLessThanOrEqual(300)
+    expect(first).toBeGreaterThan(0)
+    expect(second).toBeLessThanOrEqual(first as number)
+
+    upstream.requests.length = 0
+    const page = await fastify.inject({
+      method: 'GET',
+      url: '/users/1/events',
+      headers: { 'x-request-timeout-ms': '400' },
+    })
+    expect(page.statusCode).toBe(200)
+    expect(sent()).toHaveLength(3)
+    for (const ms of sent()) expect(ms).toBeLessThanOrEqual(400)
+
+    // A long incoming deadline never extends the client's own: its 1.5 s attempt budget goes out.
+    upstream.requests.length = 0
+    await fastify.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-request-timeout-ms': '60000' },
+    })
+    expect(sent()[0]).toBe(1_500)
+    // Without the header, or with a malformed one, the client's own deadline applies.
+    upstream.requests.length = 0
+    await fastify.inject({ method: 'GET', url: '/user' })
+    await fastify.inject({
+      method: 'GET',
+      url: '/user',
+      headers: { 'x-request-timeout-ms': 'soon' },
+    })
+    expect(sent()).toEqual([1_500, 1_500, 1_500, 1_500])
+  })
+
+  it('can be turned off or renamed, and validates its options', async () => {
+    const upstream = await startRecordingUpstream()
+    cleanups.push(() => upstream.close())
+    const off = Fastify()
+    cleanups.push(() => off.close())
+    await off.register(userEvents, {
+      client: { baseUrl: upstream.url, retry: false },
+      deadline: false,
+    })
+    off.get('/x', async (_request, reply) => off.upstream.get('/x', reply.upstreamContext()))
+    const res = await off.inject({
+      method: 'GET',
+      url: '/x',
+      headers: { 'x-request-timeout-ms': '1' },
+    })
+    expect(res.statusCode).toBe(200)
+
+    const renamed = Fastify()
+    cleanups.push(() => renamed.close())
+    await renamed.register(userEvents, {
+      client: { baseUrl: upstream.url, retry: false },
+      deadline: { header: 'Grpc-Timeout-Ms', minDeadlineMs: 50 },
+    })
+    renamed.get('/x', async (_request, reply) =>
+      renamed.upstream.get('/x', reply.upstreamContext()),
+    )
+    const late = await renamed.inject({
+      method: 'GET',
+      url: '/x',
+      headers: { 'grpc-timeout-ms': '49' },
+    })
+    expect(late.statusCode).toBe(504)
+
+    for (const [deadline, message] of [
+      [
+        { minDeadlineMs: -1 },
+        'Expected `deadline.minDeadlineMs` to be a non-negative number, got -1',
+      ],
+      [{ header: 'a b' }, 'Expected `deadline.header` to be a header name, got "a b"'],
+      ['yes', 'Expected `deadline` to be an object or false, got "yes"'],
+    ] as const) {
+      const bad = Fastify()
+      cleanups.push(() => bad.close())
+      await expect(
+        bad.register(userEvents, {
+          client: { baseUrl: upstream.url },
+          deadline: deadline as never,
+        }),
+      ).rejects.toThrow(message)
+    }
+  })
+})

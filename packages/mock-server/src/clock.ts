@@ -5,12 +5,18 @@
 export interface MockClock {
   setTimeout(fn: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
+  /**
+   * Milliseconds on any steady scale; only differences are used (the brownout queue's propagated
+   * deadlines). Optional: without it the mock reads `Date.now()` at call time.
+   */
+  now?(): number
 }
 
 /** The default clock: the global timers, looked up on every call. */
 export const systemClock: MockClock = {
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => Date.now(),
 }
 
 /**

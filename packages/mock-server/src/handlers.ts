@@ -1,8 +1,9 @@
 import { HttpResponse, http, type RequestHandler } from 'msw'
+import { type BrownoutOptions, requestTimeoutOf } from './brownout.js'
 import { sleep } from './clock.js'
 import { checkMode } from './options.js'
 import { applyListQuery, parseListQuery } from './query.js'
-import { badRequest, conflict, notFound, unavailable } from './responses.js'
+import { badRequest, conflict, gatewayTimeout, notFound, unavailable } from './responses.js'
 import type { MockState } from './state.js'
 import type { Event, MockMode, RouteName } from './types.js'
 
@@ -18,7 +19,7 @@ type RouteResolver = (request: Request, params: Record<string, string>) => Promi
  */
 export function createHandlers(
   state: MockState,
-  setMode: (mode: MockMode) => void,
+  setMode: (mode: MockMode, brownout?: BrownoutOptions) => void,
 ): RequestHandler[] {
   const base = state.options.baseUrl
   const { delays, clock } = state.options
@@ -37,14 +38,50 @@ export function createHandlers(
           await sleep(clock, delays.default, request.signal)
           return unavailable('Event API is down', state.options.retryAfterSeconds)
         }
+        if (state.mode === 'brownout') {
+          const answer = await brownout(name, request)
+          if (answer !== undefined) return answer
+        }
         return await resolve(request, params as Record<string, string>)
       } finally {
         leave()
       }
     }
 
-  /** Waits the route's latency; `false` when the client went away meanwhile. */
-  const wait = (ms: number, request: Request) => sleep(clock, ms + extra(), request.signal)
+  /**
+   * The brownout mode's part of a request: a slot of the capacity queue, the route's latency
+   * times the factor, then the error rate. Resolves the answer when it ends the request there
+   * (`504` for a propagated deadline that passed in the queue, or a `503`), `undefined` when the
+   * route should answer normally.
+   */
+  const brownout = async (name: RouteName, request: Request): Promise<Response | undefined> => {
+    const timeoutMs = requestTimeoutOf(request)
+    if (!(await state.gate.acquire(timeoutMs))) {
+      return gatewayTimeout(
+        `The request waited longer than its x-request-timeout-ms of ${timeoutMs} ms; not served`,
+      )
+    }
+    try {
+      // No abort signal: the modelled upstream does not notice a caller leaving, so the slot is
+      // held for the whole service time, as an overloaded backend's worker would be.
+      await sleep(clock, delays[name] * state.brownout.latencyFactor)
+    } finally {
+      state.gate.release(request.signal.aborted)
+    }
+    if (state.random() < state.brownout.errorRate) {
+      return unavailable('Event API is browned out', state.options.retryAfterSeconds)
+    }
+    return undefined
+  }
+
+  /**
+   * Waits the route's latency; `false` when the client went away meanwhile. In `brownout` mode
+   * the latency was already spent in the capacity queue's slot.
+   */
+  const wait = (ms: number, request: Request) =>
+    state.mode === 'brownout'
+      ? Promise.resolve(!request.signal.aborted)
+      : sleep(clock, ms + extra(), request.signal)
 
   /** In `flapping` mode, draws from the seeded generator whether to drop this call. */
   const dropped = () => state.mode === 'flapping' && state.random() < state.options.networkErrorRate
@@ -149,11 +186,15 @@ export function createHandlers(
     http.get(`${base}/__admin/mode`, () => HttpResponse.json({ mode: state.mode })),
     http.post(`${base}/__admin/mode`, async ({ request }) => {
       const body = await readJson(request)
-      const mode = (body as { mode?: unknown } | undefined)?.mode
+      const given = body as { mode?: unknown; brownout?: BrownoutOptions } | undefined
       try {
         const previous = state.mode
-        setMode(checkMode('mode', mode))
-        return HttpResponse.json({ mode: state.mode, previous })
+        setMode(checkMode('mode', given?.mode), given?.brownout)
+        return HttpResponse.json({
+          mode: state.mode,
+          previous,
+          ...(state.mode === 'brownout' ? { brownout: jsonBrownout(state) } : {}),
+        })
       } catch (error) {
         return badRequest((error as Error).message)
       }
@@ -163,13 +204,27 @@ export function createHandlers(
         calls: state.counters.calls(),
         inFlight: state.counters.inFlight(),
         highWater: state.counters.highWater(),
+        capacity: jsonStats(state),
       }),
     ),
     http.post(`${base}/__admin/calls/reset`, () => {
       state.counters.reset()
+      state.gate.reset()
       return HttpResponse.json({ calls: state.counters.calls() })
     }),
   ]
+}
+
+/** Private: JSON has no Infinity; an unbounded capacity is written as `null`. */
+function jsonBrownout(state: MockState) {
+  const b = state.brownout
+  return { ...b, capacity: Number.isFinite(b.capacity) ? b.capacity : null }
+}
+
+/** Private: the capacity queue's counters for the admin route (`null` for an unbounded one). */
+function jsonStats(state: MockState) {
+  const stats = state.gate.stats()
+  return { ...stats, capacity: Number.isFinite(stats.capacity) ? stats.capacity : null }
 }
 
 /** Private: the request body as JSON, or `undefined` when it is not valid JSON. */

@@ -1,3 +1,5 @@
+export type { BrownoutOptions, CapacityStats } from './brownout.js'
+export { BROWNOUT_DEFAULTS } from './brownout.js'
 export type { MockClock } from './clock.js'
 export { ROUTE_NAMES } from './counters.js'
 export type { GenerateDataSetOptions, GenerateUserOptions } from './data.js'

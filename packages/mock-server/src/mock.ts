@@ -1,4 +1,10 @@
 import type { RequestHandler } from 'msw'
+import {
+  type BrownoutOptions,
+  CapacityGate,
+  type CapacityStats,
+  resolveBrownout,
+} from './brownout.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveHandlers } from './listen.js'
@@ -19,13 +25,29 @@ export interface MockUpstream {
   readonly mode: MockMode
   /**
    * Switches the mode at run time (also reachable as `POST /__admin/mode`). Switching to
-   * `flapping` restarts the `addEvent` cycle, so its first 5 requests succeed again.
+   * `flapping` restarts the `addEvent` cycle, so its first 5 requests succeed again. `brownout`
+   * changes the brownout settings (validated, merged into the current ones); they stay for later
+   * switches to `brownout`.
+   *
+   * @example
+   * mock.setMode('brownout', { latencyFactor: 4, errorRate: 0.3, capacity: 8 })
    */
-  setMode(mode: MockMode): void
+  setMode(mode: MockMode, brownout?: BrownoutOptions): void
+  /** The current brownout settings (used in `brownout` mode). */
+  readonly brownout: Readonly<Required<BrownoutOptions>>
+  /**
+   * The brownout capacity queue: requests serving and queued now, and since the last
+   * `resetCalls()` the requests served, served for a client that had gone away (`abandoned`), and
+   * answered `504` because their `x-request-timeout-ms` passed in the queue (`expired`).
+   */
+  capacityStats(): CapacityStats
   /** Calls seen per route since the last reset: all routes, or one. */
   calls(): Record<RouteName, number>
   calls(route: RouteName): number
-  /** Zeroes the call counts and lowers the high-water marks to what is in flight now. */
+  /**
+   * Zeroes the call counts and the capacity queue's totals, and lowers the high-water marks to
+   * what is in flight now.
+   */
   resetCalls(): void
   /** Requests pending right now (including their delays): all routes, or one. */
   inFlight(): Record<RouteName, number>
@@ -59,11 +81,21 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     store: createStore(resolved.data),
     random: createRandom(resolved.seed),
     mode: resolved.mode,
+    brownout: resolved.brownout,
+    gate: new CapacityGate(capacityIn(resolved.mode, resolved.brownout.capacity), () =>
+      resolved.clock.now === undefined ? Date.now() : resolved.clock.now(),
+    ),
     addEventSeq: 0,
   }
-  const setMode = (mode: MockMode) => {
-    state.mode = checkMode('mode', mode)
-    if (mode === 'flapping') state.addEventSeq = 0
+  const setMode = (mode: MockMode, brownout?: BrownoutOptions) => {
+    const checked = checkMode('mode', mode)
+    // Validated before anything changes, so a bad setting leaves the mock as it was.
+    if (brownout !== undefined)
+      state.brownout = resolveBrownout('brownout', brownout, state.brownout)
+    state.mode = checked
+    // Leaving the brownout releases whoever still waits in its queue.
+    state.gate.setCapacity(capacityIn(checked, state.brownout.capacity))
+    if (checked === 'flapping') state.addEventSeq = 0
   }
   const handlers = createHandlers(state, setMode)
   const counters = state.counters
@@ -74,8 +106,15 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       return state.mode
     },
     setMode,
+    get brownout() {
+      return { ...state.brownout }
+    },
+    capacityStats: () => state.gate.stats(),
     calls: (route?: RouteName) => counters.calls(route),
-    resetCalls: () => counters.reset(),
+    resetCalls: () => {
+      counters.reset()
+      state.gate.reset()
+    },
     inFlight: (route?: RouteName) => counters.inFlight(route),
     highWater: (route?: RouteName) => counters.highWater(route),
     store: {
@@ -88,4 +127,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       serveHandlers(handlers, resolved.baseUrl, listenOptions),
   }
   return mock as MockUpstream
+}
+
+/** Private: the capacity queue is bounded only in `brownout` mode. */
+function capacityIn(mode: MockMode, capacity: number): number {
+  return mode === 'brownout' ? capacity : Number.POSITIVE_INFINITY
 }

@@ -1,3 +1,4 @@
+import { type BrownoutOptions, type ResolvedBrownout, resolveBrownout } from './brownout.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
 import { seedData } from './data.js'
@@ -5,7 +6,7 @@ import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 import type { MockData, MockMode, RouteName } from './types.js'
 
 /** Every mode, for validation. */
-export const MOCK_MODES: readonly MockMode[] = ['healthy', 'down', 'flapping', 'slow']
+export const MOCK_MODES: readonly MockMode[] = ['healthy', 'down', 'flapping', 'slow', 'brownout']
 
 /**
  * Latencies in milliseconds. A route's own entry wins; otherwise `getEventsByIds` uses
@@ -43,6 +44,12 @@ export interface MockUpstreamOptions {
   data?: MockData
   /** When set, every `503` carries `Retry-After: <seconds>`. Default: no header, like the original. */
   retryAfterSeconds?: number
+  /**
+   * Settings of the `brownout` mode (used only in that mode; also changed at run time by
+   * `setMode('brownout', settings)` and `POST /__admin/mode`). Default
+   * `{ latencyFactor: 4, errorRate: 0.3, capacity: 10 }`.
+   */
+  brownout?: BrownoutOptions
   /** Timers for the delays. Default: the global timers, read at call time. */
   clock?: MockClock
 }
@@ -58,6 +65,7 @@ export interface ResolvedOptions {
   seed: number
   data: MockData
   retryAfterSeconds: number | undefined
+  brownout: ResolvedBrownout
   clock: MockClock
 }
 
@@ -121,6 +129,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     seed,
     data,
     retryAfterSeconds,
+    brownout: resolveBrownout('brownout', options.brownout),
     clock: options.clock ?? systemClock,
   }
 }

@@ -27,3 +27,8 @@ export function unavailable(message: string, retryAfterSeconds: number | undefin
     { status: 503, headers },
   )
 }
+
+/** A `504`: the request's propagated deadline (`x-request-timeout-ms`) passed before it was served. */
+export function gatewayTimeout(message: string): Response {
+  return HttpResponse.json({ error: 'Gateway Timeout', message }, { status: 504 })
+}

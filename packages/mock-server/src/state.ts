@@ -1,3 +1,4 @@
+import type { CapacityGate, ResolvedBrownout } from './brownout.js'
 import type { RouteCounters } from './counters.js'
 import type { ResolvedOptions } from './options.js'
 import type { Random } from './prng.js'
@@ -14,6 +15,10 @@ export interface MockState {
   readonly store: WritableStore
   readonly random: Random
   mode: MockMode
+  /** The current brownout settings (initially the `brownout` option). */
+  brownout: ResolvedBrownout
+  /** The capacity queue of the brownout mode. */
+  readonly gate: CapacityGate
   /** Requests of `addEvent` seen in the current failure cycle run, for the 5-then-10 pattern. */
   addEventSeq: number
 }

@@ -25,9 +25,12 @@ export interface MockData {
  * - `healthy`: no injected failures (configured latencies still apply);
  * - `down`: every data route answers `503`;
  * - `flapping`: the original upstream: the `addEvent` failure cycle and random network errors;
- * - `slow`: healthy, plus `delays.slowExtra` on every data route.
+ * - `slow`: healthy, plus `delays.slowExtra` on every data route;
+ * - `brownout`: every data route's latency times `brownout.latencyFactor`, a share
+ *   `brownout.errorRate` of requests answered `503`, and at most `brownout.capacity` requests
+ *   served at once (later ones queue, so latency grows with the load).
  */
-export type MockMode = 'healthy' | 'down' | 'flapping' | 'slow'
+export type MockMode = 'healthy' | 'down' | 'flapping' | 'slow' | 'brownout'
 
 /** The names under which calls are counted, one per data route. */
 export type RouteName =

@@ -39,7 +39,10 @@ describe('userevents-mock', () => {
 
   it.each([
     [['--port', 'x'], 'Expected `--port` to be an integer from 0 to 65535, got "x"'],
-    [['--mode', 'off'], 'Expected `mode` to be one of healthy, down, flapping, slow, got "off"'],
+    [
+      ['--mode', 'off'],
+      'Expected `mode` to be one of healthy, down, flapping, slow, brownout, got "off"',
+    ],
     [['--events-per-user=-2'], 'Expected `--events-per-user` to be a non-negative integer'],
     [['--seed', '1.5'], 'Expected `seed` to be an integer, got 1.5'],
     [['--nope'], "Unknown option '--nope'"],

@@ -97,7 +97,8 @@ describe('modes', () => {
     expect(bad.status).toBe(400)
     expect(await bad.json()).toEqual({
       error: 'Bad Request',
-      message: 'Expected `mode` to be one of healthy, down, flapping, slow, got "sideways"',
+      message:
+        'Expected `mode` to be one of healthy, down, flapping, slow, brownout, got "sideways"',
     })
     await send(mock, '/getUsers')
     const calls = (await (await send(mock, '/__admin/calls')).json()) as { calls: object }
@@ -109,7 +110,7 @@ describe('modes', () => {
   it('rejects an unknown mode in setMode', () => {
     const mock = createMockUpstream()
     expect(() => mock.setMode('off' as never)).toThrow(
-      'Expected `mode` to be one of healthy, down, flapping, slow, got "off"',
+      'Expected `mode` to be one of healthy, down, flapping, slow, brownout, got "off"',
     )
     expect(mock.mode).toBe('flapping')
   })

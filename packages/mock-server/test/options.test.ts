@@ -17,7 +17,7 @@ describe('option validation', () => {
     ],
     [
       { mode: 'broken' },
-      'Expected `mode` to be one of healthy, down, flapping, slow, got "broken"',
+      'Expected `mode` to be one of healthy, down, flapping, slow, brownout, got "broken"',
     ],
     [
       { delays: { getEventById: -1 } },

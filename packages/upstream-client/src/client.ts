@@ -7,9 +7,11 @@ import { UpstreamNetworkError } from './errors/network-error.js'
 import { isUpstreamError } from './errors/upstream-error.js'
 import type {
   AttemptErrorEvent,
+  BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  LimitChangeEvent,
   RampChangeEvent,
   RequestEvent,
   ResponseEvent,
@@ -24,6 +26,7 @@ import {
   type UpstreamClientOptions,
   validateCallOptions,
 } from './options.js'
+import { AdaptiveLimiter } from './policies/adaptive-limit.js'
 import { BulkheadPolicy } from './policies/bulkhead.js'
 import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
@@ -31,6 +34,7 @@ import { Coalescer } from './policies/coalesce.js'
 import { startDeadline } from './policies/deadline.js'
 import { type BreakerSet, OperationBreakers, SharedBreaker } from './policies/operation-breakers.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
+import { RetryBudget } from './policies/retry-budget.js'
 import { sharedTierStep } from './policies/shared-tier.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
@@ -100,6 +104,19 @@ export interface UpstreamClient {
   circuitStates(): Record<string, CircuitState>
   /** The upstream name (breaker group, logger binding). */
   readonly name: string
+  /**
+   * The client's deadline of a call, in ms (`deadlineMs`), for callers that cap it by a deadline
+   * of their own: pass `Math.min(theirs, client.deadlineMs)` as the call's `deadlineMs`.
+   */
+  readonly deadlineMs: number
+  /**
+   * The adaptive concurrency limit of `operation` (e.g. `GET /getEventById`): attempts allowed in
+   * flight right now, the initial limit before its first call; `undefined` when `adaptiveLimit`
+   * is off. An aggregator can size its window by it.
+   */
+  limit(operation: string): number | undefined
+  /** Called when an operation's adaptive limit changed. Returns an unsubscribe function. */
+  onLimitChange(listener: (event: LimitChangeEvent) => void): () => void
   /** Called before each attempt is dispatched. Returns an unsubscribe function. */
   onRequest(listener: (event: RequestEvent) => void): () => void
   /** Called when an attempt received a complete response, any status. Returns an unsubscribe function. */
@@ -108,6 +125,11 @@ export interface UpstreamClient {
   onAttemptError(listener: (event: AttemptErrorEvent) => void): () => void
   /** Called when a retry has been scheduled. Returns an unsubscribe function. */
   onRetry(listener: (event: RetryEvent) => void): () => void
+  /**
+   * Called when the retry budget refused a retry (the caller got the real error at once).
+   * Returns an unsubscribe function.
+   */
+  onBudgetExhausted(listener: (event: BudgetExhaustedEvent) => void): () => void
   /** Called when the circuit changes state. Returns an unsubscribe function. */
   onStateChange(listener: (event: StateChangeEvent) => void): () => void
   /**
@@ -157,8 +179,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     maxBodyBytes: config.maxBodyBytes,
     clock,
     hooks,
+    deadlineHeader: config.deadlineHeader,
   }
-  const retry = config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks)
+  const budget =
+    config.retry === false || config.retry.budget === false
+      ? undefined
+      : new RetryBudget(config.retry.budget, clock, config.maxOperations)
+  const retry =
+    config.retry === false ? undefined : new RetryPolicy(config.retry, clock, hooks, budget)
   const breakers = createBreakers(config)
   // The breakers' events are forwarded to this client's hooks (and so to its logger); the
   // `active` checks keep an event nobody listens to from costing anything.
@@ -195,15 +223,31 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const readHeaders = { accept: 'application/json', ...config.headers }
   const writeHeaders = { ...readHeaders, 'content-type': 'application/json' }
 
-  // Steps 8–11 of `execute` below, with the operation's breaker (step 7) in front.
-  const attempt: AttemptFn = (call, n) => runAttempt(transport, call, n)
+  // Steps 9–12 of `execute` below, with the operation's breaker (step 8) in front.
+  // A call counts toward its operation's retry budget when its first attempt is really sent.
+  const attempt: AttemptFn =
+    budget === undefined
+      ? (call, n) => runAttempt(transport, call, n)
+      : (call, n) => {
+          if (n === 1) budget.recordCall(call.operation)
+          return runAttempt(transport, call, n)
+        }
   const guardedAttempt: AttemptFn =
     breakers === undefined
       ? attempt
       : (call, n) => breakers.for(call.operation).execute(call, n, attempt)
-  // Steps 5–11: the operation's in-flight slot around retries and attempts.
+  // Step 7, outside the breaker so that its refusals are never breaker failures.
+  const limiter =
+    config.adaptiveLimit === false
+      ? undefined
+      : new AdaptiveLimiter(name, config.adaptiveLimit, clock, hooks, config.maxOperations)
+  const limitedAttempt: AttemptFn =
+    limiter === undefined
+      ? guardedAttempt
+      : (call, n) => limiter.execute(call.operation, call, n, guardedAttempt)
+  // Steps 5–12: the operation's in-flight slot around retries and attempts.
   const retried = (call: Call): Promise<unknown> =>
-    retry === undefined ? guardedAttempt(call, 1) : retry.execute(call, guardedAttempt)
+    retry === undefined ? limitedAttempt(call, 1) : retry.execute(call, limitedAttempt)
   const limited =
     bulkhead === undefined ? retried : (call: Call) => bulkhead.execute(call, () => retried(call))
 
@@ -211,27 +255,36 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * Runs one call through the policies. The order, outermost first:
    *
    *  1. fresh-cache hit — GETs only, unless the call passes `cache: false`;
-   *  2. in-flight coalescing — identical concurrent GETs share steps 3–10;
-   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–11 for the
-   *     whole fleet; a degraded store runs steps 4–11 here, as without a store;
+   *  2. in-flight coalescing — identical concurrent GETs share steps 3–12;
+   *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–12 for the
+   *     whole fleet; a degraded store runs steps 4–12 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
    *  4. overall deadline — fixes when the whole call must have settled; with a shared tier it
    *     starts before the store, so a wait for another replica's fetch spends it too;
    *  5. bulkhead — at most `maxInFlight` calls per operation; others wait or fail fast;
    *  6. retry — first attempt direct, p-retry only after a retryable failure; waits honour
-   *     `Retry-After` and must end before the deadline; an open circuit is not retried;
-   *  7. circuit breaker of the call's operation — fails fast while open, one half-open
+   *     `Retry-After` and must end before the deadline; an open circuit is not retried; each
+   *     retry is taken from its operation's budget, and a refusal gives the real error at once;
+   *  7. adaptive concurrency limit of the call's operation — learned from round-trip times; an
+   *     attempt over it waits (bounded, within the deadline) or fails fast, never a breaker failure;
+   *  8. circuit breaker of the call's operation — fails fast while open, one half-open
    *     probe, then a ramp;
-   *  8. per-attempt timeout — min(timeoutMs, time left before the deadline);
-   *  9. undici dispatcher — keep-alive pool, or the injected dispatcher;
-   * 10. body limit and JSON parse — enforced while the body streams in;
-   * 11. error classification — everything becomes an `UpstreamError`.
+   *  9. per-attempt timeout — min(timeoutMs, time left before the deadline), also sent upstream
+   *     as `x-request-timeout-ms` (deadline propagation);
+   * 10. undici dispatcher — keep-alive pool, or the injected dispatcher;
+   * 11. body limit and JSON parse — enforced while the body streams in;
+   * 12. error classification — everything becomes an `UpstreamError`.
    *
    * Caller errors (path, headers, body, options) were rejected before this, in `createCall`.
-   * Steps 8–11 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   * Steps 9–12 live in `transport/attempt.ts`; each other step is one module in `policies/`.
+   *
+   * Stacked limits on calls in flight, outermost first: an aggregator's window (its own option,
+   * sized by `limit()`), the bulkhead (step 5, `maxInFlight` calls per operation, retries
+   * included), the adaptive limit (step 7, attempts per operation, at most `maxInFlight`), the
+   * breaker's recovery ramp (step 8, after an outage), the connection pool (step 10).
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
-    // Steps 5–11; the deadline (step 4) is started by the caller of this.
+    // Steps 5–12; the deadline (step 4) is started by the caller of this.
     const resilient = (): Promise<unknown> => limited(call)
     if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
       startDeadline(call, clock, call.deadlineMs)
@@ -276,6 +329,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   function servesStale(error: unknown): boolean {
+    // A concurrency-limit refusal shares the open circuit's code, and is served stale the same.
     return isUpstreamError(error) && (error.code === 'UPSTREAM_CIRCUIT_OPEN' || isFailure(error))
   }
 
@@ -378,10 +432,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     },
     circuitStates: () => breakers?.states() ?? {},
     name,
+    deadlineMs: config.deadlineMs,
+    limit: (operation) => limiter?.limit(operation),
+    onLimitChange: (listener) => hooks.limitChange.subscribe(listener),
     onRequest: (listener) => hooks.request.subscribe(listener),
     onResponse: (listener) => hooks.response.subscribe(listener),
     onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
     onRetry: (listener) => hooks.retry.subscribe(listener),
+    onBudgetExhausted: (listener) => hooks.budgetExhausted.subscribe(listener),
     onStateChange: (listener) => hooks.stateChange.subscribe(listener),
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),

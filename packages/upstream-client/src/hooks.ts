@@ -56,6 +56,48 @@ export interface RetryEvent {
   requestId?: string
 }
 
+/**
+ * Passed to `onBudgetExhausted` listeners when the retry budget refused a retry: the caller got
+ * the error of attempt `attempt` at once, and the upstream was spared a request.
+ */
+export interface BudgetExhaustedEvent {
+  /** The operation whose budget is spent, e.g. `GET /getEventById`. */
+  operation: string
+  method: string
+  url: string
+  path: string
+  /** The attempt that failed and was not retried. */
+  attempt: number
+  /** The error the caller receives. */
+  error: UpstreamError
+  /** Calls of the operation sent upstream in the budget's window. */
+  calls: number
+  /** Retries of the operation in the window. */
+  retries: number
+  /** Retries the window allows: max(ratio × calls, floor). */
+  allowed: number
+  requestId?: string
+}
+
+/**
+ * Passed to `onLimitChange` listeners when an operation's adaptive concurrency limit (a whole
+ * number of attempts in flight) changed.
+ */
+export interface LimitChangeEvent {
+  /** The operation, e.g. `GET /getEventById`. */
+  operation: string
+  /** The new limit. */
+  limit: number
+  /** The limit before this change. */
+  previous: number
+  /** The round-trip time of the attempt that caused the change, in ms. */
+  rttMs: number
+  /** The operation's long-term average round-trip time, in ms. */
+  longRttMs: number
+  /** Attempts of the operation in flight after that attempt settled. */
+  inFlight: number
+}
+
 /** Passed to `onStateChange` listeners when the circuit changes state. */
 export interface StateChangeEvent {
   /** The upstream (breaker group) name. */
@@ -148,6 +190,8 @@ export class ClientHooks {
   readonly response = new Hook<ResponseEvent>()
   readonly attemptError = new Hook<AttemptErrorEvent>()
   readonly retry = new Hook<RetryEvent>()
+  readonly budgetExhausted = new Hook<BudgetExhaustedEvent>()
+  readonly limitChange = new Hook<LimitChangeEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()
   readonly rampChange = new Hook<RampChangeEvent>()
   readonly cacheHit = new Hook<CacheHitEvent>()

@@ -32,9 +32,11 @@ export {
 } from './errors/upstream-error.js'
 export type {
   AttemptErrorEvent,
+  BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
   CircuitState,
+  LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
   RequestEvent,
@@ -50,6 +52,8 @@ export type {
   UpstreamClientOptions,
 } from './options.js'
 export { defaults } from './options.js'
+export type { AdaptiveLimitOptions } from './policies/adaptive-limit.js'
 export { defaultIsFailure } from './policies/circuit-breaker.js'
+export type { RetryBudgetOptions } from './policies/retry-budget.js'
 export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
 export { isSharedStore, sharedStoreKind } from './store.js'

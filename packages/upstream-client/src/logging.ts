@@ -4,7 +4,8 @@ import type { Logger } from './options.js'
 /**
  * @internal Attaches a pino-compatible logger to the client's hooks. This is the only place the
  * client logs: one structured line per attempt (debug when it succeeded, info when it failed),
- * one per scheduled retry (info), one per circuit state change (warn) and one per step of the
+ * one per scheduled retry (info), one per retry refused by the budget (warn), one per change of
+ * an adaptive limit (debug), one per circuit state change (warn) and one per step of the
  * post-recovery ramp (info).
  */
 export function attachLogger(
@@ -61,6 +62,36 @@ export function attachLogger(
           code: e.error.code,
         },
         'upstream retry scheduled',
+      )
+    }),
+    hooks.budgetExhausted.subscribe((e) => {
+      logger.warn(
+        {
+          operation: e.operation,
+          method: e.method,
+          path: e.path,
+          attempt: e.attempt,
+          code: e.error.code,
+          status: e.error.status,
+          calls: e.calls,
+          retries: e.retries,
+          requestId: e.requestId,
+        },
+        'upstream retry refused by the retry budget',
+      )
+    }),
+    hooks.limitChange.subscribe((e) => {
+      // Debug: a learned limit moves with nearly every sample under load.
+      logger.debug(
+        {
+          operation: e.operation,
+          limit: e.limit,
+          previous: e.previous,
+          rttMs: e.rttMs,
+          longRttMs: Math.round(e.longRttMs),
+          inFlight: e.inFlight,
+        },
+        'upstream concurrency limit changed',
       )
     }),
     hooks.stateChange.subscribe((e) => {

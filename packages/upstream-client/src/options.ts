@@ -6,12 +6,24 @@ import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 import type { UpstreamError } from './errors/upstream-error.js'
 import {
+  type AdaptiveLimitOptions,
+  type ResolvedAdaptiveLimit,
+  resolveAdaptiveLimit,
+} from './policies/adaptive-limit.js'
+import {
   type CircuitBreakerPolicy,
   defaultIsFailure,
   sharedPolicies,
 } from './policies/circuit-breaker.js'
+import {
+  type ResolvedRetryBudget,
+  type RetryBudgetOptions,
+  resolveRetryBudget,
+  retryBudgetDefaults,
+} from './policies/retry-budget.js'
 import { resolveStore } from './policies/shared-tier.js'
 import type { SharedStore } from './store.js'
+import { fail } from './validate.js'
 
 /**
  * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
@@ -44,6 +56,12 @@ export interface RetryOptions {
   factor?: number
   /** Randomise each delay to 50–100 % of its value so clients do not retry in lockstep. Default true. */
   jitter?: boolean
+  /**
+   * Retry budget per operation: retries stay under a share of recent calls (default 20 % over
+   * 10 s, with a floor of 1 retry per second). A retry it refuses gives the caller the real error
+   * at once and is reported to `onBudgetExhausted`. `false` turns it off. On by default.
+   */
+  budget?: RetryBudgetOptions | false
 }
 
 /** Circuit breaker options; `breaker: false` disables the breaker. */
@@ -127,6 +145,20 @@ export interface UpstreamClientOptions {
   headers?: Record<string, string>
   /** Time source; see {@link Clock}. Default: the global timers, looked up on each use. */
   clock?: Clock
+  /**
+   * Deadline propagation: the header that tells the upstream, on each attempt, how many whole
+   * milliseconds the client will still wait for it (the attempt's budget: the smaller of the
+   * attempt timeout and the time left before the call's deadline), so a deadline-aware upstream
+   * can drop work nobody waits for. `false` sends nothing. Default `'x-request-timeout-ms'`.
+   */
+  deadlineHeader?: string | false
+  /**
+   * Adaptive concurrency: a limit on each operation's attempts in flight, learned from their
+   * round-trip times (Gradient2), between `minLimit` and `maxLimit`. A call beyond it waits in a
+   * bounded queue within its deadline, or fails fast with `ConcurrencyLimitError`. `true` for the
+   * defaults; `false` (the default) for none.
+   */
+  adaptiveLimit?: AdaptiveLimitOptions | boolean
 }
 
 /** @internal Options after validation and defaults. */
@@ -139,7 +171,7 @@ export interface ResolvedOptions {
   connections: number
   timeoutMs: number
   deadlineMs: number
-  retry: Required<RetryOptions> | false
+  retry: ResolvedRetry | false
   /** Options of an own breaker, the policy of a shared one, or `false`. */
   breaker: Required<BreakerOptions> | CircuitBreakerPolicy | false
   maxOperations: number
@@ -151,6 +183,14 @@ export interface ResolvedOptions {
   maxBodyBytes: number
   headers: Record<string, string>
   clock: Clock
+  /** Lower-cased header name, or undefined when propagation is off. */
+  deadlineHeader: string | undefined
+  adaptiveLimit: ResolvedAdaptiveLimit | false
+}
+
+/** @internal Retry options after validation and defaults. */
+export type ResolvedRetry = Required<Omit<RetryOptions, 'budget'>> & {
+  budget: ResolvedRetryBudget | false
 }
 
 /** Default values of every optional setting, exported for documentation and tests. */
@@ -159,7 +199,14 @@ export const defaults = {
   timeoutMs: 5_000,
   deadlineMs: 15_000,
   maxBodyBytes: 10 * 1024 * 1024,
-  retry: { retries: 2, minDelayMs: 100, maxDelayMs: 2_000, factor: 2, jitter: true },
+  retry: {
+    retries: 2,
+    minDelayMs: 100,
+    maxDelayMs: 2_000,
+    factor: 2,
+    jitter: true,
+    budget: retryBudgetDefaults,
+  },
   breaker: {
     failureThreshold: 3,
     windowMs: 30_000,
@@ -168,6 +215,7 @@ export const defaults = {
     rampLimit: 64,
   },
   cache: { max: 1_000 },
+  deadlineHeader: 'x-request-timeout-ms',
   maxOperations: 100,
 } as const
 
@@ -189,6 +237,8 @@ const TOP_LEVEL_KEYS = [
   'maxBodyBytes',
   'headers',
   'clock',
+  'deadlineHeader',
+  'adaptiveLimit',
 ]
 
 /**
@@ -218,25 +268,33 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
   validateClock('clock', o.clock)
   if (o.headers !== undefined) validateHeaders('headers', o.headers)
 
+  const connections = positiveInteger('connections', o.connections, defaults.connections)
+  const maxInFlight = positiveInteger('maxInFlight', o.maxInFlight, Number.POSITIVE_INFINITY)
   return {
     origin: url.origin,
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     name: o.name ?? url.origin,
     logger: o.logger,
     dispatcher: o.dispatcher,
-    connections: positiveInteger('connections', o.connections, defaults.connections),
+    connections,
     timeoutMs: timerDelay('timeoutMs', o.timeoutMs, defaults.timeoutMs),
     deadlineMs: positiveNumber('deadlineMs', o.deadlineMs, defaults.deadlineMs, true),
     retry: resolveRetry(o.retry),
     breaker: resolveBreaker(o.breaker),
     maxOperations: positiveInteger('maxOperations', o.maxOperations, defaults.maxOperations),
-    maxInFlight: positiveInteger('maxInFlight', o.maxInFlight, Number.POSITIVE_INFINITY),
+    maxInFlight,
     maxWaiting: resolveMaxWaiting(o.maxWaiting, o.maxInFlight),
     cache: resolveCache(o.cache),
     store: resolveStore(o.store, o.cache !== undefined && o.cache !== false),
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,
+    deadlineHeader: resolveDeadlineHeader(o.deadlineHeader),
+    // The learned limit lives under the operation's cap: `maxInFlight` when set, else the pool.
+    adaptiveLimit: resolveAdaptiveLimit(
+      o.adaptiveLimit,
+      Number.isFinite(maxInFlight) ? maxInFlight : connections,
+    ),
   }
 }
 
@@ -279,14 +337,7 @@ export function validateCallOptions(options: {
   }
 }
 
-/** @internal Throws an {@link InvalidOptionError} with the standard message. */
-export function fail(option: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(
-    option,
-    `Expected \`${option}\` to be ${expected}, got ${describe(value)}`,
-    value,
-  )
-}
+export { fail } from './validate.js'
 
 // Private helpers below.
 
@@ -301,9 +352,16 @@ function resolveMaxWaiting(maxWaiting: unknown, maxInFlight: unknown): number {
 
 function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions['retry'] {
   if (retry === false) return false
-  if (retry === undefined) return { ...defaults.retry }
+  if (retry === undefined) return { ...defaults.retry, budget: { ...retryBudgetDefaults } }
   if (typeof retry !== 'object' || retry === null) fail('retry', 'an object or false', retry)
-  rejectUnknown('retry.', retry, ['retries', 'minDelayMs', 'maxDelayMs', 'factor', 'jitter'])
+  rejectUnknown('retry.', retry, [
+    'retries',
+    'minDelayMs',
+    'maxDelayMs',
+    'factor',
+    'jitter',
+    'budget',
+  ])
   const d = defaults.retry
   const retries = nonNegativeInteger('retry.retries', retry.retries, d.retries)
   const minDelayMs = nonNegativeNumber('retry.minDelayMs', retry.minDelayMs, d.minDelayMs)
@@ -321,7 +379,14 @@ function resolveRetry(retry: RetryOptions | false | undefined): ResolvedOptions[
   }
   const jitter = retry.jitter ?? d.jitter
   if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter)
-  return { retries, minDelayMs, maxDelayMs, factor, jitter }
+  return {
+    retries,
+    minDelayMs,
+    maxDelayMs,
+    factor,
+    jitter,
+    budget: resolveRetryBudget(retry.budget),
+  }
 }
 
 function resolveBreaker(
@@ -404,6 +469,18 @@ function resolveCache(cache: CacheOptions | false | undefined): ResolvedOptions[
         : positiveInteger('cache.maxBytes', cache.maxBytes, 0),
     staleIfError,
   }
+}
+
+/** An RFC 9110 token: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function resolveDeadlineHeader(header: unknown): string | undefined {
+  if (header === false) return undefined
+  if (header === undefined) return defaults.deadlineHeader
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    fail('deadlineHeader', 'a header name or false', header)
+  }
+  return header.toLowerCase()
 }
 
 function parseBaseUrl(baseUrl: unknown): URL {
@@ -492,17 +569,4 @@ function positiveNumber(
   if (!ok)
     fail(option, allowInfinity ? 'a positive number or Infinity' : 'a positive number', value)
   return value as number
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (value === null || typeof value !== 'object') return String(value)
-  if (Array.isArray(value)) return 'an array'
-  try {
-    const json = JSON.stringify(value)
-    return json.length > 80 ? `${json.slice(0, 77)}...` : json
-  } catch {
-    return 'an object'
-  }
 }

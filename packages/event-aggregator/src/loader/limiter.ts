@@ -21,16 +21,26 @@ interface Slot {
   start: (() => void) | undefined
 }
 
-/** @internal See {@link Limiter}. */
-export function createLimiter(concurrency: number): Limiter {
+/**
+ * @internal See {@link Limiter}. `window`, when given, is read before each start: the window is
+ * then its current value (at least 1), never more than `concurrency`. A window that shrinks lets
+ * running tasks finish and starts none until fewer run; one that grows is used from the next
+ * start on.
+ */
+export function createLimiter(concurrency: number, window?: () => number): Limiter {
   let active = 0
   let waiting = 0
   // An array with a moving head: O(1) dequeue without `shift()` on thousands of ids.
   let queue: Slot[] = []
   let head = 0
 
+  const size =
+    window === undefined
+      ? () => concurrency
+      : () => Math.min(concurrency, Math.max(1, Math.floor(window()) || 1))
+
   const next = () => {
-    while (active < concurrency && head < queue.length) {
+    while (active < size() && head < queue.length) {
       const slot = queue[head++]!
       const start = slot.start
       if (start === undefined) continue

@@ -40,6 +40,12 @@ export interface LoaderOptions<V> {
   /** The most `load`/`batchLoad` calls in flight at once, as a sliding window. Default 50. */
   concurrency?: number
   /**
+   * A window that moves: read before each call starts, it sets the window to its value (at
+   * least 1, at most `concurrency`). The aggregator passes the upstream client's adaptive
+   * concurrency limit here. Default: the window is `concurrency`.
+   */
+  window?: () => number
+  /**
    * Per-item cache of loaded values: `{ ttlMs, max }` for the built-in LRU (default
    * `{ ttlMs: 60_000, max: 10_000 }`), any `get/set/delete/clear` map, or `false` for none.
    * In-flight coalescing is always on, whatever this says.
@@ -142,8 +148,11 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     staleOption !== false,
     options.clock,
   )
+  if (options.window !== undefined && typeof options.window !== 'function') {
+    throw new AggregatorValidationError('window', 'a function', options.window)
+  }
   const shared = sharedOptions(options)
-  const limiter = createLimiter(concurrency)
+  const limiter = createLimiter(concurrency, options.window)
   const inFlight = new Map<string, Pending<V>>()
   let batchQueue: Pending<V>[] = []
   let flushScheduled = false

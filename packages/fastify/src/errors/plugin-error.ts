@@ -1,5 +1,8 @@
 /** Stable codes of the errors this package throws. */
-export type UserEventsFastifyErrorCode = 'FASTIFY_USEREVENTS_INVALID_OPTION' | 'INVALID_INPUT'
+export type UserEventsFastifyErrorCode =
+  | 'FASTIFY_USEREVENTS_INVALID_OPTION'
+  | 'INVALID_INPUT'
+  | 'DEADLINE_EXCEEDED'
 
 /**
  * A global brand (`Symbol.for`), so {@link isUserEventsFastifyError} recognises errors of another
@@ -88,6 +91,33 @@ export class InvalidQueryError extends UserEventsFastifyError {
     this.name = 'InvalidQueryError'
     this.field = field
     this.value = value
+  }
+}
+
+/**
+ * The request arrived with less time left (its `x-request-timeout-ms`) than the plugin's
+ * `deadline.minDeadlineMs`: it is answered 504 at once, without calling the upstream, since no
+ * answer could reach the caller in time. Code `DEADLINE_EXCEEDED`; `statusCode` is 504 so
+ * Fastify's own error handler answers 504 as well.
+ */
+export class DeadlineExceededError extends UserEventsFastifyError {
+  /** Always 504. */
+  readonly statusCode = 504
+  /** The caller's remaining time as received, in ms. */
+  readonly remainingMs: number
+
+  /**
+   * @param header - the header's name
+   * @param remainingMs - its value
+   * @param minDeadlineMs - the least the plugin serves
+   */
+  constructor(header: string, remainingMs: number, minDeadlineMs: number) {
+    super(
+      'DEADLINE_EXCEEDED',
+      `The request's deadline (${header}: ${remainingMs}) leaves less than ${minDeadlineMs} ms; not served`,
+    )
+    this.name = 'DeadlineExceededError'
+    this.remainingMs = remainingMs
   }
 }
 

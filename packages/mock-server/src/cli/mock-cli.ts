@@ -1,3 +1,4 @@
+import type { BrownoutOptions } from '../brownout.js'
 import { generateDataSet } from '../data.js'
 import { isMockServerError } from '../errors/MockServerError.js'
 import type { MockServerHandle } from '../listen.js'
@@ -8,9 +9,13 @@ import type { CliIo } from './io.js'
 
 const USAGE = `Usage: userevents-mock [--port 4000] [--host 127.0.0.1] [--mode flapping]
                        [--events-per-user N] [--seed S] [--no-delays]
+                       [--latency-factor 4] [--error-rate 0.3] [--capacity 10]
 
-Serves the mock event API. Prints the URL on stdout. Switch modes at run time with
-  curl -X POST <url>/__admin/mode -d '{"mode":"down"}'`
+Serves the mock event API. Prints the URL on stdout. Modes: healthy, down, flapping, slow,
+brownout (--latency-factor, --error-rate and --capacity set the brownout; they apply in that
+mode). Switch modes at run time with
+  curl -X POST <url>/__admin/mode -d '{"mode":"down"}'
+  curl -X POST <url>/__admin/mode -d '{"mode":"brownout","brownout":{"capacity":5}}'`
 
 /**
  * Starts the `userevents-mock` server from `argv` (without the node and script paths). Resolves
@@ -26,6 +31,9 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
       'events-per-user': { type: 'string' },
       seed: { type: 'string', default: '1' },
       'no-delays': { type: 'boolean' },
+      'latency-factor': { type: 'string' },
+      'error-rate': { type: 'string' },
+      capacity: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     USAGE,
@@ -47,8 +55,24 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
     )
     return 2
   }
+  const brownout: BrownoutOptions = {}
+  for (const [flag, key] of [
+    ['latency-factor', 'latencyFactor'],
+    ['error-rate', 'errorRate'],
+    ['capacity', 'capacity'],
+  ] as const) {
+    const raw = values[flag]
+    if (raw === undefined) continue
+    const value = Number(raw)
+    if (raw === '' || Number.isNaN(value)) {
+      io.stderr.write(`Expected \`--${flag}\` to be a number, got ${JSON.stringify(raw)}\n`)
+      return 2
+    }
+    brownout[key] = value
+  }
   try {
     const mock = createMockUpstream({
+      brownout,
       mode: values.mode as MockMode,
       seed: Number(values.seed),
       ...(values['no-delays'] ? { delays: 0 } : {}),
@@ -57,7 +81,7 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
     const server = await mock.listen({ port, host: String(values.host) })
     io.stdout.write(`${server.url}\n`)
     io.stderr.write(
-      `userevents-mock: mode=${mock.mode} seed=${values.seed} users=${mock.store.listUsers().length} ` +
+      `userevents-mock: mode=${mock.mode}${brownoutNote(mock.mode, mock.brownout)} seed=${values.seed} users=${mock.store.listUsers().length} ` +
         `events=${mock.store.listEvents().length}; Ctrl+C to stop\n`,
     )
     return server
@@ -66,4 +90,11 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
     io.stderr.write(`${error.message}\n`)
     return 2
   }
+}
+
+/** Private: the brownout settings for the start-up line, when the mock starts browned out. */
+function brownoutNote(mode: MockMode, b: Required<BrownoutOptions>): string {
+  return mode === 'brownout'
+    ? ` (latency x${b.latencyFactor}, errors ${b.errorRate}, capacity ${b.capacity})`
+    : ''
 }

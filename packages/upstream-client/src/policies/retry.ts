@@ -5,7 +5,8 @@ import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks } from '../hooks.js'
-import type { RetryOptions } from '../options.js'
+import type { ResolvedRetry } from '../options.js'
+import type { RetryBudget } from './retry-budget.js'
 
 /** Largest delay a timer accepts; a longer Retry-After without a deadline is not waited for. */
 const MAX_TIMER_MS = 2_147_483_647
@@ -26,14 +27,21 @@ export type AttemptFn = (call: Call, attempt: number) => Promise<unknown>
  * clock, and be cut short by the caller's signal.
  */
 export class RetryPolicy {
-  readonly #options: Required<RetryOptions>
+  readonly #options: ResolvedRetry
   readonly #clock: Clock
   readonly #hooks: ClientHooks
+  readonly #budget: RetryBudget | undefined
 
-  constructor(options: Required<RetryOptions>, clock: Clock, hooks: ClientHooks) {
+  constructor(
+    options: ResolvedRetry,
+    clock: Clock,
+    hooks: ClientHooks,
+    budget: RetryBudget | undefined,
+  ) {
     this.#options = options
     this.#clock = clock
     this.#hooks = hooks
+    this.#budget = budget
   }
 
   execute(call: Call, attempt: AttemptFn): Promise<unknown> {
@@ -67,6 +75,8 @@ export class RetryPolicy {
     // A retry that could not even start before the deadline would only turn this error into a
     // less informative timeout, so the caller gets the real error now.
     if (this.#clock.now() + delayMs >= call.deadlineAt || delayMs > MAX_TIMER_MS) throw error
+    // Asked last, so that only a retry that would really happen is taken from the budget.
+    if (this.#budget !== undefined) this.#spendBudget(this.#budget, call, error, failed)
     const hooks = this.#hooks
     if (hooks.retry.active) {
       hooks.retry.emit({
@@ -81,6 +91,26 @@ export class RetryPolicy {
       })
     }
     await sleep(this.#clock, delayMs, call, failed)
+  }
+
+  /** Takes the retry from the operation's budget, or reports the refusal and rethrows `error`. */
+  #spendBudget(budget: RetryBudget, call: Call, error: UpstreamError, failed: number): void {
+    const operation = call.operation
+    if (budget.tryRetry(operation)) return
+    const hooks = this.#hooks
+    if (hooks.budgetExhausted.active) {
+      hooks.budgetExhausted.emit({
+        operation,
+        method: call.method,
+        url: call.url,
+        path: call.path,
+        attempt: failed,
+        error,
+        ...budget.snapshot(operation),
+        requestId: call.requestId,
+      })
+    }
+    throw error
   }
 
   #backoff(failed: number): number {

@@ -20,6 +20,8 @@ export interface TransportConfig {
   maxBodyBytes: number
   clock: Clock
   hooks: ClientHooks
+  /** Deadline-propagation header (lower case), or undefined when off. */
+  deadlineHeader: string | undefined
 }
 
 /**
@@ -74,7 +76,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
           origin: config.origin,
           path: call.requestPath,
           method: call.method as Dispatcher.HttpMethod,
-          headers: call.headers,
+          headers: withDeadline(config.deadlineHeader, call.headers, budgetMs),
           body: call.body,
         },
         handler,
@@ -83,6 +85,22 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       handler.fail(classifyTransportError(error, call, attempt, budgetMs))
     }
   })
+}
+
+/**
+ * Private: deadline propagation. The upstream is told the attempt's budget, not the call's whole
+ * remaining deadline: this attempt is abandoned when the budget runs out (a retry is a new
+ * request with a new header), so work past it would be done for nobody. Whole milliseconds,
+ * rounded down so the upstream never believes it has more time than it does; the budget is never
+ * more than the time left before the deadline, which is at most `deadlineMs`.
+ */
+function withDeadline(
+  header: string | undefined,
+  headers: Record<string, string>,
+  budgetMs: number,
+): Record<string, string> {
+  if (header === undefined) return headers
+  return { ...headers, [header]: String(Math.floor(budgetMs)) }
 }
 
 /**
