@@ -155,13 +155,27 @@ export function createMetrics(options: MetricsOptions = {}): ServiceMetrics {
     registers: [registry],
   })
 
+  // Per-request updates go to label children cached by their label values: prom-client would
+  // otherwise validate and hash the label object on every call, on every request.
+  const requestSeries = new Map<
+    string,
+    { count: { inc(): void }; latency: { observe(value: number): void } }
+  >()
+  const cacheHitSeries = new Map<string, { inc(): void }>()
+
   return {
     registry,
     contentType: registry.contentType,
     observeRequest({ method, route, statusCode, durationMs }) {
-      const labels = { method, route, status_code: String(statusCode) }
-      requests.inc(labels)
-      requestLatency.observe(labels, durationMs / 1000)
+      const key = `${method} ${statusCode} ${route}`
+      let series = requestSeries.get(key)
+      if (series === undefined) {
+        const labels = { method, route, status_code: String(statusCode) }
+        series = { count: requests.labels(labels), latency: requestLatency.labels(labels) }
+        requestSeries.set(key, series)
+      }
+      series.count.inc()
+      series.latency.observe(durationMs / 1000)
     },
     trackFleet(source) {
       // Registered only in fleet mode: an unset gauge would read 0, i.e. "local", without Redis.
@@ -197,7 +211,15 @@ export function createMetrics(options: MetricsOptions = {}): ServiceMetrics {
             rampAllowed.set(upstream, e.allowedInFlight)
           } else rampAllowed.delete(upstream)
         }),
-        client.onCacheHit((e) => cacheHits.inc({ upstream, stale: String(e.stale) })),
+        client.onCacheHit((e) => {
+          const key = `${upstream} ${e.stale}`
+          let series = cacheHitSeries.get(key)
+          if (series === undefined) {
+            series = cacheHits.labels({ upstream, stale: String(e.stale) })
+            cacheHitSeries.set(key, series)
+          }
+          series.inc()
+        }),
         client.onCacheMiss(() => cacheMisses.inc({ upstream })),
       ]
       return () => {

@@ -10,13 +10,24 @@ export interface GracefulShutdownOptions {
   /** Default `process.exit`; tests inject a spy so the test runner survives. */
   exit?: (code: number) => void
   /** Default `process`; where the signal listeners are installed. */
-  target?: Pick<NodeJS.Process, 'once' | 'off'>
+  target?: Pick<NodeJS.Process, 'on' | 'off'>
+  /**
+   * A further signal forces the exit only when it comes at least this long after the first.
+   * Default 1000 ms. Wrappers (`npx`, `pnpm`) forward the terminal's Ctrl-C or a process-group
+   * SIGTERM to a child that has already received it from the group, so the same keypress arrives
+   * twice within tens of milliseconds; only a person pressing again means "exit now".
+   */
+  forceAfterMs?: number
+  /** Default `Date.now`; tests inject a clock to place the second signal in time. */
+  now?: () => number
 }
 
 /**
  * On the first SIGTERM or SIGINT: runs `close()` and exits 0 once it resolves, or 1 if it throws
- * or exceeds `timeoutMs`. A second signal during the drain exits 1 at once, so an operator
- * pressing Ctrl-C twice is never stuck behind a slow request.
+ * or exceeds `timeoutMs`. A signal that comes at least `forceAfterMs` (1 s) after the first exits
+ * 1 at once, so an operator pressing Ctrl-C again is never stuck behind a slow request; an echo of
+ * the first signal (a wrapper such as `npx` or `pnpm` forwarding what the process group already
+ * delivered) arrives within milliseconds and is ignored, so it cannot drop requests in flight.
  *
  * Returns a function that removes the listeners (for tests and embedding).
  *
@@ -30,17 +41,22 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): () =>
   const signals = options.signals ?? ['SIGTERM', 'SIGINT']
   const exit = options.exit ?? ((code: number) => process.exit(code))
   const target = options.target ?? process
-  let shuttingDown = false
+  const forceAfterMs = options.forceAfterMs ?? 1_000
+  const now = options.now ?? Date.now
+  let firstSignalAt: number | undefined
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (shuttingDown) {
-      logger.error({ signal }, 'second signal during shutdown: exiting now')
+    if (firstSignalAt !== undefined) {
+      const sinceFirstMs = now() - firstSignalAt
+      if (sinceFirstMs < forceAfterMs) {
+        logger.info({ signal, sinceFirstMs }, 'signal repeated during shutdown: still draining')
+        return
+      }
+      logger.error({ signal, sinceFirstMs }, 'second signal during shutdown: exiting now')
       exit(1)
       return
     }
-    shuttingDown = true
-    // Listen for the second signal; the first listener was a `once`.
-    for (const s of signals) target.once(s, onSignal)
+    firstSignalAt = now()
     logger.info({ signal, timeoutMs }, 'shutting down: draining in-flight requests')
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
@@ -62,7 +78,9 @@ export function installGracefulShutdown(options: GracefulShutdownOptions): () =>
       .finally(() => clearTimeout(timer))
   }
 
-  for (const s of signals) target.once(s, onSignal)
+  // `on`, not `once`: the listener stays for the echoes and the deliberate second signal alike,
+  // and Node never falls back to its default (kill at once) handler in between.
+  for (const s of signals) target.on(s, onSignal)
   return () => {
     for (const s of signals) target.off(s, onSignal)
   }

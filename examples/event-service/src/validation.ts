@@ -66,9 +66,44 @@ export function describeValidationError(
   return `${where} ${first.message ?? 'is invalid'}, got ${describeValue(first.data)}`
 }
 
-/** Private: quotes a value short enough to put in a message; long strings are cut. */
+/** Private: quotes a value short enough to put in a message; long or deep values are cut. */
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing'
-  const json = JSON.stringify(value) ?? String(value)
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json
+  return preview(value, 80)
+}
+
+/**
+ * Private: the start of a value's JSON, at most `max` characters. Unlike `JSON.stringify`, it
+ * stops writing once it has `max` characters, so it recurses at most `max` levels deep: a body of
+ * 5,000 nested arrays (10 KB, under the body limit) overflowed the stack inside `JSON.stringify`
+ * and turned a 400 into a 500.
+ */
+function preview(value: unknown, max: number): string {
+  let out = ''
+  const write = (v: unknown): boolean => {
+    if (out.length > max) return false
+    if (Array.isArray(v)) {
+      out += '['
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) out += ','
+        if (!write(v[i])) return false
+      }
+      out += ']'
+    } else if (typeof v === 'object' && v !== null) {
+      out += '{'
+      let first = true
+      for (const [key, item] of Object.entries(v)) {
+        out += `${first ? '' : ','}${JSON.stringify(key)}:`
+        first = false
+        if (!write(item)) return false
+      }
+      out += '}'
+    } else {
+      // Scalars are flat; a long string is cut below.
+      out += JSON.stringify(v) ?? String(v)
+    }
+    return out.length <= max
+  }
+  write(value)
+  return out.length > max ? `${out.slice(0, max - 3)}...` : out
 }

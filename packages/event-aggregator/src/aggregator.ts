@@ -323,7 +323,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       if (r instanceof Error) {
         const code = codeOf(r) ?? 'UNKNOWN'
         if (isUnavailable(r)) circuitOpen = r
-        missing.push({ id: ids[i]!, code, message: r.message })
+        missing.push({ id: ids[i]!, code, message: missingMessage(code, r) })
       } else {
         items.push(project(r) as ProjectedEvent<K>)
       }
@@ -527,6 +527,41 @@ function unavailableReason(error: unknown): string {
   return (error as { name?: unknown } | null)?.name === 'ConcurrencyLimitError'
     ? 'concurrency limit refused the call'
     : 'circuit is open'
+}
+
+/**
+ * @internal The message of a `missing` entry, built from the error's code alone. A page is an
+ * answer for the caller, and the client's own message names the upstream's address and the
+ * breaker (`GET http://10.0.0.7:8080/getEventById/2: circuit 'events' is open, ...`): internals a
+ * caller must not see. The full error is still what `loadMany` returns, and what the client logs.
+ */
+function missingMessage(code: string, error: unknown): string {
+  switch (code) {
+    case 'EVENT_NOT_FOUND':
+      return 'The event was not found upstream'
+    case 'UPSTREAM_CIRCUIT_OPEN':
+      return unavailableReason(error) === 'circuit is open'
+        ? 'The upstream is unavailable (circuit open); retry later'
+        : 'The upstream is busy (concurrency limit); retry later'
+    case 'UPSTREAM_TIMEOUT':
+      return 'The upstream did not answer in time'
+    case 'UPSTREAM_NETWORK':
+      return 'The upstream could not be reached'
+    case 'UPSTREAM_ABORTED':
+      return 'The request was aborted'
+    case 'UPSTREAM_HTTP_STATUS': {
+      const status = statusOf(error)
+      return status === undefined
+        ? 'The upstream refused the request'
+        : `The upstream answered ${status}`
+    }
+    case 'UPSTREAM_INVALID_DATA':
+    case 'UPSTREAM_INVALID_BODY':
+    case 'UPSTREAM_BODY_TOO_LARGE':
+      return 'The upstream sent an answer that cannot be read'
+    default:
+      return 'The event could not be loaded'
+  }
 }
 
 /** @internal The HTTP status of a client error (`UpstreamHttpError.status`). */

@@ -37,7 +37,11 @@ export interface MissingEvent {
    * client's error code, e.g. `UPSTREAM_TIMEOUT`, `UPSTREAM_HTTP_STATUS`, `UPSTREAM_CIRCUIT_OPEN`.
    */
   code: string
-  /** A human-readable message. */
+  /**
+   * A human-readable message for the caller, built from `code` only: it never carries the
+   * upstream's address, the breaker's name or an upstream body (the full error is what `loadMany`
+   * returns, and what the client logs).
+   */
   message: string
 }
 

@@ -208,7 +208,11 @@ describe('getEventsByUserId against the mock server', () => {
       { id: ids[3], code: 'UPSTREAM_BODY_TOO_LARGE' },
       { id: ids[4], code: 'EVENT_NOT_FOUND' },
     ])
-    expect(page.missing[0]!.message).toBe(`Event "${ids[1]}" was not found`)
+    expect(page.missing.map((m) => m.message)).toEqual([
+      'The event was not found upstream',
+      'The upstream sent an answer that cannot be read',
+      'The event was not found upstream',
+    ])
     expect(page.items.length + page.missing.length).toBe(page.total)
     // Failures are not cached: asking again asks the upstream again.
     await aggregator.getEventsByUserId('u6')
@@ -236,7 +240,7 @@ describe('getEventsByUserId against the mock server', () => {
   it('serves cached items while the circuit is open; expired ones only with staleIfError', async () => {
     const data = usersWithEvents([4])
     const ids = data.users[0]!.events
-    const { client, mock } = await start(
+    const { client, mock, server } = await start(
       { data },
       { breaker: { failureThreshold: 1, resetTimeoutMs: 60_000 } },
     )
@@ -267,6 +271,14 @@ describe('getEventsByUserId against the mock server', () => {
       [ids[2], 'UPSTREAM_CIRCUIT_OPEN'],
       [ids[3], 'UPSTREAM_CIRCUIT_OPEN'],
     ])
+    // The page goes to callers: the client's message (with the upstream's address and the
+    // breaker's name) stays out of it.
+    const origin = new URL(server.url).host
+    for (const m of partial.missing) {
+      expect(m.message).toBe('The upstream is unavailable (circuit open); retry later')
+      expect(JSON.stringify(m)).not.toContain(origin)
+      expect(JSON.stringify(m)).not.toContain(`'${client.name}'`)
+    }
 
     now += 5_000 // everything expired
     const served = await stale.getEventsByUserId('u4', { limit: 2 })
@@ -325,7 +337,7 @@ describe('getEventsByUserId against the mock server', () => {
     const page = await aggregator.getEventsByUserId('u250', { limit: 300 })
     expect(page.items.map((e) => e.id)).toEqual(ids.filter((id) => id !== ids[3]))
     expect(page.missing).toEqual([
-      { id: ids[3], code: 'EVENT_NOT_FOUND', message: `Event "${ids[3]}" was not found` },
+      { id: ids[3], code: 'EVENT_NOT_FOUND', message: 'The event was not found upstream' },
     ])
     expect(events.mock.calls()).toMatchObject({ getEventsByIds: 3, getEventById: 0 })
   })

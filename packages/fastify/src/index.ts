@@ -15,6 +15,11 @@ export {
   isUserEventsFastifyError,
   UserEventsFastifyError,
 } from './errors/plugin-error.js'
+export type {
+  FrameworkErrorHandler,
+  FrameworkErrorHandlerOptions,
+} from './framework-errors.js'
+export { frameworkErrorHandler } from './framework-errors.js'
 export type { PageQuery, PageQueryLimits, RawPageQuery } from './page-query.js'
 export { pageQuerySchema, parsePageQuery } from './page-query.js'
 export type { EventPageRouteOptions } from './page-route.js'

@@ -13,6 +13,7 @@ import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
 import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
+import { RejectionLog } from './rejection-log.js'
 
 /** What every upstream call made for a request should carry; see `reply.upstreamContext()`. */
 export interface UpstreamCallContext {
@@ -37,7 +38,14 @@ export interface DeadlineOptions {
 }
 
 /** Options of the plugin's error handler. */
-export interface ErrorHandlerOptions extends HttpProblemOptions {}
+export interface ErrorHandlerOptions extends HttpProblemOptions {
+  /**
+   * Expected, fast rejections (503 without a stack: an open circuit, an upstream still failing
+   * after its retries) are logged once, then counted: one line per code and interval while they
+   * keep coming. Default `10_000` ms; `0` logs every one.
+   */
+  rejectionLogIntervalMs?: number
+}
 
 /** Options of {@link userEvents}. */
 export interface UserEventsPluginOptions {
@@ -143,13 +151,20 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
   }
 
   if (opts.errorHandler !== false) {
-    const problemOptions: HttpProblemOptions = opts.errorHandler === true ? {} : opts.errorHandler
+    const { rejectionLogIntervalMs = 10_000, ...problemOptions }: ErrorHandlerOptions =
+      opts.errorHandler === true ? {} : opts.errorHandler
+    const rejections = new RejectionLog(fastify.log, rejectionLogIntervalMs)
+    fastify.addHook('onClose', async () => rejections.close())
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toHttpProblem(error, problemOptions)
-      const fields = problem.logStack
-        ? { err: error, statusCode: problem.statusCode }
-        : { code: problem.body.code, statusCode: problem.statusCode, reason: error.message }
-      request.log[problem.logLevel](fields, 'request failed')
+      if (RejectionLog.applies(problem)) {
+        rejections.record(request.log, problem, error.message)
+      } else {
+        const fields = problem.logStack
+          ? { err: error, statusCode: problem.statusCode }
+          : { code: problem.body.code, statusCode: problem.statusCode, reason: error.message }
+        request.log[problem.logLevel](fields, 'request failed')
+      }
       return reply.code(problem.statusCode).headers(problem.headers).send(problem.body)
     })
   }
@@ -219,6 +234,17 @@ function validate(options: UserEventsPluginOptions) {
         'errorHandler',
         "a boolean or { format: 'json' | 'problem+json' }",
         errorHandler,
+      )
+    }
+    const interval = errorHandler.rejectionLogIntervalMs
+    if (
+      interval !== undefined &&
+      !(Number.isSafeInteger(interval) && interval >= 0 && interval <= 2_147_483_647)
+    ) {
+      throw new InvalidPluginOptionError(
+        'errorHandler.rejectionLogIntervalMs',
+        'an integer number of milliseconds from 0 to 2147483647',
+        interval,
       )
     }
   }
