@@ -349,7 +349,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       opts: GetEventsOptions<K> = {},
     ) {
       optionalObject('options', opts)
-      nonEmptyString('userId', userId)
+      userIdArgument(userId)
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
@@ -374,7 +374,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       opts: IterateEventsOptions<K> = {},
     ) {
       optionalObject('options', opts)
-      nonEmptyString('userId', userId)
+      userIdArgument(userId)
       const pageSize = integerInRange('pageSize', opts.pageSize ?? defaultLimit, 1, maxLimit)
       const fields = normalizeFields(opts.fields)
       // Our own controller, so that leaving the loop early also cancels the prefetched page.
@@ -431,6 +431,17 @@ function batchOptions(
   }
   const maxIds = integerInRange('batch.maxIds', batch.maxIds ?? 100, 1, Number.MAX_SAFE_INTEGER)
   return { path, maxIds }
+}
+
+/**
+ * @internal Validates a caller's user id: a non-empty string that can travel as one path segment
+ * (`.` and `..` cannot; the client would refuse the path as its caller's mistake).
+ */
+function userIdArgument(userId: unknown): void {
+  nonEmptyString('userId', userId)
+  if (userId === '.' || userId === '..') {
+    throw new AggregatorValidationError('userId', 'an id other than "." and ".."', userId)
+  }
 }
 
 /**

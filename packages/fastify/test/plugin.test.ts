@@ -188,6 +188,20 @@ describe('paged routes (real port against the mock)', () => {
     },
   )
 
+  it("answers 400 for an unknown query parameter under Fastify's default Ajv (removeAdditional)", async () => {
+    const fastify = await app()
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    mock.resetCalls()
+    const res = await fastify.inject({ method: 'GET', url: '/users/1/events?limit=1&bogus=1' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({
+      code: 'INVALID_INPUT',
+      message:
+        'querystring.bogus is not a parameter of this route (limit, offset, fields), got "1"',
+    })
+    expect(Object.values(mock.calls()).reduce((a, b) => a + b, 0)).toBe(0)
+  })
+
   it('maps an unknown user to 404 and an open circuit to 503 with Retry-After', async () => {
     const fastify = await app({
       client: {

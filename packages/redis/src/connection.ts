@@ -54,7 +54,10 @@ export interface RedisConnection {
    * callers go straight to their local path without sending anything.
    */
   readonly available: boolean
-  /** Resolves once the command connection is ready (the first time); for start-up and tests. */
+  /**
+   * Resolves once the command connection is ready (the first time); for start-up and tests.
+   * It never resolves while Redis is unreachable: bound the wait (`Promise.race` with a timer).
+   */
   ready(): Promise<void>
   /** Runs one command through the circuit. Rejects at once in local mode. */
   run<T>(op: (redis: Redis) => Promise<T>): Promise<T>
@@ -79,9 +82,11 @@ export interface RedisConnection {
 export const connectionDefaults = { commandTimeoutMs: 50 } as const
 
 /**
- * Connects to Redis for fleet mode. Never throws because Redis is down: it starts in fleet mode
- * and switches to local mode after the first failed commands; the connections keep reconnecting
- * in the background and the circuit's probe brings the replica back.
+ * Connects to Redis for fleet mode. Never throws because Redis is down: it is in local mode until
+ * the command connection is ready (nothing waits on a socket that is not connected), then in
+ * fleet mode, and back in local mode while the connection is closed or the circuit around Redis
+ * is open; the connections keep reconnecting in the background and the circuit's probe brings
+ * the replica back.
  *
  * @example
  * const redis = createRedisConnection({ url: process.env.REDIS_URL, logger })

@@ -280,7 +280,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–12 for the
    *     whole fleet; a degraded store runs steps 4–12 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
-   *  4. overall deadline — fixes when the whole call must have settled;
+   *  4. overall deadline — fixes when the whole call must have settled; with a shared tier it
+   *     starts before the store, so a wait for another replica's fetch spends it too;
    *  5. bulkhead — at most `maxInFlight` calls per operation; others wait or fail fast;
    *  6. retry — first attempt direct, p-retry only after a retryable failure; waits honour
    *     `Retry-After` and must end before the deadline; an open circuit is not retried; each
@@ -304,12 +305,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * breaker's recovery ramp (step 8, after an outage), the connection pool (step 10).
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
-    // Steps 4–12.
-    const resilient = (): Promise<unknown> => {
-      startDeadline(call, clock, call.deadlineMs)
-      return limited(call)
-    }
+    // Steps 5–12; the deadline (step 4) is started by the caller of this.
+    const resilient = (): Promise<unknown> => limited(call)
     if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
+      startDeadline(call, clock, call.deadlineMs)
       return resilient()
     }
     // Without a cache an aborted call rejects before any request; here it would otherwise start
@@ -331,8 +330,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     // so it runs without a signal; each caller's own signal only releases that caller.
     const signal = call.signal
     call.signal = undefined
-    const shared = coalescer.run(key, () =>
-      throughStore(key, call, resilient).then(
+    const shared = coalescer.run(key, () => {
+      // Started before the shared tier: a wait for another replica's fetch spends the same
+      // deadline as the fetch after it, so a caller never waits longer than its deadline.
+      startDeadline(call, clock, call.deadlineMs)
+      return throughStore(key, call, resilient).then(
         (entry) => {
           cache.set(key, entry.value, entry.bytes, entry.ttlMs)
           return entry.value
@@ -348,8 +350,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           }
           throw error
         },
-      ),
-    )
+      )
+    })
     return signal === undefined ? shared : raceSignal(shared, signal, call)
   }
 

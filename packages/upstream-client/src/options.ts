@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { CircuitBreaker } from './breaker.js'
-import { validateHeaders } from './call-input.js'
+import { validateHeaders, validateHeaderValue } from './call-input.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
@@ -318,6 +318,10 @@ export function validateCallOptions(options: {
   deadlineMs?: unknown
   headers?: unknown
   operation?: unknown
+  requestId?: unknown
+  idempotencyKey?: unknown
+  signal?: unknown
+  cache?: unknown
 }): void {
   const op = options.operation
   if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
@@ -326,6 +330,25 @@ export function validateCallOptions(options: {
   if (options.timeoutMs !== undefined) timerDelay('timeoutMs', options.timeoutMs, 0)
   if (options.deadlineMs !== undefined) positiveNumber('deadlineMs', options.deadlineMs, 0, true)
   if (options.headers !== undefined) validateHeaders('headers', options.headers)
+  // These two travel as header values (x-request-id, idempotency-key): a CR/LF in one would
+  // otherwise be found by undici only during the attempt.
+  if (options.requestId !== undefined) validateHeaderValue('requestId', options.requestId)
+  if (options.idempotencyKey !== undefined) {
+    validateHeaderValue('idempotencyKey', options.idempotencyKey)
+  }
+  const signal = options.signal as { aborted?: unknown; addEventListener?: unknown } | undefined
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function')
+  ) {
+    fail('signal', 'an AbortSignal', signal)
+  }
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+    fail('cache', 'a boolean', options.cache)
+  }
 }
 
 export { fail } from './validate.js'
