@@ -41,10 +41,7 @@ const DIGITS = /^[0-9]{1,9}$/
 /**
  * JSON Schema of `?limit&offset&fields` for a paged route. The values stay strings, so no Ajv
  * coercion can reinterpret them (`type: integer` would accept `0x10`); {@link parsePageQuery}
- * checks them and turns them into numbers and a typed field list. It says
- * `additionalProperties: false`, but Fastify's default Ajv (`removeAdditional: true`) strips
- * unknown parameters instead of rejecting them; `registerEventPageRoute` rejects them itself
- * before validation.
+ * checks them and turns them into numbers and a typed field list. `additionalProperties: false` rejects unknown parameters only where Ajv's `removeAdditional` is off; Fastify's default drops them silently (`registerEventPageRoute` rejects them itself).
  *
  * @example
  * ```ts
@@ -119,28 +116,6 @@ export function checkPageQueryLimits(limits: PageQueryLimits, prefix: string): v
     }
   }
 }
-
-/**
- * @internal Rejects query parameters other than `limit`, `offset` and `fields`, naming the first.
- * Run before schema validation: Fastify's default Ajv (`removeAdditional: true`) would silently
- * strip them despite `additionalProperties: false`, and another Ajv setup would answer with a
- * message that does not name the parameter.
- */
-export function checkPageQueryNames(query: unknown): void {
-  if (typeof query !== 'object' || query === null) return
-  for (const [name, value] of Object.entries(query)) {
-    if (!(PAGE_QUERY_PARAMS as readonly string[]).includes(name)) {
-      throw new InvalidQueryError(
-        name,
-        `is not a parameter of this route (expected ${PAGE_QUERY_PARAMS.join(', ')})`,
-        value,
-      )
-    }
-  }
-}
-
-/** Private: the parameters of {@link pageQuerySchema}. */
-const PAGE_QUERY_PARAMS = ['limit', 'offset', 'fields'] as const
 
 /** Private: one integer parameter, digits only, within [min, max]. */
 function integer(field: string, value: unknown, min: number, max: number): number | undefined {

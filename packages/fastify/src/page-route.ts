@@ -7,10 +7,9 @@ import {
   type ProjectedEvent,
 } from '@userevents/event-aggregator'
 import type { FastifyInstance } from 'fastify'
-import { InvalidPluginOptionError } from './errors/plugin-error.js'
+import { InvalidPluginOptionError, InvalidQueryError } from './errors/plugin-error.js'
 import {
   checkPageQueryLimits,
-  checkPageQueryNames,
   type PageQueryLimits,
   pageQuerySchema,
   parsePageQuery,
@@ -42,8 +41,7 @@ const DEFAULT_ID_SCHEMA = {
 
 /**
  * Registers `GET <url>` serving one page of a user's events from `app.eventAggregator`:
- * `?limit&offset&fields` parsed by {@link parsePageQuery} (digits only, typed fields; any other
- * parameter answers 400 naming it, whatever the app's Ajv settings), the
+ * `?limit&offset&fields` parsed by {@link parsePageQuery} (digits only, typed fields), the
  * reply's `upstreamContext()` passed to the aggregator, `X-Total-Count`, an RFC 8288 `Link`
  * (`next`/`prev`, keeping `fields`) and `X-Missing-Event-Ids` headers, and the aggregator's
  * per-projection serializer with an explicit `application/json` content type (a custom
@@ -85,11 +83,12 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
         querystring: pageQuerySchema(),
         response: { 200: shape === 'page' ? eventPageJsonSchema() : eventArrayJsonSchema() },
       },
-      // Before the schema: whatever the app's Ajv does with additional properties (the default
-      // strips them), an unknown parameter answers 400 naming it.
-      preValidation: async (request) => checkPageQueryNames(request.query),
     },
     async (request, reply) => {
+      // Fastify's default Ajv (`removeAdditional: true`) silently drops what
+      // `additionalProperties: false` should reject; an app whose Ajv keeps them has answered
+      // 400 already. So the raw query is checked here, where only dropped ones can remain.
+      rejectUnknownQuery(request.url)
       const query = parsePageQuery(request.query, limits)
       const { id } = request.params
       const page = await app.eventAggregator.getEventsByUserId(id, {
@@ -120,6 +119,24 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
       return shape === 'page' ? page : page.items
     },
   )
+}
+
+/** Private: the parameters of a paged route's query. */
+const PAGE_QUERY_KEYS = new Set(['limit', 'offset', 'fields'])
+
+/** Private: a 400 for the first parameter of the request's raw query the route does not know. */
+function rejectUnknownQuery(url: string): void {
+  const at = url.indexOf('?')
+  if (at === -1) return
+  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) {
+    if (!PAGE_QUERY_KEYS.has(key)) {
+      throw new InvalidQueryError(
+        key,
+        'is not a parameter of this route (limit, offset, fields)',
+        value,
+      )
+    }
+  }
 }
 
 /**

@@ -1,5 +1,11 @@
 import { once } from 'node:events'
-import { isUpstreamErrorCode } from '@userevents/upstream-client'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  createUpstreamClient,
+  isUpstreamErrorCode,
+  UpstreamTimeoutError,
+} from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisConnection, createRedisStore, type RedisStore } from '../src/index.js'
@@ -123,6 +129,41 @@ describe('createRedisStore against a real redis-server', () => {
     const result = await b.load('k', fetch, { ttlMs: 1_000, waitMs: 60 })
     expect(result).toMatchObject({ source: 'local', value: 'v' })
     expect(fetch.calls).toBe(1)
+  })
+
+  it("bounds a client's wait for another replica's fetch by the call's deadline", async () => {
+    n++
+    const store = await replica({ leaseMs: 10_000, pollMs: 20 })
+    // Another replica holds the lease of this GET and never fills it; the upstream hangs too.
+    await admin.set(`userevents:v1:t${n}:l:http:hung:/slow`, 'slow-holder', 'PX', 10_000, 'NX')
+    const requests: string[] = []
+    const upstream = createServer((req) => {
+      requests.push(req.url ?? '')
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const client = createUpstreamClient({
+      baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      name: 'hung',
+      cache: { ttlMs: 1_000 },
+      store,
+      retry: false,
+      timeoutMs: 350,
+      deadlineMs: 400,
+    })
+    try {
+      const error = await client.get('/slow').catch((e: unknown) => e)
+      // The store's wait (half the deadline) and the fetch after it share the one deadline, so
+      // the attempt gets what is left of it (~200 ms, the deadline cuts it), not a fresh 400 ms
+      // deadline in which its own 350 ms timeout would fire first.
+      expect(error).toBeInstanceOf(UpstreamTimeoutError)
+      expect((error as UpstreamTimeoutError).phase).toBe('deadline')
+      expect(requests).toEqual(['/slow'])
+      expect(store.stats.waits).toBe(1)
+    } finally {
+      await client.close()
+      upstream.closeAllConnections()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
   })
 
   it('serves but does not store values over maxValueBytes', async () => {
@@ -285,6 +326,36 @@ async function untilAsync(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+describe('load and set arguments', () => {
+  it('rejects a bad ttlMs or waitMs before any Redis command: no lease left behind', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica({ waitMs: 10_000, pollMs: 20 })])
+    const fetch = counting('v')
+    for (const ttlMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, undefined]) {
+      const error = await a
+        .load('k', fetch, { ttlMs } as { ttlMs: number })
+        .catch((e: unknown) => e)
+      expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+      expect((error as Error).message).toBe(
+        `Expected \`ttlMs\` to be a positive number, got ${ttlMs}`,
+      )
+    }
+    await expect(a.load('k', fetch, { ttlMs: 1_000, waitMs: 0 })).rejects.toThrow(
+      'Expected `waitMs` to be a positive number, got 0',
+    )
+    await expect(a.set('k', 'v', 0)).rejects.toThrow(
+      'Expected `ttlMs` to be a positive number, got 0',
+    )
+    expect(fetch.calls).toBe(0)
+    expect(await admin.keys('*')).toEqual([])
+    // A replica asking for the key next is not stuck behind a lease nobody will release.
+    expect(await b.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({
+      source: 'fetch',
+      value: 'v',
+    })
+    expect(b.stats.waits).toBe(0)
+  })
+})
 
 /** Polls `check` every 10 ms, failing after 5 s (the condition is a state, not a duration). */
 async function until(check: () => boolean): Promise<void> {
