@@ -10,7 +10,15 @@
 //      against the installed packages) and run against the packed mock, and serves a page.
 // Run after `pnpm build`. Exits non-zero on the first failing package, with the reason.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -36,6 +44,7 @@ const smoke = {
     if (user.id !== '1') throw new Error('unexpected user ' + JSON.stringify(user))`,
   '@userevents/event-aggregator': `
     const m = await load('@userevents/event-aggregator')
+    m.createEventAggregator({ client: { get: async () => ({}) } })
     const loader = m.createLoader({ load: async (id) => ({ id }) })
     const [a, b] = await loader.loadMany(['1', '2'])
     if (a.id !== '1' || b.id !== '2') throw new Error('unexpected loader result')
@@ -117,6 +126,29 @@ if (!failed) {
   // proves the published manifests stand without the workspace around them.
   run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], consumer)
   const redis = startRedis()
+  // `@opentelemetry/api` is an optional peer dependency: npm must not have installed it, and the
+  // packages must work without it and with it (then without an SDK registered).
+  if (existsSync(join(consumer, 'node_modules', '@opentelemetry', 'api'))) {
+    failed = true
+    console.error('FAIL the packed install pulled in the optional peer @opentelemetry/api')
+  }
+  smokeAll(consumer, 'without @opentelemetry/api', redis)
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', '@opentelemetry/api@^1.9.0'],
+    consumer,
+  )
+  smokeAll(consumer, 'with @opentelemetry/api, no SDK', redis)
+  if (redis) {
+    redis.child.kill('SIGTERM')
+    console.log('ok   @userevents/redis: smoke ran one real call against redis-server')
+  } else {
+    console.log('note @userevents/redis: no redis-server here, construction-only smoke')
+  }
+}
+
+/** Runs every package's smoke snippet as ESM and as CommonJS in the consumer project. */
+function smokeAll(consumer, label, redis) {
   for (const [name, body] of Object.entries(smoke)) {
     if (!tarballs.some((t) => t.includes(name.replace('@', '').replace('/', '-')))) continue
     writeFileSync(
@@ -136,21 +168,15 @@ if (!failed) {
           env: { ...process.env, ...(redis ? { REDIS_SMOKE_URL: redis.url } : {}) },
         })
         console.log(
-          `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install`,
+          `ok   ${name}: ${file === 'esm.mjs' ? 'import' : 'require()'} from a packed install (${label})`,
         )
       } catch (error) {
         failed = true
         console.error(
-          `FAIL ${name} (${file}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
+          `FAIL ${name} (${file}, ${label}): ${error.stdout ?? ''}${error.stderr ?? error.message}`,
         )
       }
     }
-  }
-  if (redis) {
-    redis.child.kill('SIGTERM')
-    console.log('ok   @userevents/redis: smoke ran one real call against redis-server')
-  } else {
-    console.log('note @userevents/redis: no redis-server here, construction-only smoke')
   }
 }
 

@@ -9,8 +9,10 @@
  * URL is requested once before measuring, so the upstream is out of the measured path: what is
  * measured is the per-request cost of the service's HTTP layer against Fastify's own.
  *
- * Knobs: BENCH_SECONDS (default 12, per route and app, in 6 interleaved slices), BENCH_CONNECTIONS (default 50), LOG_LEVEL (default: the
- * service's default, `info`).
+ * Knobs: BENCH_SECONDS (default 12, per route and app, in 6 interleaved slices), BENCH_CONNECTIONS
+ * (default 50), LOG_LEVEL (default: the service's default, `info`), BENCH_OTEL=1 to measure the
+ * service with its OpenTelemetry SDK on (default off, `OTEL_SDK_DISABLED=true`: the hot-path
+ * targets are stated for the SDK off; with it on every request records a server span).
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -27,6 +29,7 @@ const ROUNDS = 6
 const SLICE_SECONDS = Math.max(1, Math.round(SECONDS / ROUNDS))
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const LOG_LEVEL = process.env.LOG_LEVEL ?? ''
+const OTEL = process.env.BENCH_OTEL === '1'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const main = join(here, '..', 'dist', 'main.js')
 
@@ -58,7 +61,9 @@ start(process.execPath, [main], {
   // Longer than the run: a page is assembled from cache, /getUsers is answered from cache.
   CACHE_TTL_MS: '3600000',
   LIST_CACHE_TTL_MS: '3600000',
+  OTEL_SDK_DISABLED: OTEL ? 'false' : 'true',
 })
+console.log(`service OpenTelemetry SDK: ${OTEL ? 'on' : 'off'} (BENCH_OTEL=1 turns it on)`)
 const serviceUrl = `http://127.0.0.1:${servicePort}`
 await waitUntilUp(serviceUrl)
 

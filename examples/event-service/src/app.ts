@@ -9,6 +9,7 @@ import type { ServiceMetrics } from './metrics.js'
 import { genRequestId, REQUEST_ID_HEADER } from './request-context.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerOpsRoutes } from './routes/ops.js'
+import type { Telemetry } from './telemetry.js'
 import { createValidatorCompiler, formatValidationError } from './validation.js'
 
 /** Everything {@link buildApp} wires together. */
@@ -21,6 +22,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Root pino logger; Fastify derives one child per request from it. */
   logger: FastifyBaseLogger
+  /** OpenTelemetry: server spans and the SDK's metrics on `/metrics`; `undefined` when off. */
+  telemetry?: Telemetry | undefined
   /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz` and `/metrics`. */
   redis?: Pick<RedisConnection, 'mode'> | undefined
 }
@@ -69,6 +72,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     disableRequestLogging: true,
     return503OnClosing: true,
   })
+
+  // First, and awaited, so that its onRoute hook sees every route: a SERVER span per request,
+  // continuing an incoming `traceparent`, active while the handler (and its upstream calls) runs.
+  if (deps.telemetry !== undefined) await app.register(deps.telemetry.fastifyPlugin)
+
   app.setValidatorCompiler(createValidatorCompiler())
 
   // Fastify's JSON parser decodes invalid UTF-8 into U+FFFD and stores the result; a body that is

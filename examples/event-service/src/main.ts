@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { loadConfig } from './config.js'
 import { isConfigError } from './errors/ConfigError.js'
 import { installGracefulShutdown } from './shutdown.js'
+import { startTelemetry } from './telemetry.js'
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>
@@ -20,18 +21,34 @@ async function main(): Promise<void> {
     return
   }
 
-  const logger = pino({ level: config.logLevel, base: { service: 'event-service' } })
+  // Before the service: the upstream client looks for the SDK's providers when it is created.
+  // `OTEL_SDK_DISABLED=true` leaves it all out (see telemetry.ts).
+  const telemetry = await startTelemetry(process.env)
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'event-service' },
+    ...(telemetry === undefined ? {} : { mixin: telemetry.logFields }),
+  })
   // Imported after the config is known to be valid, so a bad value fails fast without loading
   // Fastify, undici and msw first.
   const { createService } = await import('./service.js')
-  const service = await createService(config, { logger })
+  const service = await createService(config, { logger, telemetry })
   const url = await service.listen()
   logger.info(
-    { url, upstream: service.upstreamUrl, embeddedMock: service.mock !== undefined },
+    {
+      url,
+      upstream: service.upstreamUrl,
+      embeddedMock: service.mock !== undefined,
+      openTelemetry: telemetry !== undefined,
+    },
     `event-service listening on ${url}`,
   )
   installGracefulShutdown({
-    close: () => service.close(),
+    // The SDK last, so it flushes the spans and metrics of the drained requests.
+    close: async () => {
+      await service.close()
+      await telemetry?.shutdown()
+    },
     logger,
     timeoutMs: config.shutdownTimeoutMs,
   })

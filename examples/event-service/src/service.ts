@@ -5,6 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { ServiceConfig } from './config.js'
 import { createMetrics, type ServiceMetrics } from './metrics.js'
+import type { Telemetry } from './telemetry.js'
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -18,6 +19,11 @@ export interface ServiceOptions {
   mock?: MockUpstream
   /** Collect Node's default process metrics. Default true; tests turn it off. */
   defaultMetrics?: boolean
+  /**
+   * The OpenTelemetry SDK started by `startTelemetry` (before this call: the upstream client
+   * looks for its providers when it is created), or `undefined` when it is off.
+   */
+  telemetry?: Telemetry
 }
 
 /** A composed, not yet listening service. */
@@ -101,6 +107,7 @@ export async function createService(
     config,
     logger,
     metrics,
+    telemetry: options.telemetry,
     redis,
     client: {
       baseUrl: upstreamUrl,

@@ -8,6 +8,7 @@ import {
 import { pino } from 'pino'
 import { DEFAULT_CONFIG, type ServiceConfig } from '../src/config.js'
 import { createService, type Service } from '../src/service.js'
+import type { Telemetry } from '../src/telemetry.js'
 
 /** A running stack for one test: the mock upstream on a real loopback port and the service. */
 export interface TestStack {
@@ -29,7 +30,12 @@ export interface ConfigOverrides extends Partial<Omit<ServiceConfig, 'upstream' 
  * it. Breaker and retry windows are scaled to milliseconds so no test waits for seconds.
  */
 export async function startStack(
-  options: { mock?: MockUpstreamOptions; config?: ConfigOverrides; logLevel?: string } = {},
+  options: {
+    mock?: MockUpstreamOptions
+    config?: ConfigOverrides
+    logLevel?: string
+    telemetry?: Telemetry
+  } = {},
 ): Promise<TestStack> {
   const mock = createMockUpstream({
     mode: 'healthy',
@@ -44,7 +50,11 @@ export async function startStack(
       callback()
     },
   })
-  const logger = pino({ level: options.logLevel ?? 'info' }, sink)
+  const telemetry = options.telemetry
+  const logger = pino(
+    { level: options.logLevel ?? 'info', ...(telemetry ? { mixin: telemetry.logFields } : {}) },
+    sink,
+  )
   const o = options.config ?? {}
   const config: ServiceConfig = {
     ...DEFAULT_CONFIG,
@@ -55,7 +65,7 @@ export async function startStack(
     upstream: { ...DEFAULT_CONFIG.upstream, timeoutMs: 1_000, deadlineMs: 2_000, ...o.upstream },
     breaker: { ...DEFAULT_CONFIG.breaker, resetTimeoutMs: 60_000, ...o.breaker },
   }
-  const service = await createService(config, { logger, mock, defaultMetrics: false })
+  const service = await createService(config, { logger, mock, defaultMetrics: false, telemetry })
   await service.app.ready()
   return { service, mock, logs, close: () => service.close() }
 }

@@ -12,6 +12,7 @@ import {
 } from './loader/cache.js'
 import { createLoader, type Loader } from './loader/loader.js'
 import { normalizeFields, projector } from './projection.js'
+import { createPageSpan } from './telemetry.js'
 import type { Event, EventField, EventPage, MissingEvent, ProjectedEvent, User } from './types.js'
 import { integerInRange, nonEmptyString, optionalObject } from './validate.js'
 
@@ -337,6 +338,9 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     return { items, total: user.events.length, limit, offset, missing }
   }
 
+  // Looked up once: with no OpenTelemetry SDK (or no API installed) pages load with no span.
+  const pageSpan = createPageSpan()
+
   return {
     events,
     users,
@@ -345,20 +349,32 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       opts: GetEventsOptions<K> = {},
     ) {
       optionalObject('options', opts)
-      nonEmptyString('userId', userId)
+      userIdArgument(userId)
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
       const context = callContext(opts.requestId, opts.deadlineMs)
-      const user = await loadUser(userId, opts.signal, context)
-      return loadPage<K>(user, offset, limit, fields, opts.signal, context)
+      const load = async () => {
+        const user = await loadUser(userId, opts.signal, context)
+        return loadPage<K>(user, offset, limit, fields, opts.signal, context)
+      }
+      if (pageSpan === undefined) return load()
+      return pageSpan(
+        'getEventsByUserId',
+        {
+          'userevents.user.id': userId,
+          'userevents.page.offset': offset,
+          'userevents.page.limit': limit,
+        },
+        load,
+      )
     },
     async *iterateEventsByUserId<K extends EventField = EventField>(
       userId: string,
       opts: IterateEventsOptions<K> = {},
     ) {
       optionalObject('options', opts)
-      nonEmptyString('userId', userId)
+      userIdArgument(userId)
       const pageSize = integerInRange('pageSize', opts.pageSize ?? defaultLimit, 1, maxLimit)
       const fields = normalizeFields(opts.fields)
       // Our own controller, so that leaving the loop early also cancels the prefetched page.
@@ -373,7 +389,19 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
         const user = await loadUser(userId, signal, context)
         const total = user.events.length
         const fetch = (offset: number) => {
-          const p = loadPage<K>(user, offset, pageSize, fields, signal, context)
+          const load = () => loadPage<K>(user, offset, pageSize, fields, signal, context)
+          const p =
+            pageSpan === undefined
+              ? load()
+              : pageSpan(
+                  'iterateEventsByUserId page',
+                  {
+                    'userevents.user.id': userId,
+                    'userevents.page.offset': offset,
+                    'userevents.page.limit': pageSize,
+                  },
+                  load,
+                )
           p.catch(noop) // awaited below; this only avoids an unhandled rejection if we stop early
           return p
         }
@@ -403,6 +431,17 @@ function batchOptions(
   }
   const maxIds = integerInRange('batch.maxIds', batch.maxIds ?? 100, 1, Number.MAX_SAFE_INTEGER)
   return { path, maxIds }
+}
+
+/**
+ * @internal Validates a caller's user id: a non-empty string that can travel as one path segment
+ * (`.` and `..` cannot; the client would refuse the path as its caller's mistake).
+ */
+function userIdArgument(userId: unknown): void {
+  nonEmptyString('userId', userId)
+  if (userId === '.' || userId === '..') {
+    throw new AggregatorValidationError('userId', 'an id other than "." and ".."', userId)
+  }
 }
 
 /**

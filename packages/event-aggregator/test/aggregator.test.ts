@@ -106,6 +106,18 @@ describe('getEventsByUserId against the mock server', () => {
     await expect(aggregator.getEventsByUserId('')).rejects.toThrow(
       'Expected `userId` to be a non-empty string, got ""',
     )
+    // "." and ".." cannot be sent as a path segment: the caller's input (400), not a client
+    // InvalidOptionError, which a service maps to 500 as its own bug.
+    for (const id of ['.', '..']) {
+      const error = await aggregator.getEventsByUserId(id).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AggregatorValidationError)
+      expect((error as AggregatorValidationError).field).toBe('userId')
+      const iterated = await aggregator
+        .iterateEventsByUserId(id)
+        .next()
+        .catch((e: unknown) => e)
+      expect(iterated).toBeInstanceOf(AggregatorValidationError)
+    }
     expect(() => createEventAggregator({ client, defaultLimit: 500, maxLimit: 200 })).toThrow(
       'Expected `defaultLimit` to be an integer between 1 and 200, got 500',
     )

@@ -41,7 +41,7 @@ const DIGITS = /^[0-9]{1,9}$/
 /**
  * JSON Schema of `?limit&offset&fields` for a paged route. The values stay strings, so no Ajv
  * coercion can reinterpret them (`type: integer` would accept `0x10`); {@link parsePageQuery}
- * checks them and turns them into numbers and a typed field list. Unknown parameters are rejected (`additionalProperties: false`).
+ * checks them and turns them into numbers and a typed field list. `additionalProperties: false` rejects unknown parameters only where Ajv's `removeAdditional` is off; Fastify's default drops them silently (`registerEventPageRoute` rejects them itself).
  *
  * @example
  * ```ts

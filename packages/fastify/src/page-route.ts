@@ -7,7 +7,7 @@ import {
   type ProjectedEvent,
 } from '@userevents/event-aggregator'
 import type { FastifyInstance } from 'fastify'
-import { InvalidPluginOptionError } from './errors/plugin-error.js'
+import { InvalidPluginOptionError, InvalidQueryError } from './errors/plugin-error.js'
 import {
   checkPageQueryLimits,
   type PageQueryLimits,
@@ -85,6 +85,10 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
       },
     },
     async (request, reply) => {
+      // Fastify's default Ajv (`removeAdditional: true`) silently drops what
+      // `additionalProperties: false` should reject; an app whose Ajv keeps them has answered
+      // 400 already. So the raw query is checked here, where only dropped ones can remain.
+      rejectUnknownQuery(request.url)
       const query = parsePageQuery(request.query, limits)
       const { id } = request.params
       const page = await app.eventAggregator.getEventsByUserId(id, {
@@ -115,6 +119,24 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
       return shape === 'page' ? page : page.items
     },
   )
+}
+
+/** Private: the parameters of a paged route's query. */
+const PAGE_QUERY_KEYS = new Set(['limit', 'offset', 'fields'])
+
+/** Private: a 400 for the first parameter of the request's raw query the route does not know. */
+function rejectUnknownQuery(url: string): void {
+  const at = url.indexOf('?')
+  if (at === -1) return
+  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) {
+    if (!PAGE_QUERY_KEYS.has(key)) {
+      throw new InvalidQueryError(
+        key,
+        'is not a parameter of this route (limit, offset, fields)',
+        value,
+      )
+    }
+  }
 }
 
 /**

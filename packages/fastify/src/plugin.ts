@@ -40,6 +40,14 @@ export interface DeadlineOptions {
 /** Options of the plugin's error handler. */
 export interface ErrorHandlerOptions extends HttpProblemOptions {
   /**
+   * Also answer unknown routes (404) in the same format, with a not-found handler set in the
+   * context the plugin is registered in (and its children, unless they set their own). Default:
+   * `true` with `format: 'problem+json'` (a problem+json API should not answer Fastify's JSON
+   * 404), else `false`, which keeps Fastify's or yours. Fastify allows one not-found handler per
+   * context: with `true`, do not call `setNotFoundHandler` in that context yourself.
+   */
+  notFound?: boolean
+  /**
    * Expected, fast rejections (503 without a stack: an open circuit, an upstream still failing
    * after its retries) are logged once, then counted: one line per code and interval while they
    * keep coming. Default `10_000` ms; `0` logs every one.
@@ -153,10 +161,23 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
   if (opts.errorHandler !== false) {
     const { rejectionLogIntervalMs = 10_000, ...problemOptions }: ErrorHandlerOptions =
       opts.errorHandler === true ? {} : opts.errorHandler
+    const { notFound, ...formatOptions } = problemOptions
     const rejections = new RejectionLog(fastify.log, rejectionLogIntervalMs)
     fastify.addHook('onClose', async () => rejections.close())
+    if (notFound ?? formatOptions.format === 'problem+json') {
+      fastify.setNotFoundHandler((request, reply) => {
+        const path = request.url.split('?')[0] ?? request.url
+        const error = Object.assign(new Error(`Route ${request.method}:${path} not found`), {
+          statusCode: 404,
+          code: 'FST_ERR_NOT_FOUND',
+        })
+        const problem = toHttpProblem(error, formatOptions)
+        request.log[problem.logLevel]({ statusCode: 404, reason: error.message }, 'route not found')
+        return reply.code(404).headers(problem.headers).send(problem.body)
+      })
+    }
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
-      const problem = toHttpProblem(error, problemOptions)
+      const problem = toHttpProblem(error, formatOptions)
       if (RejectionLog.applies(problem)) {
         rejections.record(request.log, problem, error.message)
       } else {
@@ -232,7 +253,7 @@ function validate(options: UserEventsPluginOptions) {
     ) {
       throw new InvalidPluginOptionError(
         'errorHandler',
-        "a boolean or { format: 'json' | 'problem+json' }",
+        "a boolean or { format: 'json' | 'problem+json', notFound?: boolean }",
         errorHandler,
       )
     }
@@ -246,6 +267,10 @@ function validate(options: UserEventsPluginOptions) {
         'an integer number of milliseconds from 0 to 2147483647',
         interval,
       )
+    }
+    const { notFound } = errorHandler as ErrorHandlerOptions
+    if (notFound !== undefined && typeof notFound !== 'boolean') {
+      throw new InvalidPluginOptionError('errorHandler.notFound', 'a boolean', notFound)
     }
   }
   return {

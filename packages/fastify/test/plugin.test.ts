@@ -188,6 +188,20 @@ describe('paged routes (real port against the mock)', () => {
     },
   )
 
+  it("answers 400 for an unknown query parameter under Fastify's default Ajv (removeAdditional)", async () => {
+    const fastify = await app()
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    mock.resetCalls()
+    const res = await fastify.inject({ method: 'GET', url: '/users/1/events?limit=1&bogus=1' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({
+      code: 'INVALID_INPUT',
+      message:
+        'querystring.bogus is not a parameter of this route (limit, offset, fields), got "1"',
+    })
+    expect(Object.values(mock.calls()).reduce((a, b) => a + b, 0)).toBe(0)
+  })
+
   it('maps an unknown user to 404 and an open circuit to 503 with Retry-After', async () => {
     const fastify = await app({
       client: {
@@ -227,6 +241,54 @@ describe('paged routes (real port against the mock)', () => {
   })
 })
 
+describe('unknown routes', () => {
+  it("answers 404 in problem+json with format problem+json, within the plugin's context only", async () => {
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(
+      async (api) => {
+        await api.register(userEvents, {
+          client: { baseUrl: server.url, retry: false },
+          errorHandler: { format: 'problem+json' },
+        })
+      },
+      { prefix: '/api' },
+    )
+    const inside = await fastify.inject({ method: 'GET', url: '/api/nope?x=1' })
+    expect(inside.statusCode).toBe(404)
+    expect(inside.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    expect(inside.json()).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'Route GET:/api/nope not found',
+      code: 'FST_ERR_NOT_FOUND',
+    })
+    // Outside the context the plugin was registered in, Fastify's own 404 is untouched.
+    const outside = await fastify.inject({ method: 'GET', url: '/nope' })
+    expect(outside.statusCode).toBe(404)
+    expect(outside.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(outside.json()).toMatchObject({ error: 'Not Found', statusCode: 404 })
+  })
+
+  it('leaves the not-found handler to the app by default and with notFound: false', async () => {
+    // The default (json) sets none, so an app may still set its own in the same context.
+    const json = await app()
+    json.setNotFoundHandler((_request, reply) => reply.code(404).send({ own: true }))
+    expect((await json.inject({ method: 'GET', url: '/nope' })).json()).toEqual({ own: true })
+    const optedOut = await app({ errorHandler: { format: 'problem+json', notFound: false } })
+    const res = await optedOut.inject({ method: 'GET', url: '/nope' })
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
+    // Opting in with the json format answers the plugin's { error, message, code }.
+    const optedIn = await app({ errorHandler: { notFound: true } })
+    expect((await optedIn.inject({ method: 'GET', url: '/nope' })).json()).toEqual({
+      error: 'Not Found',
+      message: 'Route GET:/nope not found',
+      code: 'FST_ERR_NOT_FOUND',
+    })
+  })
+})
+
 describe('lifecycle and options', () => {
   it('closes the client it created, and leaves a client it was given open', async () => {
     const given: UpstreamClient = createUpstreamClient({ baseUrl: server.url, retry: false })
@@ -253,7 +315,7 @@ describe('lifecycle and options', () => {
     ],
     [
       { client: { baseUrl: 'http://x' }, errorHandler: { format: 'xml' } },
-      'Expected `errorHandler` to be a boolean or { format: \'json\' | \'problem+json\' }, got {"format":"xml"}',
+      'Expected `errorHandler` to be a boolean or { format: \'json\' | \'problem+json\', notFound?: boolean }, got {"format":"xml"}',
     ],
   ])('rejects bad options at registration: %j', async (options, message) => {
     const fastify = Fastify()

@@ -33,6 +33,7 @@ export function createHandlers(
     (name: RouteName, resolve: RouteResolver) =>
     async ({ request, params }: { request: Request; params: Record<string, unknown> }) => {
       const leave = state.counters.enter(name)
+      state.recorder.record(name, request)
       try {
         if (state.mode === 'down') {
           await sleep(clock, delays.default, request.signal)

@@ -10,6 +10,7 @@ import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveHandlers } from './listen.js'
 import { checkMode, type MockUpstreamOptions, resolveOptions } from './options.js'
 import { createRandom } from './prng.js'
+import { type RecordedRequest, RequestRecorder } from './recorder.js'
 import type { MockState } from './state.js'
 import type { MockStore } from './store.js'
 import { createStore } from './store.js'
@@ -55,6 +56,13 @@ export interface MockUpstream {
   /** Most requests pending at once since the last reset: all routes, or one. */
   highWater(): Record<RouteName, number>
   highWater(route: RouteName): number
+  /**
+   * The latest requests the data routes received (at most `recordRequests`), oldest first, with
+   * their headers: e.g. to check the `traceparent` a client sent.
+   */
+  requests(): RecordedRequest[]
+  /** Forgets the recorded requests. */
+  clearRequests(): void
   /** Read access to the data (copies). */
   readonly store: MockStore
   /**
@@ -78,6 +86,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
   const state: MockState = {
     options: resolved,
     counters: new RouteCounters(),
+    recorder: new RequestRecorder(resolved.recordRequests),
     store: createStore(resolved.data),
     random: createRandom(resolved.seed),
     mode: resolved.mode,
@@ -117,6 +126,8 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     },
     inFlight: (route?: RouteName) => counters.inFlight(route),
     highWater: (route?: RouteName) => counters.highWater(route),
+    requests: () => state.recorder.list(),
+    clearRequests: () => state.recorder.clear(),
     store: {
       getUser: (id: string) => state.store.getUser(id),
       getEvent: (id: string) => state.store.getEvent(id),

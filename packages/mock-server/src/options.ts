@@ -52,6 +52,11 @@ export interface MockUpstreamOptions {
   brownout?: BrownoutOptions
   /** Timers for the delays. Default: the global timers, read at call time. */
   clock?: MockClock
+  /**
+   * How many of the latest requests to keep for `mock.requests()` (method, path, headers), `0`
+   * for none. Default `100`.
+   */
+  recordRequests?: number
 }
 
 /** Internal: options with every default applied and validated. */
@@ -67,6 +72,7 @@ export interface ResolvedOptions {
   retryAfterSeconds: number | undefined
   brownout: ResolvedBrownout
   clock: MockClock
+  recordRequests: number
 }
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
@@ -110,6 +116,8 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
   if (typeof seed !== 'number' || !Number.isInteger(seed)) invalid('seed', 'an integer', seed)
   const retryAfterSeconds = options.retryAfterSeconds
   if (retryAfterSeconds !== undefined) checkCount('retryAfterSeconds', retryAfterSeconds)
+  const recordRequests = options.recordRequests ?? 100
+  checkCount('recordRequests', recordRequests)
   const data = options.data ?? seedData()
   if (
     typeof data !== 'object' ||
@@ -131,6 +139,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     retryAfterSeconds,
     brownout: resolveBrownout('brownout', options.brownout),
     clock: options.clock ?? systemClock,
+    recordRequests,
   }
 }
 

@@ -2,6 +2,7 @@ import type { CapacityGate, ResolvedBrownout } from './brownout.js'
 import type { RouteCounters } from './counters.js'
 import type { ResolvedOptions } from './options.js'
 import type { Random } from './prng.js'
+import type { RequestRecorder } from './recorder.js'
 import type { WritableStore } from './store.js'
 import type { MockMode } from './types.js'
 
@@ -12,6 +13,7 @@ import type { MockMode } from './types.js'
 export interface MockState {
   readonly options: ResolvedOptions
   readonly counters: RouteCounters
+  readonly recorder: RequestRecorder
   readonly store: WritableStore
   readonly random: Random
   mode: MockMode

@@ -148,3 +148,39 @@ async function until(condition: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 2))
   }
 }
+
+describe('requests()', () => {
+  it('records the latest requests with their headers, bounded by recordRequests', async () => {
+    const mock = createMockUpstream({ delays: 0, mode: 'healthy', recordRequests: 2 })
+    handle = await mock.listen()
+    for (const id of ['1', '2', '3']) {
+      await fetch(`${handle.url}/getEventById/${id}`, { headers: { traceparent: `t${id}` } })
+    }
+    expect(mock.requests()).toEqual([
+      {
+        route: 'getEventById',
+        method: 'GET',
+        path: '/getEventById/2',
+        headers: expect.objectContaining({ traceparent: 't2' }),
+      },
+      {
+        route: 'getEventById',
+        method: 'GET',
+        path: '/getEventById/3',
+        headers: expect.objectContaining({ traceparent: 't3' }),
+      },
+    ])
+    mock.clearRequests()
+    expect(mock.requests()).toEqual([])
+  })
+
+  it('records nothing with recordRequests: 0 and rejects a bad value', async () => {
+    const mock = createMockUpstream({ delays: 0, mode: 'healthy', recordRequests: 0 })
+    handle = await mock.listen()
+    await fetch(`${handle.url}/getUsers`)
+    expect(mock.requests()).toEqual([])
+    expect(() => createMockUpstream({ recordRequests: -1 })).toThrow(
+      'Expected `recordRequests` to be a non-negative integer, got -1',
+    )
+  })
+})

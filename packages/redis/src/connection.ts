@@ -7,7 +7,7 @@ import {
   RedisGuard,
   resolveBreaker,
 } from './guard.js'
-import { fail, positive, rejectUnknown } from './options.js'
+import { fail, nonNegative, positive, rejectUnknown } from './options.js'
 
 /** Options of {@link createRedisConnection}. Give `url` or `redis`. */
 export interface RedisConnectionOptions {
@@ -25,6 +25,12 @@ export interface RedisConnectionOptions {
   breaker?: RedisBreakerOptions
   /** pino-compatible logger: one line per switch between fleet and local mode. */
   logger?: Logger
+}
+
+/** Options of {@link RedisConnection.ready}. */
+export interface RedisReadyOptions {
+  /** The longest to wait for Redis, in ms (a non-negative number). Default 1 000. */
+  timeoutMs?: number
 }
 
 /**
@@ -47,15 +53,27 @@ export interface RedisScript {
  * or local mode, for metrics and readiness (local is degraded, not down).
  */
 export interface RedisConnection {
-  /** `fleet` while Redis answers; `local` while the circuit around it is open. */
+  /**
+   * `fleet` while Redis answers; `local` until the command connection has connected for the
+   * first time, while it is disconnected or the circuit around it is open, and after `close()`.
+   */
   readonly mode: FleetMode
   /**
    * False while the command connection is not connected or the circuit around Redis is open:
    * callers go straight to their local path without sending anything.
    */
   readonly available: boolean
-  /** Resolves once the command connection is ready (the first time); for start-up and tests. */
-  ready(): Promise<void>
+  /**
+   * Waits, at most `timeoutMs` (default 1 000), for the command connection's first `ready`, and
+   * resolves to the mode then: `fleet`, or `local` when Redis did not answer in time (or the
+   * connection was closed). Never rejects because of Redis and never hangs (bad options reject
+   * with `InvalidOptionError`): await it at start-up so the first loads use the shared tier when
+   * Redis is there, and serve anyway when it is not.
+   *
+   * @example
+   * const mode = await redis.ready({ timeoutMs: 2_000 }) // 'fleet', or 'local' if Redis is away
+   */
+  ready(options?: RedisReadyOptions): Promise<FleetMode>
   /** Runs one command through the circuit. Rejects at once in local mode. */
   run<T>(op: (redis: Redis) => Promise<T>): Promise<T>
   /**
@@ -83,15 +101,18 @@ export interface RedisConnection {
 }
 
 /** Default settings of {@link createRedisConnection}. */
-export const connectionDefaults = { commandTimeoutMs: 50 } as const
+export const connectionDefaults = { commandTimeoutMs: 50, readyTimeoutMs: 1_000 } as const
 
 /**
- * Connects to Redis for fleet mode. Never throws because Redis is down: it starts in fleet mode
- * and switches to local mode after the first failed commands; the connections keep reconnecting
- * in the background and the circuit's probe brings the replica back.
+ * Connects to Redis for fleet mode. Never throws because Redis is down: it starts in local mode
+ * and switches to fleet mode once the command connection is ready (await
+ * {@link RedisConnection.ready} for that at start-up), and back to local mode when Redis fails;
+ * the connections keep reconnecting in the background and the circuit's probe brings the replica
+ * back.
  *
  * @example
  * const redis = createRedisConnection({ url: process.env.REDIS_URL, logger })
+ * await redis.ready({ timeoutMs: 2_000 }) // 'fleet', or 'local' if Redis is away: serve anyway
  * const store = createRedisStore({ connection: redis, namespace: 'event-service' })
  * app.get('/readyz', () => ({ redis: redis.mode === 'fleet' ? 'ok' : 'degraded' }))
  */
@@ -149,7 +170,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   let connected = command.status === 'ready'
   let mode: FleetMode = connected ? 'fleet' : 'local'
   const modeListeners = new Set<(change: FleetModeChange) => void>()
+  // Set by close(): the connections it ends are not an outage, so no switch is logged or emitted.
+  let closed = false
   const update = (cause?: unknown) => {
+    if (closed) return
     const next: FleetMode = connected && guard.mode === 'fleet' ? 'fleet' : 'local'
     if (next === mode) return
     const change: FleetModeChange =
@@ -166,7 +190,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     }
     for (const listener of modeListeners) listener(change)
   }
-  const ready = new Promise<void>((resolve) => {
+  // Settled by the first 'ready' or by close(); ready() races it against its own timeout.
+  let settleReady: () => void = noop
+  const firstReady = new Promise<void>((resolve) => {
+    settleReady = resolve
     if (connected) resolve()
     command.once('ready', () => resolve())
   })
@@ -202,8 +229,27 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     get available() {
       return connected && guard.available
     },
-    ready() {
-      return ready
+    async ready(readyOptions?: RedisReadyOptions) {
+      if (readyOptions !== undefined) {
+        if (typeof readyOptions !== 'object' || readyOptions === null) {
+          fail('ready', 'an object', readyOptions)
+        }
+        rejectUnknown('ready.', readyOptions, ['timeoutMs'])
+      }
+      const timeoutMs = nonNegative(
+        'ready.timeoutMs',
+        readyOptions?.timeoutMs,
+        connectionDefaults.readyTimeoutMs,
+      )
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        firstReady,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs)
+        }),
+      ])
+      clearTimeout(timer)
+      return mode
     },
     run(op) {
       return guard.run(() => op(command))
@@ -238,6 +284,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     },
     close() {
       closing ??= (async () => {
+        closed = true
+        // Silently: a graceful close is not Redis going away (no warn line, no listener call).
+        mode = 'local'
+        settleReady()
         guard.shutdown()
         subscriber.disconnect()
         if (owned) command.disconnect()
@@ -246,3 +296,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     },
   }
 }
+
+// Private helpers below.
+
+function noop() {}

@@ -13,7 +13,12 @@ export type {
   RedisBreakerStoreOptions,
 } from './breaker-store.js'
 export { breakerStoreDefaults, createRedisBreakerStore } from './breaker-store.js'
-export type { RedisConnection, RedisConnectionOptions, RedisScript } from './connection.js'
+export type {
+  RedisConnection,
+  RedisConnectionOptions,
+  RedisReadyOptions,
+  RedisScript,
+} from './connection.js'
 export { connectionDefaults, createRedisConnection } from './connection.js'
 export type { FleetMode, FleetModeChange, RedisBreakerOptions } from './guard.js'
 export { breakerDefaults } from './guard.js'

@@ -22,6 +22,15 @@ export function positive(option: string, value: unknown, fallback: number): numb
   return value
 }
 
+/** @internal A non-negative finite number, or the fallback when undefined. */
+export function nonNegative(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(option, 'a non-negative number', value)
+  }
+  return value
+}
+
 /** @internal A positive integer, or the fallback when undefined. */
 export function positiveInteger(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback

@@ -243,10 +243,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return { ...stats }
     },
     async load<T>(key: string, fetch: () => Promise<T>, opts: SharedLoadOptions) {
-      const ttlMs = opts.ttlMs
+      // A caller's mistake never reaches Redis: an invalid TTL failed the fill script after the
+      // fetch, leaving the lease held (the other replicas waited it out) and counting a failure.
+      const ttlMs = requiredPositive('ttlMs', opts?.ttlMs)
+      const waitLimit = positive('waitMs', opts.waitMs, waitMs)
       if (!conn.available) return local(fetch, ttlMs)
       const keys = keysOf(namespace, key)
-      const deadline = clock.now() + Math.min(opts.waitMs ?? waitMs, waitMs)
+      const deadline = clock.now() + Math.min(waitLimit, waitMs)
       let waited = false
       for (;;) {
         // Registered before asking Redis, so an announcement sent in between is not missed.
@@ -284,6 +287,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
     },
     async set(key, value, ttlMs) {
+      requiredPositive('ttlMs', ttlMs)
       if (!conn.available) return
       const json = encode(value, maxValueBytes)
       if (json === undefined) {
@@ -313,6 +317,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
 /** What a waiter learns: the value is there, the holder gave up, or its poll interval passed. */
 type Outcome = 'filled' | 'gave-up' | 'timeout'
+
+/** A positive finite number; `undefined` is rejected too. */
+function requiredPositive(option: string, value: unknown): number {
+  if (value === undefined) fail(option, 'a positive number', value)
+  return positive(option, value, 0)
+}
 
 /** JSON of `value`, or `undefined` when it is not JSON or larger than `max` bytes. */
 function encode(value: unknown, max: number): string | undefined {

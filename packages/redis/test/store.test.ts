@@ -1,4 +1,11 @@
-import { isUpstreamErrorCode } from '@userevents/upstream-client'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  createUpstreamClient,
+  isUpstreamErrorCode,
+  UpstreamTimeoutError,
+} from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisConnection, createRedisStore, type RedisStore } from '../src/index.js'
@@ -32,7 +39,7 @@ const replica = async (options: Partial<Parameters<typeof createRedisStore>[0]> 
     ...options,
   })
   stores.push(store)
-  await store.connection.ready()
+  await store.connection.ready({ timeoutMs: 10_000 })
   return store
 }
 const counting = <T>(value: T, delayMs = 0) => {
@@ -124,6 +131,41 @@ describe('createRedisStore against a real redis-server', () => {
     expect(fetch.calls).toBe(1)
   })
 
+  it("bounds a client's wait for another replica's fetch by the call's deadline", async () => {
+    n++
+    const store = await replica({ leaseMs: 10_000, pollMs: 20 })
+    // Another replica holds the lease of this GET and never fills it; the upstream hangs too.
+    await admin.set(`userevents:v1:t${n}:l:http:hung:/slow`, 'slow-holder', 'PX', 10_000, 'NX')
+    const requests: string[] = []
+    const upstream = createServer((req) => {
+      requests.push(req.url ?? '')
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const client = createUpstreamClient({
+      baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      name: 'hung',
+      cache: { ttlMs: 1_000 },
+      store,
+      retry: false,
+      timeoutMs: 350,
+      deadlineMs: 400,
+    })
+    try {
+      const error = await client.get('/slow').catch((e: unknown) => e)
+      // The store's wait (half the deadline) and the fetch after it share the one deadline, so
+      // the attempt gets what is left of it (~200 ms, the deadline cuts it), not a fresh 400 ms
+      // deadline in which its own 350 ms timeout would fire first.
+      expect(error).toBeInstanceOf(UpstreamTimeoutError)
+      expect((error as UpstreamTimeoutError).phase).toBe('deadline')
+      expect(requests).toEqual(['/slow'])
+      expect(store.stats.waits).toBe(1)
+    } finally {
+      await client.close()
+      upstream.closeAllConnections()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
+  })
+
   it('serves but does not store values over maxValueBytes', async () => {
     n++
     const a = await replica({ maxValueBytes: 100 })
@@ -189,6 +231,67 @@ describe('createRedisStore against a real redis-server', () => {
     expect(fetch.calls).toBe(3)
   })
 
+  it('ready() resolves to the mode within its bound, and never hangs while Redis is away', async () => {
+    const up = createRedisConnection({ url: server.url })
+    // Local until connected: nothing may be sent before then.
+    expect(up.mode).toBe('local')
+    expect(await up.ready({ timeoutMs: 5_000 })).toBe('fleet')
+    expect(up.mode).toBe('fleet')
+    await up.close()
+    const down = createRedisConnection({ url: 'redis://127.0.0.1:1' })
+    try {
+      expect(await down.ready({ timeoutMs: 20 })).toBe('local')
+      await expect(down.ready({ timeoutMs: -1 })).rejects.toThrow(
+        'Expected `ready.timeoutMs` to be a non-negative number, got -1',
+      )
+      await expect(down.ready({ timeout: 1 } as never)).rejects.toThrow(
+        'Unknown option `ready.timeout`',
+      )
+    } finally {
+      await down.close()
+    }
+    // A closed connection answers at once, however long the caller would wait.
+    expect(await down.ready({ timeoutMs: 600_000 })).toBe('local')
+  })
+
+  it('close() is not an outage: no warn line, no mode change emitted', async () => {
+    const lines: Array<{ level: string; message?: string }> = []
+    const logger = {
+      child: () => logger,
+      debug: () => {},
+      info: (_: object, message?: string) => lines.push({ level: 'info', message }),
+      warn: (_: object, message?: string) => lines.push({ level: 'warn', message }),
+      error: (_: object, message?: string) => lines.push({ level: 'error', message }),
+    }
+    // An own client, closed by the test after close(), makes its 'close' event deterministic.
+    const own = new Redis(server.url, { lazyConnect: true })
+    own.on('error', () => {})
+    await own.connect()
+    const connection = createRedisConnection({ redis: own, logger })
+    const changes: string[] = []
+    connection.onModeChange((change) => changes.push(change.mode))
+    expect(await connection.ready()).toBe('fleet')
+    await connection.close()
+    const ended = once(own, 'end')
+    own.disconnect()
+    await ended
+    // A connection made from `url` too: its sockets are gone once Redis lists only `admin`.
+    const fromUrl = createRedisConnection({ url: server.url, logger })
+    expect(await fromUrl.ready()).toBe('fleet')
+    fromUrl.onModeChange((change) => changes.push(change.mode))
+    await fromUrl.close()
+    await untilAsync(
+      async () =>
+        String(await admin.client('LIST'))
+          .trim()
+          .split('\n').length === 1,
+    )
+    await new Promise((r) => setTimeout(r, 20))
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([])
+    expect(changes).toEqual([])
+    expect(connection.mode).toBe('local')
+  })
+
   it('rejects bad options with a typed error naming the option', () => {
     const messageOf = (options: unknown) => {
       try {
@@ -212,6 +315,45 @@ describe('createRedisStore against a real redis-server', () => {
     expect(() =>
       createRedisConnection({ url: server.url, breaker: { errorThresholdPercentage: 150 } }),
     ).toThrow('Expected `breaker.errorThresholdPercentage` to be a percentage in (0, 100], got 150')
+  })
+})
+
+/** {@link until} for an asynchronous check. */
+async function untilAsync(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 5 s')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+describe('load and set arguments', () => {
+  it('rejects a bad ttlMs or waitMs before any Redis command: no lease left behind', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica({ waitMs: 10_000, pollMs: 20 })])
+    const fetch = counting('v')
+    for (const ttlMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, undefined]) {
+      const error = await a
+        .load('k', fetch, { ttlMs } as { ttlMs: number })
+        .catch((e: unknown) => e)
+      expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+      expect((error as Error).message).toBe(
+        `Expected \`ttlMs\` to be a positive number, got ${ttlMs}`,
+      )
+    }
+    await expect(a.load('k', fetch, { ttlMs: 1_000, waitMs: 0 })).rejects.toThrow(
+      'Expected `waitMs` to be a positive number, got 0',
+    )
+    await expect(a.set('k', 'v', 0)).rejects.toThrow(
+      'Expected `ttlMs` to be a positive number, got 0',
+    )
+    expect(fetch.calls).toBe(0)
+    expect(await admin.keys('*')).toEqual([])
+    // A replica asking for the key next is not stuck behind a lease nobody will release.
+    expect(await b.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({
+      source: 'fetch',
+      value: 'v',
+    })
+    expect(b.stats.waits).toBe(0)
   })
 })
 

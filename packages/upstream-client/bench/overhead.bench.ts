@@ -6,48 +6,13 @@
  */
 import CircuitBreaker from 'opossum'
 import pRetry from 'p-retry'
-import { Dispatcher } from 'undici'
 import {
   createCircuitBreaker,
   createUpstreamClient,
   path,
   type UpstreamClientOptions,
 } from '../src/index.js'
-
-const BODY = Buffer.from(JSON.stringify({ id: '1', name: 'login', userId: '1' }))
-const CALLS = Number(process.env.BENCH_CALLS ?? 200_000)
-
-/** Answers 200 with a small JSON body through the handler API undici's own dispatchers use. */
-class InMemoryDispatcher extends Dispatcher {
-  override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
-    const controller = {
-      abort() {},
-      pause() {},
-      resume() {},
-      aborted: false,
-      paused: false,
-      reason: null,
-    } as unknown as Dispatcher.DispatchController
-    queueMicrotask(() => {
-      handler.onRequestStart?.(controller, {})
-      handler.onResponseStart?.(controller, 200, { 'content-type': 'application/json' }, 'OK')
-      handler.onResponseData?.(controller, BODY)
-      handler.onResponseEnd?.(controller, {})
-    })
-    return true
-  }
-}
-
-async function callsPerSecond(call: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: 50 }, async () => {
-      while (started++ < CALLS) await call()
-    }),
-  )
-  return (CALLS / (performance.now() - t0)) * 1000
-}
+import { callsPerSecond, InMemoryDispatcher } from './in-memory-dispatcher.js'
 
 const dispatcher = new InMemoryDispatcher()
 const base = { baseUrl: 'http://in-memory', dispatcher }
@@ -61,6 +26,7 @@ const opossum = new CircuitBreaker(() => bare.get('/x'), {
   rollingPercentilesEnabled: false,
   enableSnapshots: false,
 })
+const onlyOtel = process.argv.includes('--otel-only')
 const contenders: Record<string, () => Promise<unknown>> = {
   'no policies': () => bare.get('/x'),
   'retry only': client({ breaker: false }),
@@ -75,16 +41,64 @@ const contenders: Record<string, () => Promise<unknown>> = {
   'no policies, each call wrapped in pRetry': () => pRetry(() => bare.get('/x'), { retries: 2 }),
   'no policies, each call through opossum fire()': () => opossum.fire(),
 }
-const results: Record<string, number[]> = {}
-for (let round = 0; round < 3; round++) {
-  for (const [name, call] of Object.entries(contenders)) {
-    const rate = await callsPerSecond(call)
-    results[name] = [...(results[name] ?? []), rate]
+// `--otel-only` skips this first table (the OpenTelemetry section below is the slow part).
+if (!onlyOtel) {
+  const results: Record<string, number[]> = {}
+  for (let round = 0; round < 3; round++) {
+    for (const [name, call] of Object.entries(contenders)) {
+      const rate = await callsPerSecond(call)
+      results[name] = [...(results[name] ?? []), rate]
+    }
+  }
+  console.log('| configuration | calls/s (best of 3) | µs per call |')
+  console.log('| --- | ---: | ---: |')
+  for (const [name, rates] of Object.entries(results)) {
+    const best = Math.max(...rates)
+    console.log(`| ${name} | ${Math.round(best)} | ${(1e6 / best).toFixed(2)} |`)
   }
 }
-console.log('| configuration | calls/s (best of 3) | µs per call |')
-console.log('| --- | ---: | ---: |')
-for (const [name, rates] of Object.entries(results)) {
-  const best = Math.max(...rates)
-  console.log(`| ${name} | ${Math.round(best)} | ${(1e6 / best).toFixed(2)} |`)
+
+// --- OpenTelemetry ------------------------------------------------------------------------------
+// The default client (retry + breaker) with OpenTelemetry absent, installed without an SDK, and
+// with an SDK recording every span and metric. Each measurement runs in its own process; the
+// three modes alternate (in a rotating order) for BENCH_ROUNDS rounds (default 3) and each
+// keeps its best round. On a loaded machine raise BENCH_ROUNDS: "absent" and "API, no SDK" run
+// the very same per-call code, so any gap between them is the machine's noise.
+const { execFileSync } = await import('node:child_process')
+const { fileURLToPath } = await import('node:url')
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const modes = ['absent', 'api', 'sdk'] as const
+const otel: Record<string, number[]> = {}
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+for (let round = 0; round < rounds; round++) {
+  // The order rotates each round, so no mode always runs first (or last) in a round.
+  const shift = round % modes.length
+  for (const mode of [...modes.slice(shift), ...modes.slice(0, shift)]) {
+    const preload = mode === 'absent' ? ['--require', here('./block-otel.cjs')] : []
+    const out = execFileSync(
+      process.execPath,
+      [...preload, '--import', 'tsx', here('./otel-worker.ts'), mode],
+      { encoding: 'utf8' },
+    )
+    const result = JSON.parse(out.trim().split('\n').at(-1) as string)
+    if (result.apiLoaded !== (mode !== 'absent')) throw new Error(`bad setup: ${out}`)
+    if (mode === 'sdk' && result.exported === 0) throw new Error('the SDK recorded no span')
+    otel[mode] = [...(otel[mode] ?? []), result.rate]
+  }
+}
+const best = (mode: string) => Math.max(...(otel[mode] as number[]))
+const labels = {
+  absent: '@opentelemetry/api absent',
+  api: 'API installed, no SDK',
+  sdk: 'SDK recording (traces + metrics)',
+}
+console.log(
+  `\n| OpenTelemetry (default client) | calls/s (best of ${rounds}) | µs per call | vs absent |`,
+)
+console.log('| --- | ---: | ---: | ---: |')
+for (const mode of modes) {
+  const rate = best(mode)
+  console.log(
+    `| ${labels[mode]} | ${Math.round(rate)} | ${(1e6 / rate).toFixed(2)} | ${(rate / best('absent')).toFixed(3)} |`,
+  )
 }

@@ -117,6 +117,20 @@ export function validateHeaders(option: string, headers: unknown): void {
   }
 }
 
+/**
+ * @internal Validates a call option sent as a header value (`requestId`, `idempotencyKey`): a
+ * string undici will send (no CR, LF or NUL).
+ */
+export function validateHeaderValue(option: string, value: unknown): void {
+  if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
+    throw new InvalidOptionError(
+      option,
+      `Expected \`${option}\` to be a string without CR, LF or NUL, got ${show(value)}`,
+      value,
+    )
+  }
+}
+
 /** @internal Serialises a JSON body; a value JSON cannot represent is the caller's error. */
 export function serializeBody(body: unknown): string {
   let json: string | undefined

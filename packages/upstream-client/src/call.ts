@@ -3,6 +3,8 @@
  * chain. Plain mutable fields keep the success path free of per-layer allocations.
  */
 export interface Call {
+  /** The client (upstream) name, for hooks and telemetry (see `CallState`). */
+  client: string
   method: string
   /**
    * The call's operation key, computed once per call: the `operation` call option, else
@@ -33,4 +35,10 @@ export interface Call {
   deadlineAt: number
   /** Size of the last response body, recorded by the transport for the cache's byte bound. */
   responseBytes: number
+  /** Attempts dispatched so far; set by the transport. */
+  attempts: number
+  /** Clock time the call started, read only when someone listens to call ends (else 0). */
+  startedAt: number
+  /** How a successful call was answered (see `CallOutcome`); `upstream` unless a cache step set it. */
+  outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced'
 }

@@ -10,7 +10,11 @@ import type {
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CallEndEvent,
+  CallOutcome,
+  CallState,
   CircuitState,
+  CoalescedEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RequestEvent,
@@ -37,6 +41,7 @@ import { type BreakerSet, OperationBreakers, SharedBreaker } from './policies/op
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
 import { RetryBudget } from './policies/retry-budget.js'
 import { sharedTierStep } from './policies/shared-tier.js'
+import { attachTelemetry } from './telemetry/attach.js'
 import { runAttempt, type TransportConfig } from './transport/attempt.js'
 
 /** Options of one call. */
@@ -142,6 +147,15 @@ export interface UpstreamClient {
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
+  /** Called when a GET joined an identical one in flight. Returns an unsubscribe function. */
+  onCoalesced(listener: (event: CoalescedEvent) => void): () => void
+  /**
+   * Called when a call starts, synchronously in the caller's async context (before the cache is
+   * read), with the call's state object. Returns an unsubscribe function.
+   */
+  onCallStart(listener: (call: CallState) => void): () => void
+  /** Called when a call settled, with its outcome. Returns an unsubscribe function. */
+  onCallEnd(listener: (event: CallEndEvent) => void): () => void
   /**
    * Drops the cache, stops the timers of the client's own breakers (a shared one is only
    * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully.
@@ -228,6 +242,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       (operation) => breakers?.for(operation).state ?? 'closed',
     )
   }
+  const detachTelemetry = attachTelemetry(
+    config.telemetry,
+    hooks,
+    config,
+    () => Object.entries(breakers?.states() ?? {}),
+    () => bulkhead?.waiting() ?? [],
+  )
 
   let closed = false
   let closing: Promise<void> | undefined
@@ -274,7 +295,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    *     then the shared tier (`store`), if any: a hit there, or one fetch of steps 4–12 for the
    *     whole fleet; a degraded store runs steps 4–12 here, as without a store;
    *  3. stale-if-error — a failure (or open circuit) is answered from an expired entry;
-   *  4. overall deadline — fixes when the whole call must have settled;
+   *  4. overall deadline — fixes when the whole call must have settled; with a shared tier it
+   *     starts before the store, so a wait for another replica's fetch spends it too;
    *  5. bulkhead — at most `maxInFlight` calls per operation; others wait or fail fast;
    *  6. retry — first attempt direct, p-retry only after a retryable failure; waits honour
    *     `Retry-After` and must end before the deadline; an open circuit is not retried; each
@@ -299,12 +321,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
    * breaker's recovery ramp (step 8, after an outage), the connection pool (step 10).
    */
   function execute(call: Call, useCache: boolean): Promise<unknown> {
-    // Steps 4–12.
-    const resilient = (): Promise<unknown> => {
-      startDeadline(call, clock, call.deadlineMs)
-      return limited(call)
-    }
+    // Steps 5–12; the deadline (step 4) is started by the caller of this.
+    const resilient = (): Promise<unknown> => limited(call)
     if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
+      startDeadline(call, clock, call.deadlineMs)
       return resilient()
     }
     // Without a cache an aborted call rejects before any request; here it would otherwise start
@@ -313,16 +333,24 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const key = cacheKey(call)
     const fresh = cache.fresh(key)
     if (fresh !== undefined) {
-      if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: false })
+      call.outcome = 'cache'
+      if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: false, call })
       return Promise.resolve(fresh.value)
     }
-    if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key })
+    if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key, call })
+    if (coalescer.has(key)) {
+      call.outcome = 'coalesced'
+      if (hooks.coalesced.active) hooks.coalesced.emit({ key, call })
+    }
     // The shared upstream call must not be cancelled by whichever caller happened to start it,
     // so it runs without a signal; each caller's own signal only releases that caller.
     const signal = call.signal
     call.signal = undefined
-    const shared = coalescer.run(key, () =>
-      throughStore(key, call, resilient).then(
+    const shared = coalescer.run(key, () => {
+      // Started before the shared tier: a wait for another replica's fetch spends the same
+      // deadline as the fetch after it, so a caller never waits longer than its deadline.
+      startDeadline(call, clock, call.deadlineMs)
+      return throughStore(key, call, resilient).then(
         (entry) => {
           cache.set(key, entry.value, entry.bytes, entry.ttlMs)
           return entry.value
@@ -331,14 +359,15 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           if (cache.staleIfError && servesStale(error)) {
             const stale = cache.stale(key)
             if (stale !== undefined) {
-              if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true })
+              call.outcome = 'stale'
+              if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true, call })
               return stale.value
             }
           }
           throw error
         },
-      ),
-    )
+      )
+    })
     return signal === undefined ? shared : raceSignal(shared, signal, call)
   }
 
@@ -365,14 +394,32 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         }),
       )
     }
+    let call: Call
     try {
-      return execute(
-        createCall(method, path, body, options),
-        options?.cache !== false,
-      ) as Promise<never>
+      call = createCall(method, path, body, options)
     } catch (error) {
       return Promise.reject(error)
     }
+    if (hooks.callStart.active) hooks.callStart.emit(call)
+    if (!hooks.callEnd.active) return execute(call, options?.cache !== false) as Promise<never>
+    call.startedAt = clock.now()
+    return execute(call, options?.cache !== false).then(
+      (value) => {
+        endCall(call, call.outcome, undefined)
+        return value
+      },
+      (error: unknown) => {
+        endCall(call, 'error', error)
+        throw error
+      },
+    ) as Promise<never>
+  }
+
+  function endCall(call: Call, outcome: CallOutcome, error: unknown): void {
+    if (!hooks.callEnd.active) return
+    const event: CallEndEvent = { call, outcome, durationMs: clock.now() - call.startedAt }
+    if (error !== undefined) event.error = error
+    hooks.callEnd.emit(event)
   }
 
   /** Builds the call; every caller error throws `InvalidOptionError` here, before any I/O. */
@@ -412,6 +459,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
     const requestPath = config.basePath + callPath
     return {
+      client: name,
       method,
       operation: operationOf(method, path, options?.operation),
       path: callPath,
@@ -427,6 +475,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       deadlineMs,
       deadlineAt: 0,
       responseBytes: 0,
+      attempts: 0,
+      startedAt: 0,
+      outcome: 'upstream',
     }
   }
 
@@ -458,6 +509,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
+    onCallStart: (listener) => hooks.callStart.subscribe(listener),
+    onCallEnd: (listener) => hooks.callEnd.subscribe(listener),
     close: () => {
       // Idempotent: shutdown code paths (signal handlers, test teardown) often close twice, and
       // undici throws on closing a pool a second time. Every caller awaits the same close.
@@ -468,6 +522,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         breakers?.shutdown()
         if (!(config.breaker instanceof CircuitBreakerPolicy)) fleet?.shutdown()
         for (const off of unsubscribeBreakers) off()
+        detachTelemetry?.()
         cache?.clear()
         closing = Promise.resolve(ownPool?.close()).then(() => undefined)
       }

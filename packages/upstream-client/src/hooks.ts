@@ -1,7 +1,48 @@
+import type { Channel } from 'node:diagnostics_channel'
 import type { UpstreamError } from './errors/upstream-error.js'
+import { channels } from './telemetry/channels.js'
 
 /** State of the circuit breaker. */
 export type CircuitState = 'closed' | 'open' | 'halfOpen'
+
+/**
+ * The state object of one call. The same object is passed to `onCallStart`, carried as `call` by
+ * every attempt, retry, cache and coalescing event of that call, and carried again by
+ * `onCallEnd`; a listener can use it as a `WeakMap` key to keep its own per-call state (a span,
+ * a timer) without the client allocating anything for it.
+ */
+export interface CallState {
+  /** The client (upstream) name. */
+  readonly client: string
+  readonly method: string
+  /** Path as given by the caller (with its query), e.g. `/getUserById/1`. */
+  readonly path: string
+  /** The call's operation key (breaker key), e.g. `GET /getUserById/{}` or `getUserById`. */
+  readonly operation: string
+  /** Absolute URL of the request. */
+  readonly url: string
+  readonly requestId: string | undefined
+  /** Attempts dispatched so far (0 while none was; a cache hit or coalesced call ends with 0). */
+  readonly attempts: number
+}
+
+/** Passed to `onCallEnd` listeners when a call settled, whatever its outcome. */
+export interface CallEndEvent {
+  call: CallState
+  /** How the call was answered. */
+  outcome: CallOutcome
+  /** The error the caller receives, when the call failed (any error, not only upstream ones). */
+  error?: unknown
+  /** Time from the call's start to its settlement, in ms, on the client's clock. */
+  durationMs: number
+}
+
+/**
+ * How a call was answered: `upstream` by its own attempts, `cache` by a fresh cache entry,
+ * `store` by the shared (fleet) store, `stale` by an expired entry after a failure
+ * (stale-if-error), `coalesced` by an identical call already in flight, `error` when it failed.
+ */
+export type CallOutcome = 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced' | 'error'
 
 /** Passed to `onRequest` listeners before each attempt is dispatched. */
 export interface RequestEvent {
@@ -13,6 +54,13 @@ export interface RequestEvent {
   /** 1 for the first attempt. */
   attempt: number
   requestId?: string
+  /** The call this attempt belongs to. */
+  call: CallState
+  /**
+   * The headers this attempt is sent with: a copy made for this attempt, so a listener may add
+   * entries (trace context, say) that go out with this attempt only.
+   */
+  headers: Record<string, string>
 }
 
 /** Passed to `onResponse` listeners when an attempt received a complete response (any status). */
@@ -26,6 +74,8 @@ export interface ResponseEvent {
   status: number
   durationMs: number
   requestId?: string
+  /** The call this attempt belongs to. */
+  call: CallState
 }
 
 /** Passed to `onAttemptError` listeners when an attempt failed (timeout, network, status, body). */
@@ -39,6 +89,8 @@ export interface AttemptErrorEvent {
   durationMs: number
   error: UpstreamError
   requestId?: string
+  /** The call this attempt belongs to. */
+  call: CallState
 }
 
 /** Passed to `onRetry` listeners when a retry has been scheduled. */
@@ -54,6 +106,8 @@ export interface RetryEvent {
   delayMs: number
   error: UpstreamError
   requestId?: string
+  /** The call being retried. */
+  call: CallState
 }
 
 /**
@@ -151,23 +205,44 @@ export type RampPhase = 'started' | 'widened' | 'finished' | 'aborted'
 export interface CacheHitEvent {
   key: string
   stale: boolean
+  /** The call answered from the cache. */
+  call: CallState
 }
 
 /** Passed to `onCacheMiss` listeners. */
 export interface CacheMissEvent {
   key: string
+  /** The call that missed. */
+  call: CallState
+}
+
+/** Passed to `onCoalesced` listeners when a GET joined an identical one already in flight. */
+export interface CoalescedEvent {
+  key: string
+  /** The call that joined (it sends no request of its own). */
+  call: CallState
 }
 
 /**
  * @internal One event channel. Listeners are stored in an array replaced on every change, so a
  * listener that unsubscribes during `emit` does not disturb the loop. `active` lets the hot path
  * skip building the event object when nobody listens.
+ *
+ * A hook may also publish on a `node:diagnostics_channel` channel (see `telemetry/channels.ts`):
+ * the event object itself is the message, published after the listeners ran, and `active` is
+ * true while the channel has subscribers, so an APM agent that subscribes costs what a listener
+ * costs and nothing otherwise.
  */
 export class Hook<E> {
   #listeners: ReadonlyArray<(event: E) => void> = []
+  readonly #channel: Channel | undefined
+
+  constructor(channel?: Channel) {
+    this.#channel = channel
+  }
 
   get active(): boolean {
-    return this.#listeners.length > 0
+    return this.#listeners.length > 0 || this.#channel?.hasSubscribers === true
   }
 
   subscribe(listener: (event: E) => void): () => void {
@@ -189,19 +264,29 @@ export class Hook<E> {
         // exceptions are dropped here rather than surfacing as upstream failures.
       }
     }
+    // diagnostics_channel reports a subscriber's exception on the next tick itself, without
+    // interrupting the publisher, so the call's outcome is safe here too.
+    if (this.#channel?.hasSubscribers) this.#channel.publish(event)
   }
 }
 
-/** @internal All event channels of one client; the single place events are emitted from. */
+/**
+ * @internal All event channels of one client; the single place events are emitted from. The
+ * circuit's state and ramp hooks are forwarded from the breaker policy, which publishes them on
+ * their diagnostics channels itself (a shared breaker would otherwise publish once per client).
+ */
 export class ClientHooks {
-  readonly request = new Hook<RequestEvent>()
-  readonly response = new Hook<ResponseEvent>()
-  readonly attemptError = new Hook<AttemptErrorEvent>()
-  readonly retry = new Hook<RetryEvent>()
+  readonly callStart = new Hook<CallState>(channels.callStart)
+  readonly callEnd = new Hook<CallEndEvent>(channels.callEnd)
+  readonly request = new Hook<RequestEvent>(channels.request)
+  readonly response = new Hook<ResponseEvent>(channels.response)
+  readonly attemptError = new Hook<AttemptErrorEvent>(channels.attemptError)
+  readonly retry = new Hook<RetryEvent>(channels.retry)
   readonly budgetExhausted = new Hook<BudgetExhaustedEvent>()
   readonly limitChange = new Hook<LimitChangeEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()
   readonly rampChange = new Hook<RampChangeEvent>()
-  readonly cacheHit = new Hook<CacheHitEvent>()
-  readonly cacheMiss = new Hook<CacheMissEvent>()
+  readonly cacheHit = new Hook<CacheHitEvent>(channels.cacheHit)
+  readonly cacheMiss = new Hook<CacheMissEvent>(channels.cacheMiss)
+  readonly coalesced = new Hook<CoalescedEvent>(channels.coalesced)
 }

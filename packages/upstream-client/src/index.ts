@@ -46,7 +46,11 @@ export type {
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CallEndEvent,
+  CallOutcome,
+  CallState,
   CircuitState,
+  CoalescedEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
@@ -68,3 +72,6 @@ export { defaultIsFailure } from './policies/circuit-breaker.js'
 export type { RetryBudgetOptions } from './policies/retry-budget.js'
 export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
 export { isSharedStore, sharedStoreKind } from './store.js'
+export { diagnosticsChannels } from './telemetry/channels.js'
+export type { TelemetryOptions } from './telemetry/options.js'
+export { hasTraceparent } from './telemetry/undici.js'

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import type { CircuitBreaker } from './breaker.js'
-import { validateHeaders } from './call-input.js'
+import { validateHeaders, validateHeaderValue } from './call-input.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
@@ -24,6 +24,11 @@ import {
 } from './policies/retry-budget.js'
 import { resolveStore } from './policies/shared-tier.js'
 import type { SharedStore } from './store.js'
+import {
+  type ResolvedTelemetryOptions,
+  resolveTelemetryOptions,
+  type TelemetryOptions,
+} from './telemetry/options.js'
 import { fail } from './validate.js'
 
 /**
@@ -161,6 +166,12 @@ export interface UpstreamClientOptions {
   /** Time source; see {@link Clock}. Default: the global timers, looked up on each use. */
   clock?: Clock
   /**
+   * OpenTelemetry traces, trace-context propagation and metrics, or `false`. Used only when
+   * `@opentelemetry/api` is installed and an SDK is registered when the client is created; see
+   * {@link TelemetryOptions}. Default: all on.
+   */
+  telemetry?: TelemetryOptions | false
+  /**
    * Deadline propagation: the header that tells the upstream, on each attempt, how many whole
    * milliseconds the client will still wait for it (the attempt's budget: the smaller of the
    * attempt timeout and the time left before the call's deadline), so a deadline-aware upstream
@@ -198,6 +209,7 @@ export interface ResolvedOptions {
   maxBodyBytes: number
   headers: Record<string, string>
   clock: Clock
+  telemetry: ResolvedTelemetryOptions
   /** Lower-cased header name, or undefined when propagation is off. */
   deadlineHeader: string | undefined
   adaptiveLimit: ResolvedAdaptiveLimit | false
@@ -254,6 +266,7 @@ const TOP_LEVEL_KEYS = [
   'clock',
   'deadlineHeader',
   'adaptiveLimit',
+  'telemetry',
 ]
 
 /**
@@ -310,6 +323,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
       o.adaptiveLimit,
       Number.isFinite(maxInFlight) ? maxInFlight : connections,
     ),
+    telemetry: resolveTelemetryOptions(o.telemetry),
   }
 }
 
@@ -319,6 +333,10 @@ export function validateCallOptions(options: {
   deadlineMs?: unknown
   headers?: unknown
   operation?: unknown
+  requestId?: unknown
+  idempotencyKey?: unknown
+  signal?: unknown
+  cache?: unknown
 }): void {
   const op = options.operation
   if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
@@ -327,6 +345,25 @@ export function validateCallOptions(options: {
   if (options.timeoutMs !== undefined) timerDelay('timeoutMs', options.timeoutMs, 0)
   if (options.deadlineMs !== undefined) positiveNumber('deadlineMs', options.deadlineMs, 0, true)
   if (options.headers !== undefined) validateHeaders('headers', options.headers)
+  // These two travel as header values (x-request-id, idempotency-key): a CR/LF in one would
+  // otherwise be found by undici only during the attempt.
+  if (options.requestId !== undefined) validateHeaderValue('requestId', options.requestId)
+  if (options.idempotencyKey !== undefined) {
+    validateHeaderValue('idempotencyKey', options.idempotencyKey)
+  }
+  const signal = options.signal as { aborted?: unknown; addEventListener?: unknown } | undefined
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function')
+  ) {
+    fail('signal', 'an AbortSignal', signal)
+  }
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+    fail('cache', 'a boolean', options.cache)
+  }
 }
 
 export { fail } from './validate.js'

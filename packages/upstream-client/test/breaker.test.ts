@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type http from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import {
@@ -237,6 +238,24 @@ describe('circuit breaker recovery', () => {
     const results = await Promise.all(calls)
     expect(results).toHaveLength(10)
     expect(open.server.requests).toBe(2 + 10)
+  })
+
+  it('a call queued in the ramp runs in its own async context, not in that of the call that freed its slot', async () => {
+    const store = new AsyncLocalStorage<string>()
+    open.server = await startServer((req, res) => {
+      if (req.url === '/fail') json(res, 500, {})
+      else setTimeout(() => json(res, 200, { ok: true }), 5)
+    })
+    await openCircuit({ rampLimit: 64 })
+    const seen: string[] = []
+    open.client?.onRequest((e) => seen.push(`${e.path} ${store.getStore()}`))
+    await open.client?.get('/fail').catch(() => undefined)
+    await vi.waitFor(() => expect(open.client?.circuitState).toBe('halfOpen'))
+    await open.client?.get('/probe') // ramp starts: 2 in flight, the rest queue
+    seen.length = 0
+    const names = ['a', 'b', 'c', 'd', 'e', 'f']
+    await Promise.all(names.map((n) => store.run(n, () => open.client?.get(`/${n}`))))
+    expect(seen.sort()).toEqual(names.map((n) => `/${n} ${n}`))
   })
 
   it('re-opens on any failure during the ramp and rejects the queue', async () => {

@@ -158,7 +158,7 @@ describe('per-operation circuit breakers', () => {
 describe('caller errors', () => {
   const cycle = Object.assign({ a: 1 }, { self: {} })
   cycle.self = cycle
-  /** [method, path, body, options, expected `option`]: 20 kinds of caller mistake. */
+  /** [method, path, body, options, expected `option`]: 25 kinds of caller mistake. */
   const mistakes: [string, string, unknown, object | undefined, string][] = [
     ['GET', '/getUserById/Ann Lee', undefined, undefined, 'path'],
     ['GET', '/getUserById/\u0000', undefined, undefined, 'path'],
@@ -180,6 +180,11 @@ describe('caller errors', () => {
     ['GET', '/x', undefined, { query: 'a=1' }, 'query'],
     ['GET', '/x', undefined, { operation: '' }, 'operation'],
     ['GET', '/x', undefined, { operation: 'a\nb' }, 'operation'],
+    ['GET', '/x', undefined, { requestId: 'a\r\nx-b: c' }, 'requestId'],
+    ['GET', '/x', undefined, { requestId: 5 }, 'requestId'],
+    ['POST', '/x', {}, { idempotencyKey: 'k\n' }, 'idempotencyKey'],
+    ['GET', '/x', undefined, { signal: {} }, 'signal'],
+    ['GET', '/x', undefined, { cache: 'no' }, 'cache'],
   ]
 
   it('100 invalid calls: 100 InvalidOptionErrors, 0 connections, no attempt, no retry, every circuit closed', async () => {

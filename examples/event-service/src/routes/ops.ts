@@ -55,8 +55,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     }),
   )
 
+  // prom-client's series, then the OpenTelemetry SDK's (semantic-convention client histogram,
+  // `userevents_client_*`) when it runs: one scrape, one text exposition.
   app.get('/metrics', { schema: { querystring: emptyQuerySchema } }, async (_request, reply) => {
     reply.type(metrics.contentType)
-    return metrics.render()
+    const own = await metrics.render()
+    const telemetry = deps.telemetry
+    return telemetry === undefined ? own : `${own}\n${await telemetry.renderMetrics()}`
   })
 }

@@ -1,8 +1,14 @@
+import { AsyncResource } from 'node:async_hooks'
+
 /**
  * @internal A sliding-window concurrency limiter: at most `concurrency` tasks run at once and the
  * next queued task starts the moment any running task settles. Unlike fixed chunks
  * (`Promise.all` over 50, then the next 50) one slow task never holds back the others.
  * Tasks start in FIFO order, so the first ids of a page are fetched first.
+ *
+ * A queued task starts in the async context of the caller that queued it, not in that of the
+ * task whose settlement freed the slot: a page's event reads stay under that page's span (and
+ * its AsyncLocalStorage stores) even when they waited behind another page's reads.
  */
 export interface Limiter {
   /**
@@ -85,6 +91,8 @@ export function createLimiter(concurrency: number, window?: () => number): Limit
             next()
           })
         }
+        // Only a task that cannot start now pays for capturing the context (an AsyncResource).
+        if (active >= concurrency) slot.start = AsyncResource.bind(slot.start)
         waiting++
         queue.push(slot)
         signal?.addEventListener('abort', onAbort, { once: true })

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { isSharedStore, type SharedStore } from '@userevents/upstream-client'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import { integerInRange, optionalObject } from '../validate.js'
@@ -234,9 +235,12 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
       for (const p of group) p.task = task
       const signal = task.controller.signal
       const ids = group.map((p) => p.id)
-      const context = group[0]!.context
-      limiter
-        .run(() => batchLoad!(ids, { signal, context }), signal)
+      const first = group[0]!
+      const context = first.context
+      // The batch runs in the async context of the caller of its first id (as it gets that
+      // caller's `context`), not in that of whoever scheduled the flush.
+      first
+        .scope(() => limiter.run(() => batchLoad!(ids, { signal, context }), signal))
         .then(
           (values) => {
             if (values === null && load) {
@@ -314,7 +318,12 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
   }
 
   /** Finds the in-flight pending for `id` or creates one, and registers one caller's interest. */
-  const acquire = (id: string, cancellable: boolean, context: unknown): Pending<V> => {
+  const acquire = (
+    id: string,
+    cancellable: boolean,
+    context: unknown,
+    scope: Scope,
+  ): Pending<V> => {
     let p = inFlight.get(id)
     if (p === undefined) {
       let resolve!: (v: V) => void
@@ -329,6 +338,7 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
       p = {
         id,
         context,
+        scope,
         promise,
         resolve,
         reject,
@@ -359,6 +369,9 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     return new Promise<Array<V | Error>>((resolve, reject) => {
       const results = new Array<V | Error>(ids.length)
       const held: Pending<V>[] = []
+      // Batches are formed later, on the next tick, from the ids of several callers: capture
+      // this caller's async context once for all its ids. Single loads start right here.
+      let scope: Scope | undefined
       let remaining = 0
       let done = false
       const finish = () => {
@@ -383,7 +396,8 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
           results[i] = fresh
           continue
         }
-        const p = acquire(id, signal !== undefined, context)
+        scope ??= batchLoad ? (AsyncResource.bind(runInScope) as Scope) : runInScope
+        const p = acquire(id, signal !== undefined, context, scope)
         held.push(p)
         remaining++
         p.promise
@@ -435,10 +449,18 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
   return loader
 }
 
+/** @internal Runs `fn` in the async context it was bound to (or in the current one). */
+type Scope = <T>(fn: () => T) => T
+
+/** @internal The unbound {@link Scope}. */
+const runInScope: Scope = (fn) => fn()
+
 /** @internal One id being loaded; shared by every caller that asks for it meanwhile. */
 interface Pending<V> {
   id: string
   context: unknown
+  /** The async context of the caller who started this load, for a batch formed later. */
+  scope: Scope
   promise: Promise<V>
   resolve: (v: V) => void
   reject: (e: unknown) => void

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
@@ -125,6 +126,16 @@ interface Waiter {
   resolve: (value: Promise<unknown>) => void
   reject: (error: UpstreamError) => void
   unwatch: () => void
+  /**
+   * Runs `fn` in the async context of the caller that queued: the waiter is let in when another
+   * attempt settles, and must not run (be traced, log) in that attempt's context.
+   */
+  scope: <T>(fn: () => T) => T
+}
+
+/** Private: runs `fn`; bound with `AsyncResource.bind`, in the context it was bound in. */
+function runInScope<T>(fn: () => T): T {
+  return fn()
 }
 
 /** Private: the learned limit and the slots of one operation. */
@@ -225,7 +236,15 @@ export class AdaptiveLimiter {
       }
     }
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { call, attempt, run, resolve, reject, unwatch: noop }
+      const waiter: Waiter = {
+        call,
+        attempt,
+        run,
+        resolve,
+        reject,
+        unwatch: noop,
+        scope: AsyncResource.bind(runInScope),
+      }
       op.queue.push(waiter)
       this.#watch(op, waiter)
     })
@@ -303,7 +322,7 @@ export class AdaptiveLimiter {
         )
         continue
       }
-      waiter.resolve(this.#run(op, call, attempt, waiter.run))
+      waiter.resolve(waiter.scope(() => this.#run(op, call, attempt, waiter.run)))
     }
   }
 

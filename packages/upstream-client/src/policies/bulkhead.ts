@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
@@ -53,6 +54,15 @@ export class BulkheadPolicy {
     this.#clock = clock
   }
 
+  /** Calls waiting for a slot now, per operation (only operations with waiting calls). */
+  waiting(): Array<[operation: string, waiting: number]> {
+    const out: Array<[string, number]> = []
+    for (const [operation, slots] of this.#slots) {
+      if (slots.queue.length > 0) out.push([operation, slots.queue.length])
+    }
+    return out
+  }
+
   /** Runs `fn` when the call's operation has a free slot, and frees the slot when it settles. */
   execute(call: Call, fn: () => Promise<unknown>): Promise<unknown> {
     let slots = this.#slots.get(call.operation)
@@ -69,10 +79,12 @@ export class BulkheadPolicy {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         call,
-        start: () => {
+        // Started when another call frees the slot: bound here, so it runs (and logs, and is
+        // traced) in its own caller's async context, not in that of the call that finished.
+        start: AsyncResource.bind(() => {
           unwatch()
           resolve(this.#run(call, own, fn))
-        },
+        }),
       }
       const unwatch = this.#watch(own, waiter, reject)
       own.queue.push(waiter)

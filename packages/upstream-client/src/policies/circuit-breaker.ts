@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import { onAbort } from '../abort.js'
@@ -15,6 +16,7 @@ import {
   type StateChangeEvent,
 } from '../hooks.js'
 import type { ResolvedBreakerOptions } from '../options.js'
+import { channels } from '../telemetry/channels.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -46,6 +48,11 @@ interface Waiter {
   reject: (error: UpstreamError) => void
   /** Cancels the deadline timer and abort subscription that let the waiter leave the queue. */
   unwatch: () => void
+  /**
+   * Runs `fn` in the async context of the call that queued: it is admitted when another call
+   * settles, and must not run (and be traced, and log) in that call's context.
+   */
+  scope: <T>(fn: () => T) => T
 }
 
 /** Private: the gradual return of traffic after a successful probe. */
@@ -94,10 +101,10 @@ export class CircuitBreakerPolicy {
   readonly #operation: string
   readonly #options: ResolvedBreakerOptions
   readonly #clock: Clock
-  /** Emitted on every state change, with the breaker's name. */
-  readonly stateChanges = new Hook<StateChangeEvent>()
-  /** Emitted at every step of the post-recovery ramp. */
-  readonly rampChanges = new Hook<RampChangeEvent>()
+  /** Emitted on every state change, with the breaker's name (and on its diagnostics channel). */
+  readonly stateChanges = new Hook<StateChangeEvent>(channels.circuitState)
+  /** Emitted at every step of the post-recovery ramp (and on its diagnostics channel). */
+  readonly rampChanges = new Hook<RampChangeEvent>(channels.circuitRamp)
   readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
   readonly #failureTimes: number[]
   #failureCount = 0
@@ -219,7 +226,15 @@ export class CircuitBreakerPolicy {
     }
     if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { call, attempt, run, resolve, reject, unwatch: noop }
+      const waiter: Waiter = {
+        call,
+        attempt,
+        run,
+        resolve,
+        reject,
+        unwatch: noop,
+        scope: AsyncResource.bind(runInScope),
+      }
       ramp.queue.push(waiter)
       this.#watch(ramp, waiter)
     })
@@ -347,6 +362,10 @@ export class CircuitBreakerPolicy {
   }
 
   #admit(waiter: Waiter, ramp: Ramp | undefined): void {
+    waiter.scope(() => this.#admitInScope(waiter, ramp))
+  }
+
+  #admitInScope(waiter: Waiter, ramp: Ramp | undefined): void {
     const { call, attempt, run } = waiter
     waiter.unwatch()
     // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
@@ -432,3 +451,8 @@ export const ALL_OPERATIONS = '*'
 
 /** Private: the `unwatch` of a waiter before its watch starts. */
 function noop(): void {}
+
+/** Private: runs `fn`; bound with `AsyncResource.bind`, in the context it was bound in. */
+function runInScope<T>(fn: () => T): T {
+  return fn()
+}

@@ -7,6 +7,11 @@
 export class Coalescer {
   readonly #inFlight = new Map<string, Promise<unknown>>()
 
+  /** Whether a call for `key` is in flight, so that the next `run` for it joins that call. */
+  has(key: string): boolean {
+    return this.#inFlight.has(key)
+  }
+
   /** Returns the promise already running for `key`, or starts `start()` and shares it. */
   run(key: string, start: () => Promise<unknown>): Promise<unknown> {
     const running = this.#inFlight.get(key)

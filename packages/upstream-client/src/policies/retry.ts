@@ -88,6 +88,7 @@ export class RetryPolicy {
         delayMs,
         error,
         requestId: call.requestId,
+        call,
       })
     }
     await sleep(this.#clock, delayMs, call, failed)

@@ -65,9 +65,13 @@ export function sharedTierStep(
         ttlMs,
         ...(Number.isFinite(call.deadlineMs) ? { waitMs: call.deadlineMs / 2 } : {}),
       })
-      .then((result) => ({
-        value: result.value,
-        bytes: result.bytes ?? call.responseBytes,
-        ttlMs: result.source === 'store' ? result.ttlMs : undefined,
-      }))
+      .then((result) => {
+        // Reported by `onCallEnd` (and the call's span): answered by the fleet, no attempt here.
+        if (result.source === 'store') call.outcome = 'store'
+        return {
+          value: result.value,
+          bytes: result.bytes ?? call.responseBytes,
+          ttlMs: result.source === 'store' ? result.ttlMs : undefined,
+        }
+      })
 }

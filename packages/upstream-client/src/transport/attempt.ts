@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { Dispatcher } from 'undici'
 import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
@@ -8,7 +9,7 @@ import { UpstreamHttpError } from '../errors/http-error.js'
 import { InvalidBodyError } from '../errors/invalid-body-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import type { UpstreamError } from '../errors/upstream-error.js'
-import type { ClientHooks } from '../hooks.js'
+import type { ClientHooks, Hook } from '../hooks.js'
 import { attemptBudget } from '../policies/deadline.js'
 import { BodyCollector, isBodyless, parseErrorBody } from './body.js'
 import { classifyTransportError, parseRetryAfter } from './classify.js'
@@ -57,8 +58,13 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       }),
     )
   }
+  call.attempts = attempt
   const hooks = config.hooks
+  let headers = call.headers
   if (hooks.request.active) {
+    // A copy per observed attempt, so listeners (trace context) can add headers to this attempt
+    // without touching the call's headers, which are shared between calls.
+    headers = { ...headers }
     hooks.request.emit({
       method: call.method,
       url: call.url,
@@ -66,6 +72,8 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
       operation: call.operation,
       attempt,
       requestId: call.requestId,
+      call,
+      headers,
     })
   }
   return new Promise((resolve, reject) => {
@@ -76,7 +84,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
           origin: config.origin,
           path: call.requestPath,
           method: call.method as Dispatcher.HttpMethod,
-          headers: withDeadline(config.deadlineHeader, call.headers, budgetMs),
+          headers: withDeadline(config.deadlineHeader, headers, budgetMs),
           body: call.body,
         },
         handler,
@@ -117,6 +125,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   readonly #reject: (error: UpstreamError) => void
   readonly #body = new BodyCollector()
   readonly #timer: unknown
+  /**
+   * The caller's async context, kept only when someone listens to the attempt's outcome. undici
+   * calls this handler from the socket's callbacks, which run in the context of whoever opened
+   * the (kept-alive) connection: a listener reading an AsyncLocalStorage (a log line's trace id,
+   * say) would otherwise see another call's store.
+   */
+  readonly #scope: AsyncResource | undefined
   #unsubscribeAbort: (() => void) | undefined
   #controller: Dispatcher.DispatchController | undefined
   #settled = false
@@ -141,6 +156,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#resolve = resolve
     this.#reject = reject
     this.#timer = config.clock.setTimeout(() => this.#onTimeout(), budgetMs)
+    this.#scope =
+      config.hooks.response.active || config.hooks.attemptError.active
+        ? new AsyncResource('UpstreamAttempt')
+        : undefined
     const signal = call.signal
     if (signal !== undefined) {
       this.#unsubscribeAbort = onAbort(signal, () =>
@@ -239,7 +258,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#settle()
     const hooks = this.#config.hooks
     if (hooks.attemptError.active) {
-      hooks.attemptError.emit({
+      this.#emit(hooks.attemptError, {
         method: this.#call.method,
         url: this.#call.url,
         path: this.#call.path,
@@ -248,6 +267,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         durationMs: this.#config.clock.now() - this.#startedAt,
         error,
         requestId: this.#call.requestId,
+        call: this.#call,
       })
     }
     this.#reject(error)
@@ -294,10 +314,17 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     })
   }
 
+  /** Emits in the caller's async context (see `#scope`). */
+  #emit<E>(hook: Hook<E>, event: E): void {
+    const scope = this.#scope
+    if (scope === undefined) hook.emit(event)
+    else scope.runInAsyncScope(hook.emit, hook, event)
+  }
+
   #emitResponse(): void {
     const hooks = this.#config.hooks
     if (!hooks.response.active) return
-    hooks.response.emit({
+    this.#emit(hooks.response, {
       method: this.#call.method,
       url: this.#call.url,
       path: this.#call.path,
@@ -306,6 +333,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       status: this.#status,
       durationMs: this.#config.clock.now() - this.#startedAt,
       requestId: this.#call.requestId,
+      call: this.#call,
     })
   }
 }

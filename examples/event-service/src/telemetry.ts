@@ -1,0 +1,140 @@
+/**
+ * OpenTelemetry for the service: the Node SDK, server spans (`@fastify/otel`), trace ids on log
+ * lines and the SDK's metrics on the service's own `/metrics`.
+ *
+ * On unless `OTEL_SDK_DISABLED=true` (the SDK's own switch). Then nothing here is loaded: no SDK,
+ * no server span, no log mixin, and the upstream client finds no provider and subscribes to
+ * nothing, so the request path is exactly what it is without OpenTelemetry.
+ *
+ * - **Traces.** Spans are always created (so an incoming `traceparent` continues to the upstream
+ *   and log lines carry ids), but only exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT`
+ *   (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; the sampler follows `OTEL_TRACES_SAMPLER`
+ *   (default: parent-based, always on).
+ * - **Metrics.** The Prometheus exporter without its own server (`preventServerStart`): the
+ *   service's `/metrics` appends its text to prom-client's, so one scrape gets both. prom-client
+ *   stays for the service's own series (and for `OTEL_SDK_DISABLED=true`); the SDK adds the
+ *   semantic-convention client histogram `http_client_request_duration_seconds` and the client's
+ *   `userevents_client_*` series. With an OTLP endpoint, metrics are pushed there too.
+ * - **Propagation.** The SDK's default: W3C `traceparent`/`tracestate` and baggage
+ *   (`OTEL_PROPAGATORS` changes it).
+ *
+ * It must start before the upstream client is created: the client looks for the providers once,
+ * when it is created.
+ */
+import type { FastifyPluginCallback } from 'fastify'
+
+/** The running SDK, as the service uses it. */
+export interface Telemetry {
+  /** `@fastify/otel`'s plugin: a SERVER span per request, honouring an incoming `traceparent`. */
+  readonly fastifyPlugin: FastifyPluginCallback
+  /** The SDK's metrics in the Prometheus text format (appended to `/metrics`). */
+  renderMetrics(): Promise<string>
+  /** `trace_id`, `span_id` and `trace_flags` of the active span, for pino's `mixin`. */
+  logFields(): Record<string, string>
+  /** Flushes and stops the SDK (exporters, readers). */
+  shutdown(): Promise<void>
+}
+
+/** What {@link startTelemetry} reads from the environment. */
+export interface TelemetryEnv {
+  OTEL_SDK_DISABLED?: string
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?: string
+  OTEL_SERVICE_NAME?: string
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK, or returns `undefined` when `OTEL_SDK_DISABLED` is `true`.
+ * The SDK modules are imported only here, so a disabled SDK costs no start-up time either.
+ */
+export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | undefined> {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined
+  const [{ NodeSDK }, { PrometheusExporter, PrometheusSerializer }, traceBase, api, fastifyOtel] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-prometheus'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/api'),
+      import('@fastify/otel'),
+    ])
+  const prometheus = new PrometheusExporter({ preventServerStart: true })
+  const serializer = new PrometheusSerializer()
+  const metricReaders: import('@opentelemetry/sdk-metrics').IMetricReader[] = [prometheus]
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT
+  const metricsEndpoint = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT
+  // Without an endpoint the tracer provider still gets a (no-op) processor: NodeSDK registers
+  // no provider without one, and then no span, no propagated trace context, no ids in logs.
+  let spanProcessor: import('@opentelemetry/sdk-trace-base').SpanProcessor =
+    new traceBase.NoopSpanProcessor()
+  if (tracesEndpoint) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
+    spanProcessor = new traceBase.BatchSpanProcessor(new OTLPTraceExporter())
+  }
+  if (metricsEndpoint) {
+    const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = await Promise.all([
+      import('@opentelemetry/exporter-metrics-otlp-http'),
+      import('@opentelemetry/sdk-metrics'),
+    ])
+    metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }))
+  }
+  const FastifyOtelInstrumentation = fastifyOtel.default ?? fastifyOtel
+  const serverSpans = new FastifyOtelInstrumentation()
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? 'event-service',
+    spanProcessors: [spanProcessor],
+    metricReaders,
+    // No log export: pino writes the log lines, with the trace ids added by `logFields`.
+    logRecordProcessors: [],
+    instrumentations: [serverSpans],
+  })
+  sdk.start()
+  return {
+    fastifyPlugin: serverSpans.plugin(),
+    async renderMetrics() {
+      const { resourceMetrics } = await prometheus.collect()
+      return serializer.serialize(withUnitSuffixes(resourceMetrics))
+    },
+    logFields(): Record<string, string> {
+      const span = api.trace.getSpan(api.context.active())
+      if (span === undefined) return {}
+      const { traceId, spanId, traceFlags } = span.spanContext()
+      return {
+        trace_id: traceId,
+        span_id: spanId,
+        trace_flags: `0${traceFlags.toString(16)}`,
+      }
+    },
+    shutdown: () => sdk.shutdown(),
+  }
+}
+
+/** Private: Prometheus name suffixes of the units the SDK's instruments use. */
+const UNIT_SUFFIXES: Readonly<Record<string, string>> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  By: 'bytes',
+}
+
+/**
+ * Private: appends the unit to each metric name, as the OpenTelemetry-to-Prometheus
+ * compatibility rules ask (`http.client.request.duration` in `s` is scraped as
+ * `http_client_request_duration_seconds`, the name dashboards query) and as this version of the
+ * Prometheus exporter does not. Only the exposition changes; OTLP export keeps the OTel names.
+ */
+function withUnitSuffixes(
+  resourceMetrics: import('@opentelemetry/sdk-metrics').ResourceMetrics,
+): import('@opentelemetry/sdk-metrics').ResourceMetrics {
+  return {
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => {
+        const suffix = UNIT_SUFFIXES[metric.descriptor.unit]
+        const name = metric.descriptor.name
+        if (suffix === undefined || name.endsWith(`_${suffix}`)) return metric
+        return { ...metric, descriptor: { ...metric.descriptor, name: `${name}_${suffix}` } }
+      }),
+    })),
+  }
+}

@@ -1,0 +1,142 @@
+import type { Context, Span, Tracer } from '@opentelemetry/api'
+import type { CallState, ClientHooks } from '../hooks.js'
+import type { OpenTelemetryApi } from './api.js'
+import { attr, clientSpanName, errorType, SCOPE, spanEvent, urlTemplate } from './names.js'
+
+/** @internal What the tracing and metrics listeners need to know about their client. */
+export interface ClientInfo {
+  name: string
+  serverAddress: string
+  serverPort: number
+}
+
+/** Private: the spans of one call, kept beside its state object. */
+interface CallTrace {
+  span: Span
+  /** The caller's context with the call's span set: the parent of its attempt spans. */
+  context: Context
+  /** The span of the attempt in flight, until its response or error. */
+  attempt: Span | undefined
+}
+
+/**
+ * @internal Traces every call from the client's hooks: an INTERNAL span per call, named after
+ * its operation and parented to the caller's active context, and a CLIENT span per attempt below
+ * it, with the HTTP client semantic-convention attributes. Retries, circuit rejections, cache
+ * hits and coalescing are events on the call's span. With `propagate`, the global propagator
+ * writes the attempt span's context into the attempt's headers.
+ *
+ * Returns `undefined` when no tracer provider is registered: the client then subscribes to
+ * nothing, so "API installed, no SDK" costs what "API absent" costs.
+ */
+export function attachTracing(
+  api: OpenTelemetryApi,
+  hooks: ClientHooks,
+  client: ClientInfo,
+  propagate: boolean,
+): (() => void) | undefined {
+  const tracer: Tracer = api.trace.getTracer(SCOPE)
+  // Before an SDK registers a provider the API hands out a ProxyTracer of its own copy, whose
+  // spans are all non-recording.
+  if (tracer instanceof api.ProxyTracer) return undefined
+  const { SpanKind, SpanStatusCode } = api
+  const traces = new WeakMap<CallState, CallTrace>()
+
+  const unsubscribe = [
+    hooks.callStart.subscribe((call) => {
+      const parent = api.context.active()
+      const span = tracer.startSpan(
+        call.operation,
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: {
+            [attr.client]: client.name,
+            [attr.operation]: call.operation,
+            [attr.method]: call.method,
+          },
+        },
+        parent,
+      )
+      traces.set(call, { span, context: api.trace.setSpan(parent, span), attempt: undefined })
+    }),
+    hooks.request.subscribe((event) => {
+      const trace = traces.get(event.call)
+      if (trace === undefined) return
+      const attributes: Record<string, string | number> = {
+        [attr.method]: event.method,
+        [attr.serverAddress]: client.serverAddress,
+        [attr.serverPort]: client.serverPort,
+        [attr.urlFull]: event.url,
+      }
+      if (event.attempt > 1) attributes[attr.resendCount] = event.attempt - 1
+      const template = urlTemplate(event.call)
+      if (template !== undefined) attributes[attr.urlTemplate] = template
+      const span = tracer.startSpan(
+        clientSpanName(event.call),
+        { kind: SpanKind.CLIENT, attributes },
+        trace.context,
+      )
+      trace.attempt = span
+      if (propagate) api.propagation.inject(api.trace.setSpan(trace.context, span), event.headers)
+    }),
+    hooks.response.subscribe((event) => {
+      const trace = traces.get(event.call)
+      const span = trace?.attempt
+      if (trace === undefined || span === undefined) return
+      trace.attempt = undefined
+      span.setAttribute(attr.status, event.status)
+      if (event.status >= 400) {
+        span.setAttribute(attr.errorType, String(event.status))
+        span.setStatus({ code: SpanStatusCode.ERROR })
+      }
+      span.end()
+    }),
+    hooks.attemptError.subscribe((event) => {
+      // An HTTP status error already ended its span at the response, with its status.
+      const trace = traces.get(event.call)
+      const span = trace?.attempt
+      if (trace === undefined || span === undefined) return
+      trace.attempt = undefined
+      if (event.error.status !== undefined) span.setAttribute(attr.status, event.error.status)
+      span.setAttribute(attr.errorType, errorType(event.error))
+      span.setStatus({ code: SpanStatusCode.ERROR, message: event.error.message })
+      span.end()
+    }),
+    hooks.retry.subscribe((event) => {
+      traces.get(event.call)?.span.addEvent(spanEvent.retry, {
+        [attr.retryAttempt]: event.attempt,
+        [attr.retryDelay]: event.delayMs,
+        [attr.errorType]: errorType(event.error),
+      })
+    }),
+    hooks.cacheHit.subscribe((event) => {
+      traces.get(event.call)?.span.addEvent(spanEvent.cacheHit, { [attr.cacheStale]: event.stale })
+    }),
+    hooks.coalesced.subscribe((event) => {
+      traces.get(event.call)?.span.addEvent(spanEvent.coalesced)
+    }),
+    hooks.callEnd.subscribe((event) => {
+      // The entry stays: a caller who stopped waiting ends its call while the attempt it started
+      // for coalesced callers may still be in flight, and that attempt's span must still end.
+      const span = traces.get(event.call)?.span
+      if (span === undefined) return
+      const error = event.error as { code?: unknown; breaker?: unknown; message?: unknown }
+      if (error?.code === 'UPSTREAM_CIRCUIT_OPEN') {
+        span.addEvent(spanEvent.circuitRejected, { [attr.breaker]: String(error.breaker) })
+      }
+      span.setAttribute(attr.attempts, event.call.attempts)
+      span.setAttribute(attr.outcome, event.outcome)
+      if (event.error !== undefined) {
+        span.setAttribute(attr.errorType, errorType(event.error))
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: typeof error?.message === 'string' ? error.message : undefined,
+        })
+      }
+      span.end()
+    }),
+  ]
+  return () => {
+    for (const off of unsubscribe) off()
+  }
+}
