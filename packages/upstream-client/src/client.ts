@@ -35,7 +35,7 @@ import { BulkheadPolicy } from './policies/bulkhead.js'
 import { ResponseCache } from './policies/cache.js'
 import { CircuitBreakerPolicy, defaultIsFailure } from './policies/circuit-breaker.js'
 import { Coalescer } from './policies/coalesce.js'
-import { startDeadline } from './policies/deadline.js'
+import { deliverByDeadline, raceDeadline, startDeadline } from './policies/deadline.js'
 import { FleetBreakerPolicy, sharedFleets } from './policies/fleet-breaker.js'
 import { type BreakerSet, OperationBreakers, SharedBreaker } from './policies/operation-breakers.js'
 import { type AttemptFn, RetryPolicy } from './policies/retry.js'
@@ -325,7 +325,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const resilient = (): Promise<unknown> => limited(call)
     if (!cache || !coalescer || !throughStore || !useCache || call.method !== 'GET') {
       startDeadline(call, clock, call.deadlineMs)
-      return resilient()
+      return deliverByDeadline(resilient(), call, clock)
     }
     // Without a cache an aborted call rejects before any request; here it would otherwise start
     // (and count a miss for) a shared upstream call that nobody waits for.
@@ -338,7 +338,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return Promise.resolve(fresh.value)
     }
     if (hooks.cacheMiss.active) hooks.cacheMiss.emit({ key, call })
-    if (coalescer.has(key)) {
+    const follower = coalescer.has(key)
+    if (follower) {
       call.outcome = 'coalesced'
       if (hooks.coalesced.active) hooks.coalesced.emit({ key, call })
     }
@@ -368,7 +369,14 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         },
       )
     })
-    return signal === undefined ? shared : raceSignal(shared, signal, call)
+    // A follower keeps its own deadline: the call it joined may have been started by a caller
+    // with a longer one.
+    const own = deliverByDeadline(
+      follower ? raceDeadline(shared, call, clock) : shared,
+      call,
+      clock,
+    )
+    return signal === undefined ? own : raceSignal(own, signal, call)
   }
 
   function servesStale(error: unknown): boolean {

@@ -205,6 +205,9 @@ describe('breaker.store (fleet mode seam)', () => {
     const circuit = { name: 'events', operation: 'GET /getUserById' }
     fleet.emit({ type: 'state', circuit, view: { state: 'recovering', retryAfterMs: 0 } })
     fleet.answers.acquire = { granted: true, kind: 'ramp', token: 'slot-1' }
+    // The fleet is still recovering after this slot goes back (the test must not depend on
+    // whether the release's reply is applied before the next call starts).
+    fleet.answers.release = { state: 'recovering', retryAfterMs: 0 }
     await client.get('/getUserById/1')
     fleet.answers.acquire = { granted: false, view: { state: 'recovering', retryAfterMs: 0 } }
     await expect(client.get('/getUserById/1')).rejects.toThrow(/recovering in the fleet/)

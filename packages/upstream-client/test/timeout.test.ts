@@ -156,3 +156,131 @@ describe('abort', () => {
     expect(open.server.requests).toBe(1)
   })
 })
+
+describe('no success after the deadline', () => {
+  /** An upstream that answers only when the test says so. */
+  async function heldServer() {
+    const held: (() => void)[] = []
+    const server = await startServer((_req, res) => {
+      held.push(() => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end('{"id":1}')
+      })
+    })
+    const release = () => {
+      for (const answer of held.splice(0)) answer()
+    }
+    return { server, release }
+  }
+
+  // A busy event loop runs the socket's callbacks before the deadline's timer that is already
+  // due: the answer arrives with the deadline passed. It must be a timeout, not a late success.
+  it('turns an answer that completes after the deadline, before its timer ran, into a timeout', async () => {
+    const clock = new TestClock()
+    const { server, release } = await heldServer()
+    open.server = server
+    open.client = createUpstreamClient({
+      baseUrl: server.origin,
+      clock,
+      deadlineMs: 1_000,
+      retry: false,
+      breaker: false,
+    })
+    const late = open.client.get('/getUserById/1').catch((e: unknown) => e)
+    await vi.waitFor(() => expect(server.requests).toBe(1))
+    clock.skip(1_000) // the deadline's timer is due but has not run
+    release()
+    expect(await late).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'deadline', attempts: 1 })
+
+    const inTime = open.client.get('/getUserById/1')
+    await vi.waitFor(() => expect(server.requests).toBe(2))
+    clock.skip(999)
+    release()
+    expect(await inTime).toEqual({ id: 1 })
+  })
+
+  it('treats an attempt that completes after its own timeout the same way', async () => {
+    const clock = new TestClock()
+    const { server, release } = await heldServer()
+    open.server = server
+    open.client = createUpstreamClient({
+      baseUrl: server.origin,
+      clock,
+      timeoutMs: 200,
+      retry: false,
+      breaker: false,
+    })
+    const late = open.client.get('/getUserById/1').catch((e: unknown) => e)
+    await vi.waitFor(() => expect(server.requests).toBe(1))
+    clock.skip(200)
+    release()
+    expect(await late).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'attempt', timeoutMs: 200 })
+  })
+
+  it('releases a coalesced caller at its own, shorter deadline', async () => {
+    const clock = new TestClock()
+    const { server, release } = await heldServer()
+    open.server = server
+    open.client = createUpstreamClient({
+      baseUrl: server.origin,
+      clock,
+      cache: { ttlMs: 60_000 },
+      retry: false,
+      breaker: false,
+    })
+    const leader = open.client.get('/getUserById/1', { deadlineMs: 5_000 })
+    const follower = open.client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
+    await vi.waitFor(() => expect(server.requests).toBe(1))
+    clock.advance(100)
+    expect(await follower).toMatchObject({
+      code: 'UPSTREAM_TIMEOUT',
+      phase: 'deadline',
+      attempts: 0,
+    })
+    release()
+    expect(await leader).toEqual({ id: 1 })
+    expect(server.requests).toBe(1)
+  })
+
+  it('gives a coalesced caller whose deadline passed before its timer ran a timeout, not the late answer', async () => {
+    const clock = new TestClock()
+    const { server, release } = await heldServer()
+    open.server = server
+    open.client = createUpstreamClient({
+      baseUrl: server.origin,
+      clock,
+      cache: { ttlMs: 60_000 },
+      retry: false,
+      breaker: false,
+    })
+    const leader = open.client.get('/getUserById/1', { deadlineMs: 5_000 })
+    const follower = open.client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
+    await vi.waitFor(() => expect(server.requests).toBe(1))
+    clock.skip(150)
+    release()
+    expect(await leader).toEqual({ id: 1 })
+    expect(await follower).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'deadline' })
+  })
+
+  it('keeps the late success of a write without an idempotency key (a timeout would invite a resend)', async () => {
+    const clock = new TestClock()
+    const { server, release } = await heldServer()
+    open.server = server
+    open.client = createUpstreamClient({
+      baseUrl: server.origin,
+      clock,
+      deadlineMs: 1_000,
+      retry: false,
+      breaker: false,
+    })
+    const write = open.client.post('/addEvent', { name: 'x' })
+    const keyed = open.client
+      .post('/addEvent', { name: 'x' }, { idempotencyKey: 'k-1' })
+      .catch((e: unknown) => e)
+    await vi.waitFor(() => expect(server.requests).toBe(2))
+    clock.skip(1_000)
+    release()
+    expect(await write).toEqual({ id: 1 })
+    expect(await keyed).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'deadline' })
+  })
+})

@@ -1,5 +1,6 @@
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
+import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 
 /**
  * @internal Overall-deadline policy: fixes the absolute time by which the whole call (attempts,
@@ -17,4 +18,64 @@ export function startDeadline(call: Call, clock: Clock, deadlineMs: number): voi
  */
 export function attemptBudget(call: Call, now: number): number {
   return Math.min(call.deadlineAt - now, call.timeoutMs)
+}
+
+/**
+ * @internal Settles with `promise`, or with a deadline timeout when the call's own `deadlineMs`
+ * runs out first (a coalesced follower, whose shared call runs on its starter's deadline).
+ */
+export function raceDeadline(
+  promise: Promise<unknown>,
+  call: Call,
+  clock: Clock,
+): Promise<unknown> {
+  startDeadline(call, clock, call.deadlineMs)
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      reject(
+        new UpstreamTimeoutError({
+          method: call.method,
+          url: call.url,
+          attempts: 0,
+          timeoutMs: call.deadlineMs,
+          phase: 'deadline',
+        }),
+      )
+    }, call.deadlineMs)
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+/**
+ * @internal Delivers a success only before the call's deadline. The transport already refuses an
+ * answer that completed late; this covers the policies' own work after it (breaker and limiter
+ * bookkeeping, releasing queued calls) on a busy event loop. Stale answers are exempt: they are
+ * served because the call failed, possibly at its deadline. So are writes without an
+ * idempotency key, whose success must not look like a failure worth sending again.
+ */
+export function deliverByDeadline(
+  promise: Promise<unknown>,
+  call: Call,
+  clock: Clock,
+): Promise<unknown> {
+  if (!call.retrySafe || call.deadlineMs === Number.POSITIVE_INFINITY) return promise
+  return promise.then((value) => {
+    if (call.outcome === 'stale' || clock.now() < call.deadlineAt) return value
+    throw new UpstreamTimeoutError({
+      method: call.method,
+      url: call.url,
+      attempts: call.attempts,
+      timeoutMs: call.deadlineMs,
+      phase: 'deadline',
+    })
+  })
 }

@@ -274,6 +274,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #succeed(value: unknown): void {
+    // A busy event loop runs I/O callbacks before due timers: the body can finish arriving (or
+    // parsing) after the attempt's budget ran out, with the timeout timer not yet run. That
+    // answer is late for the caller, whose deadline has passed; it is a timeout, exactly as if
+    // the timer had run first. A write without an idempotency key keeps its success: a timeout
+    // would invite the caller to send it again.
+    if (this.#call.retrySafe && this.#config.clock.now() - this.#startedAt >= this.#budgetMs) {
+      this.fail(this.#timeoutError())
+      return
+    }
     this.#settle()
     this.#resolve(value)
   }
@@ -291,17 +300,19 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #onTimeout(): void {
+    this.#abortWith(this.#timeoutError())
+  }
+
+  #timeoutError(): UpstreamTimeoutError {
     const call = this.#call
     const byDeadline = this.#budgetMs < call.timeoutMs
-    this.#abortWith(
-      new UpstreamTimeoutError({
-        method: call.method,
-        url: call.url,
-        attempts: this.#attempt,
-        timeoutMs: byDeadline ? call.deadlineMs : this.#budgetMs,
-        phase: byDeadline ? 'deadline' : 'attempt',
-      }),
-    )
+    return new UpstreamTimeoutError({
+      method: call.method,
+      url: call.url,
+      attempts: this.#attempt,
+      timeoutMs: byDeadline ? call.deadlineMs : this.#budgetMs,
+      phase: byDeadline ? 'deadline' : 'attempt',
+    })
   }
 
   #tooLarge(): BodyTooLargeError {
