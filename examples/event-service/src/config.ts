@@ -59,9 +59,10 @@ export interface ServiceConfig {
   /** `CACHE_TTL_MS`: TTL of the per-event cache (events do not change once written); 0 disables it. */
   cacheTtlMs: number
   /**
-   * `LIST_CACHE_TTL_MS`: TTL of the upstream client's GET cache, which holds the lists that grow
-   * (users with their event ids, `/getUsers`, `/getEvents`). Short, so a new event shows up
-   * quickly; expired entries are still served while the upstream is down. 0 disables it.
+   * `LIST_CACHE_TTL_MS`: TTL of the caches of the lists that grow: users with their event ids
+   * (the aggregator's user cache) and `/getUsers`, `/getEvents` (the upstream client's GET
+   * cache). Short, so a new event shows up quickly; expired entries are still served while the
+   * upstream is down. 0 disables both.
    */
   listCacheTtlMs: number
   /** `AGGREGATOR_CONCURRENCY`: event fetches in flight per page. */

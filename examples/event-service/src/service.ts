@@ -73,10 +73,11 @@ export async function createService(
     )
   }
 
-  // Two caches, split by how data changes: events are immutable once written, so the
-  // aggregator keeps them for CACHE_TTL_MS; users (whose event lists grow) and the list routes
-  // go through the client's short GET cache, which also coalesces identical in-flight GETs and
-  // serves stale entries while the upstream is down.
+  // Caches split by how data changes: events are immutable once written, so the aggregator
+  // keeps them for CACHE_TTL_MS; users (whose event lists grow) for LIST_CACHE_TTL_MS, also in
+  // the aggregator (one cache per value: its reads skip the client's); the list routes go
+  // through the client's short GET cache. Each coalesces identical in-flight reads and serves
+  // stale entries while the upstream is down.
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
   // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches, and the
   // fleet circuit of each upstream operation in front of this replica's own breakers. When Redis
@@ -132,8 +133,9 @@ export async function createService(
     aggregator: {
       concurrency: config.aggregatorConcurrency,
       cache: config.cacheTtlMs > 0 ? { ttlMs: config.cacheTtlMs, max: 50_000 } : false,
-      // The client's GET cache already holds users; a second, longer-lived copy would hide new events.
-      userCache: false,
+      // Users' event lists grow, so they are kept only LIST_CACHE_TTL_MS. The aggregator's reads
+      // skip the client's GET cache for what it keeps itself, so the TTLs never add up.
+      userCache: config.listCacheTtlMs > 0 ? { ttlMs: config.listCacheTtlMs, max: 5_000 } : false,
       batch: config.upstream.batch ? { path: '/getEventsByIds', maxIds: 100 } : false,
       maxLimit: config.pageMaxLimit,
       // The usual 50, unless the operator capped pages below it.

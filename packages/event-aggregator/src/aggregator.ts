@@ -27,10 +27,19 @@ export interface AggregatorClient {
    * `operation` names the route (`getUserById`, `getEventById`, `getEventsByIds`), so a client
    * with per-operation breakers, limits and metrics keys each route on its own; a client without
    * such a notion may ignore it. `deadlineMs` is what is left of the caller's deadline.
+   * `cache: false` comes with the reads whose results the aggregator's own cache keeps (users
+   * with `userCache`, events with `cache`): a client's GET cache would hold a second copy, and
+   * the two TTLs would add up to how old an answer can be. A client without a cache ignores it.
    */
   get<T>(
     path: string,
-    options?: { signal?: AbortSignal; requestId?: string; operation?: string; deadlineMs?: number },
+    options?: {
+      signal?: AbortSignal
+      requestId?: string
+      operation?: string
+      deadlineMs?: number
+      cache?: boolean
+    },
   ): Promise<T>
   /**
    * The client's learned concurrency limit of an operation (`getUserById`, `getEventById`,
@@ -218,13 +227,16 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       ? statusOf(e) !== 404
       : false
 
+  // Whether the aggregator keeps users and events itself: then its reads skip the client's cache.
+  const userCached = options.userCache !== false
+  const eventsCached = options.cache !== false
   const users = createLoader<User>({
     load: async (id, { signal, context }) =>
       checkUser(
         id,
         await client.get<unknown>(
           `/getUserById/${encodeURIComponent(id)}`,
-          callOptions('getUserById', signal, context),
+          callOptions('getUserById', signal, context, userCached),
         ),
       ),
     concurrency,
@@ -239,7 +251,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     try {
       const body = await client.get<unknown>(
         `/getEventById/${encodeURIComponent(id)}`,
-        callOptions('getEventById', signal, context),
+        callOptions('getEventById', signal, context, eventsCached),
       )
       return checkEvent(id, body)
     } catch (error) {
@@ -264,7 +276,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
               const query = ids.map(encodeURIComponent).join(',')
               body = await client.get<unknown>(
                 `${batch.path}?ids=${query}`,
-                callOptions('getEventsByIds', signal, context),
+                callOptions('getEventsByIds', signal, context, eventsCached),
               )
             } catch (error) {
               const status = statusOf(error)
@@ -448,14 +460,17 @@ function userIdArgument(userId: unknown): void {
  * @internal Client call options; only set keys are passed (the client validates them). The
  * operation names the route, whatever path it is served under.
  */
-function callOptions(operation: string, signal: AbortSignal, context: unknown) {
+function callOptions(operation: string, signal: AbortSignal, context: unknown, cached: boolean) {
   const { requestId, deadlineAt } = (context ?? {}) as CallContext
   const options: {
     operation: string
     signal: AbortSignal
     requestId?: string
     deadlineMs?: number
+    cache?: boolean
   } = { operation, signal }
+  // The aggregator's cache is the one cache of what it keeps (see `AggregatorClient.get`).
+  if (cached) options.cache = false
   if (requestId !== undefined) options.requestId = requestId
   // What is left of the caller's deadline when this upstream call starts (at least 1 ms: the
   // client then fails it as a deadline timeout instead of rejecting 0 as an invalid option).

@@ -444,3 +444,29 @@ describe('an async store passed as `cache` (issue 12)', () => {
     expect(mock.calls('getEventById')).toBe(0)
   })
 })
+
+describe('one cache per value: the client GET cache and the aggregator caches', () => {
+  it("reads what the aggregator caches past the client's cache, so the TTLs never add up", async () => {
+    const data = usersWithEvents([2])
+    const { client, mock } = await start({ data }, { cache: { ttlMs: 60_000 } })
+    const aggregator = createEventAggregator({ client })
+    await aggregator.getEventsByUserId('u2')
+    // The aggregator's entries expire (here: cleared); the next read must reach the upstream,
+    // not an older copy in the client's cache.
+    aggregator.users.clearAll()
+    aggregator.events.clearAll()
+    await aggregator.getEventsByUserId('u2')
+    expect(mock.calls('getUserById')).toBe(2)
+    expect(mock.calls('getEventById')).toBe(4)
+  })
+
+  it("uses the client's cache for what the aggregator does not keep", async () => {
+    const data = usersWithEvents([2])
+    const { client, mock } = await start({ data }, { cache: { ttlMs: 60_000 } })
+    const aggregator = createEventAggregator({ client, userCache: false, cache: false })
+    await aggregator.getEventsByUserId('u2')
+    await aggregator.getEventsByUserId('u2')
+    expect(mock.calls('getUserById')).toBe(1)
+    expect(mock.calls('getEventById')).toBe(2)
+  })
+})
