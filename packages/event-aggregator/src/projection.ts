@@ -38,6 +38,7 @@ export function fieldsKey(fields: readonly EventField[]): string {
 }
 
 const projectors = new Map<string, (event: Event) => ProjectedEvent>()
+let fullProjector: ((event: Event) => ProjectedEvent) | undefined
 
 /**
  * @internal Returns a function copying the canonical `fields` of an event into a new object
@@ -45,6 +46,8 @@ const projectors = new Map<string, (event: Event) => ProjectedEvent>()
  * the full projection, so responses never leak them and stay small.
  */
 export function projector(fields: readonly EventField[]): (event: Event) => ProjectedEvent {
+  // The full projection (no `fields`) is most pages: found by identity, without building a key.
+  if (fields === EVENT_FIELDS && fullProjector !== undefined) return fullProjector
   const key = fieldsKey(fields)
   let fn = projectors.get(key)
   if (fn === undefined) {
@@ -59,6 +62,7 @@ export function projector(fields: readonly EventField[]): (event: Event) => Proj
     }
     projectors.set(key, fn)
   }
+  if (fields === EVENT_FIELDS) fullProjector = fn
   return fn
 }
 

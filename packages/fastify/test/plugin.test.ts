@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http'
+import { Agent, request as httpRequest } from 'node:http'
 import {
   createMockUpstream,
   type MockServerHandle,
@@ -144,6 +144,78 @@ describe('the caller-gone signal (real port)', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ stored: true })
     expect(seen?.aborted).toBe(false)
+  })
+})
+
+describe('the caller-gone signal on a keep-alive connection (real port)', () => {
+  /** GETs `path` on `agent` and resolves with the body. */
+  const get = (agent: Agent, url: string) =>
+    new Promise<string>((resolve, reject) => {
+      httpRequest(url, { agent }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => {
+          body += c
+        })
+        res.on('end', () => resolve(body))
+      })
+        .on('error', reject)
+        .end()
+    })
+
+  it('is one signal per connection, not aborted when the connection closes after its answers', async () => {
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, { client: { baseUrl: 'http://127.0.0.1:9' } })
+    const seen: AbortSignal[] = []
+    const closed: Promise<void>[] = []
+    fastify.get('/ctx', async (request, reply) => {
+      seen.push(reply.upstreamContext().signal)
+      closed.push(new Promise((resolve) => request.raw.socket.once('close', () => resolve())))
+      return { ok: true }
+    })
+    const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    await get(agent, `${base}/ctx`)
+    await get(agent, `${base}/ctx`)
+    const other = new Agent({ keepAlive: true })
+    await get(other, `${base}/ctx`)
+    expect(seen[0]).toBe(seen[1])
+    expect(seen[2]).not.toBe(seen[0])
+    agent.destroy()
+    other.destroy()
+    await Promise.all(closed)
+    expect(seen.map((s) => s.aborted)).toEqual([false, false, false])
+  })
+
+  it('aborts when the connection closes during its second request', async () => {
+    const upstream = await startRecordingUpstream(undefined, (url) => url === '/slow')
+    cleanups.push(() => upstream.close())
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, { client: { baseUrl: upstream.url, retry: false } })
+    const seen: AbortSignal[] = []
+    let settled: Promise<unknown> = Promise.resolve()
+    fastify.get('/fast', async (_request, reply) => {
+      seen.push(reply.upstreamContext().signal)
+      return { ok: true }
+    })
+    fastify.get('/hang', async (_request, reply) => {
+      const context = reply.upstreamContext()
+      seen.push(context.signal)
+      const call = fastify.upstream.get('/slow', context)
+      settled = call.catch((err: unknown) => err)
+      return call
+    })
+    const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    await get(agent, `${base}/fast`)
+    get(agent, `${base}/hang`).catch(() => {})
+    await upstream.waitForRequests(1)
+    expect(seen[1]).toBe(seen[0])
+    expect(seen[1]?.aborted).toBe(false)
+    agent.destroy()
+    expect(((await settled) as { code?: string }).code).toBe('UPSTREAM_ABORTED')
+    expect(seen[1]?.aborted).toBe(true)
   })
 })
 

@@ -374,9 +374,11 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
       let scope: Scope | undefined
       let remaining = 0
       let done = false
+      // Only a call that waits for a load listens on the signal (every id cached: no listener).
+      let listening = false
       const finish = () => {
         done = true
-        signal?.removeEventListener('abort', onAbort)
+        if (listening) signal?.removeEventListener('abort', onAbort)
         resolve(results)
       }
       const onAbort = () => {
@@ -414,7 +416,10 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
           })
       }
       if (remaining === 0) finish()
-      else signal?.addEventListener('abort', onAbort, { once: true })
+      else if (signal !== undefined) {
+        listening = true
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
     })
   }
 
