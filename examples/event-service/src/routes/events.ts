@@ -10,6 +10,7 @@ import {
   emptyQuerySchema,
   idSchema,
 } from '../schemas.js'
+import { serializedOnce } from '../serialized-once.js'
 import { compileUpstreamCheck } from '../upstream-shape.js'
 
 /** Body of `POST /addEvent`, after validation (ids may still be numbers). */
@@ -28,15 +29,21 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   const checkUsers = compileUpstreamCheck<User[]>(userListResponses[200], '/getUsers')
   const checkEvents = compileUpstreamCheck<Event[]>(eventArrayResponses[200], '/getEvents')
 
+  const sendUsers = serializedOnce()
+  const sendEvents = serializedOnce()
+
   app.get(
     '/getUsers',
     { schema: { querystring: emptyQuerySchema, response: userListResponses } },
     async (_request, reply) =>
-      checkUsers(
-        await app.upstream.get<unknown>('/getUsers', {
-          operation: 'getUsers',
-          ...reply.upstreamContext(),
-        }),
+      sendUsers(
+        reply,
+        checkUsers(
+          await app.upstream.get<unknown>('/getUsers', {
+            operation: 'getUsers',
+            ...reply.upstreamContext(),
+          }),
+        ),
       ),
   )
 
@@ -44,11 +51,14 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/getEvents',
     { schema: { querystring: emptyQuerySchema, response: eventArrayResponses } },
     async (_request, reply) =>
-      checkEvents(
-        await app.upstream.get<unknown>('/getEvents', {
-          operation: 'getEvents',
-          ...reply.upstreamContext(),
-        }),
+      sendEvents(
+        reply,
+        checkEvents(
+          await app.upstream.get<unknown>('/getEvents', {
+            operation: 'getEvents',
+            ...reply.upstreamContext(),
+          }),
+        ),
       ),
   )
 
