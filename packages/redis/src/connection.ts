@@ -154,8 +154,13 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   // them after every reconnect (autoResubscribe). It has no command timeout: ioredis does not
   // handle the promise of that re-subscription, so a timeout there would surface as an unhandled
   // rejection, and nothing waits on this connection anyway (waiters also poll).
+  // `maxRetriesPerRequest: null`: the command connection's 0 would reject a queued SUBSCRIBE on the
+  // first failed connection attempt, and ioredis re-subscribes after a reconnect only to channels
+  // whose SUBSCRIBE had succeeded: the channel would be lost for good (seen under load, where the
+  // subscriber's first attempts can fail). Every 'ready' also subscribes to every channel again.
   const subscriber = command.duplicate({
     enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
     lazyConnect: false,
     commandTimeout: undefined,
   })
@@ -217,6 +222,10 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     return name
   }
   const channels = new Map<string, Set<(message: string) => void>>()
+  subscriber.on('ready', () => {
+    // SUBSCRIBE is idempotent: a channel already subscribed is simply confirmed.
+    for (const channel of channels.keys()) subscriber.subscribe(channel).catch(onError)
+  })
   subscriber.on('message', (channel: string, message: string) => {
     for (const listener of channels.get(channel) ?? []) listener(message)
   })

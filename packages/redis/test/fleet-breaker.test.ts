@@ -133,8 +133,18 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
     const opened = mock.calls('getUserById')
     expect(opened).toBe(3)
     // All three replicas keep calling through three reset periods, 5 concurrent calls each round.
+    // Bounded, with what was seen, so that a stuck fleet fails with a diagnosis, not a timeout.
+    const until = performance.now() + 30_000
+    const seen: string[][] = []
     while (subscriber.opens() < 4) {
-      await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
+      const bursts = await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
+      seen.push(bursts.map((x) => x.codes.join(',')))
+      if (performance.now() > until) {
+        const last = (r: Replica) => r.states.slice(-4).map((x) => `${x.scope ?? ''}:${x.to}`)
+        expect.fail(
+          `fleet re-opened ${subscriber.opens()} times in 30 s; upstream calls ${mock.calls('getUserById') - opened}; modes ${JSON.stringify([a, b, c].map((r) => r.modes))}; last states ${JSON.stringify([a, b, c].map(last))}; last bursts ${JSON.stringify(seen.slice(-3))}; keys ${JSON.stringify(await admin.keys('*'))}`,
+        )
+      }
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
     await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
@@ -221,6 +231,21 @@ async function fleetListener() {
   store.subscribe((event) => {
     if (event.type === 'state' && event.view.state === 'open') opens++
   })
+  // The subscription is live once a message published now arrives (SUBSCRIBE has no reply the
+  // caller can await here); only then does counting start.
+  const channel = 'userevents:v1:fleet-test:cb:changes'
+  let heard = 0
+  const offProbe = connection.subscribe(channel, () => {
+    heard++
+  })
+  await vi.waitFor(
+    async () => {
+      await admin.publish(channel, 'subscription check')
+      expect(heard).toBeGreaterThan(0)
+    },
+    { timeout: 10_000, interval: 100 },
+  )
+  offProbe()
   return {
     opens: () => opens,
     close() {
