@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   createUpstreamClient,
   isUpstreamErrorCode,
+  type UpstreamClientOptions,
   type UpstreamTimeoutError,
 } from '../src/index.js'
 import { closeAfterEach, startServer, TestClock } from './helpers.js'
@@ -173,26 +174,35 @@ describe('no success after the deadline', () => {
     return { server, release }
   }
 
-  // A busy event loop runs the socket's callbacks before the deadline's timer that is already
-  // due: the answer arrives with the deadline passed. It must be a timeout, not a late success.
-  it('turns an answer that completes after the deadline, before its timer ran, into a timeout', async () => {
+  /** A client on the injected clock (no retries, no breaker) in front of a held upstream. */
+  async function heldClient(options: Partial<UpstreamClientOptions>) {
     const clock = new TestClock()
     const { server, release } = await heldServer()
     open.server = server
-    open.client = createUpstreamClient({
+    const client = createUpstreamClient({
       baseUrl: server.origin,
       clock,
-      deadlineMs: 1_000,
       retry: false,
       breaker: false,
+      ...options,
     })
-    const late = open.client.get('/getUserById/1').catch((e: unknown) => e)
+    open.client = client
+    return { clock, server, release, client }
+  }
+
+  // A busy event loop runs the socket's callbacks before the deadline's timer that is already
+  // due: the answer arrives with the deadline passed. It must be a timeout, not a late success.
+  it('turns an answer that completes after the deadline, before its timer ran, into a timeout', async () => {
+    const { clock, server, release, client } = await heldClient({
+      deadlineMs: 1_000,
+    })
+    const late = client.get('/getUserById/1').catch((e: unknown) => e)
     await vi.waitFor(() => expect(server.requests).toBe(1))
     clock.skip(1_000) // the deadline's timer is due but has not run
     release()
     expect(await late).toMatchObject({ code: 'UPSTREAM_TIMEOUT', phase: 'deadline', attempts: 1 })
 
-    const inTime = open.client.get('/getUserById/1')
+    const inTime = client.get('/getUserById/1')
     await vi.waitFor(() => expect(server.requests).toBe(2))
     clock.skip(999)
     release()
@@ -200,17 +210,10 @@ describe('no success after the deadline', () => {
   })
 
   it('treats an attempt that completes after its own timeout the same way', async () => {
-    const clock = new TestClock()
-    const { server, release } = await heldServer()
-    open.server = server
-    open.client = createUpstreamClient({
-      baseUrl: server.origin,
-      clock,
+    const { clock, server, release, client } = await heldClient({
       timeoutMs: 200,
-      retry: false,
-      breaker: false,
     })
-    const late = open.client.get('/getUserById/1').catch((e: unknown) => e)
+    const late = client.get('/getUserById/1').catch((e: unknown) => e)
     await vi.waitFor(() => expect(server.requests).toBe(1))
     clock.skip(200)
     release()
@@ -218,18 +221,11 @@ describe('no success after the deadline', () => {
   })
 
   it('releases a coalesced caller at its own, shorter deadline', async () => {
-    const clock = new TestClock()
-    const { server, release } = await heldServer()
-    open.server = server
-    open.client = createUpstreamClient({
-      baseUrl: server.origin,
-      clock,
+    const { clock, server, release, client } = await heldClient({
       cache: { ttlMs: 60_000 },
-      retry: false,
-      breaker: false,
     })
-    const leader = open.client.get('/getUserById/1', { deadlineMs: 5_000 })
-    const follower = open.client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
+    const leader = client.get('/getUserById/1', { deadlineMs: 5_000 })
+    const follower = client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
     await vi.waitFor(() => expect(server.requests).toBe(1))
     clock.advance(100)
     expect(await follower).toMatchObject({
@@ -243,18 +239,11 @@ describe('no success after the deadline', () => {
   })
 
   it('gives a coalesced caller whose deadline passed before its timer ran a timeout, not the late answer', async () => {
-    const clock = new TestClock()
-    const { server, release } = await heldServer()
-    open.server = server
-    open.client = createUpstreamClient({
-      baseUrl: server.origin,
-      clock,
+    const { clock, server, release, client } = await heldClient({
       cache: { ttlMs: 60_000 },
-      retry: false,
-      breaker: false,
     })
-    const leader = open.client.get('/getUserById/1', { deadlineMs: 5_000 })
-    const follower = open.client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
+    const leader = client.get('/getUserById/1', { deadlineMs: 5_000 })
+    const follower = client.get('/getUserById/1', { deadlineMs: 100 }).catch((e: unknown) => e)
     await vi.waitFor(() => expect(server.requests).toBe(1))
     clock.skip(150)
     release()
@@ -263,18 +252,11 @@ describe('no success after the deadline', () => {
   })
 
   it('keeps the late success of a write without an idempotency key (a timeout would invite a resend)', async () => {
-    const clock = new TestClock()
-    const { server, release } = await heldServer()
-    open.server = server
-    open.client = createUpstreamClient({
-      baseUrl: server.origin,
-      clock,
+    const { clock, server, release, client } = await heldClient({
       deadlineMs: 1_000,
-      retry: false,
-      breaker: false,
     })
-    const write = open.client.post('/addEvent', { name: 'x' })
-    const keyed = open.client
+    const write = client.post('/addEvent', { name: 'x' })
+    const keyed = client
       .post('/addEvent', { name: 'x' }, { idempotencyKey: 'k-1' })
       .catch((e: unknown) => e)
     await vi.waitFor(() => expect(server.requests).toBe(2))
