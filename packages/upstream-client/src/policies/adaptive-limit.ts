@@ -1,13 +1,11 @@
-import { AsyncResource } from 'node:async_hooks'
-import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import { isUpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks } from '../hooks.js'
 import { fail } from '../validate.js'
 import { OTHER_OPERATION } from './operation-breakers.js'
+import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -115,28 +113,8 @@ export function resolveAdaptiveLimit(
 /** Private: samples averaged plainly before the long-term average turns exponential. */
 const WARMUP_SAMPLES = 10
 
-/** Largest delay a timer accepts; a longer (or infinite) deadline gets no timer. */
-const MAX_TIMER_MS = 2_147_483_647
-
 /** Private: a call waiting for a slot of its operation. */
-interface Waiter {
-  call: Call
-  attempt: number
-  run: AttemptFn
-  resolve: (value: Promise<unknown>) => void
-  reject: (error: UpstreamError) => void
-  unwatch: () => void
-  /**
-   * Runs `fn` in the async context of the caller that queued: the waiter is let in when another
-   * attempt settles, and must not run (be traced, log) in that attempt's context.
-   */
-  scope: <T>(fn: () => T) => T
-}
-
-/** Private: runs `fn`; bound with `AsyncResource.bind`, in the context it was bound in. */
-function runInScope<T>(fn: () => T): T {
-  return fn()
-}
+type Waiter = QueuedAttempt
 
 /** Private: the learned limit and the slots of one operation. */
 interface OperationLimit {
@@ -235,19 +213,9 @@ export class AdaptiveLimiter {
         )
       }
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        call,
-        attempt,
-        run,
-        resolve,
-        reject,
-        unwatch: noop,
-        scope: AsyncResource.bind(runInScope),
-      }
-      op.queue.push(waiter)
-      this.#watch(op, waiter)
-    })
+    return queueAttempt(op.queue, call, attempt, run, this.#clock, () =>
+      this.#limitError(op, call, attempt, 'no slot before its deadline'),
+    )
   }
 
   #run(op: OperationLimit, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
@@ -326,44 +294,6 @@ export class AdaptiveLimiter {
     }
   }
 
-  /** A waiting call leaves the queue at its deadline or when its caller aborts. */
-  #watch(op: OperationLimit, waiter: Waiter): void {
-    const { call, attempt } = waiter
-    const leave = (error: UpstreamError) => {
-      const index = op.queue.indexOf(waiter)
-      if (index === -1) return
-      op.queue.splice(index, 1)
-      waiter.unwatch()
-      waiter.reject(error)
-    }
-    const waitMs = call.deadlineAt - this.#clock.now()
-    const timer =
-      waitMs > MAX_TIMER_MS
-        ? undefined
-        : this.#clock.setTimeout(
-            () => leave(this.#limitError(op, call, attempt, 'no slot before its deadline')),
-            waitMs,
-          )
-    const signal = call.signal
-    const unsubscribe =
-      signal === undefined
-        ? undefined
-        : onAbort(signal, () =>
-            leave(
-              new UpstreamAbortError({
-                method: call.method,
-                url: call.url,
-                attempts: attempt - 1,
-                cause: signal.reason,
-              }),
-            ),
-          )
-    waiter.unwatch = () => {
-      if (timer !== undefined) this.#clock.clearTimeout(timer)
-      unsubscribe?.()
-    }
-  }
-
   /**
    * The optimistic round-trip estimate used to refuse waits that cannot end in time: the smaller
    * of the long-term average and the last sample, 0 before any sample (then nobody is refused).
@@ -437,6 +367,3 @@ function integer(key: string, value: unknown, min: number): number {
   }
   return value
 }
-
-/** Private: the `unwatch` of a waiter before its watch starts. */
-function noop(): void {}

@@ -1,9 +1,9 @@
 import { AsyncResource } from 'node:async_hooks'
-import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
+import { watchQueuedCall } from './queue-wait.js'
 
 /** @internal Resolved `maxInFlight` settings of a client. */
 export interface BulkheadOptions {
@@ -15,9 +15,6 @@ export interface BulkheadOptions {
 
 /** Hint given to a rejected call: slots free up as soon as the calls in flight settle. */
 const BUSY_HINT_MS = 100
-
-/** Largest delay a timer accepts; a longer (or infinite) deadline gets no timer. */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** Private: a call waiting for a slot of its operation. */
 interface Waiter {
@@ -111,29 +108,20 @@ export class BulkheadPolicy {
   /** Takes a waiter out of the queue at its deadline or when its caller aborts. */
   #watch(slots: Slots, waiter: Waiter, reject: (error: unknown) => void): () => void {
     const { call } = waiter
-    const leave = (error: unknown) => {
-      const index = slots.queue.indexOf(waiter)
-      if (index === -1) return
-      slots.queue.splice(index, 1)
-      unwatch()
-      if (slots.inFlight === 0 && slots.queue.length === 0) this.#slots.delete(call.operation)
-      reject(error)
-    }
-    const waitMs = call.deadlineAt - this.#clock.now()
-    const timer =
-      waitMs > MAX_TIMER_MS
-        ? undefined
-        : this.#clock.setTimeout(
-            () => leave(this.#busy(call, 'waited for a free slot until its deadline')),
-            Math.max(0, waitMs),
-          )
-    const signal = call.signal
-    const unsubscribe =
-      signal === undefined ? undefined : onAbort(signal, () => leave(abortError(call, signal)))
-    const unwatch = () => {
-      if (timer !== undefined) this.#clock.clearTimeout(timer)
-      unsubscribe?.()
-    }
+    const unwatch = watchQueuedCall(
+      call,
+      this.#clock,
+      0,
+      () => this.#busy(call, 'waited for a free slot until its deadline'),
+      (error) => {
+        const index = slots.queue.indexOf(waiter)
+        if (index === -1) return
+        slots.queue.splice(index, 1)
+        unwatch()
+        if (slots.inFlight === 0 && slots.queue.length === 0) this.#slots.delete(call.operation)
+        reject(error)
+      },
+    )
     return unwatch
   }
 

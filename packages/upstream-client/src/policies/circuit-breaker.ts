@@ -1,10 +1,7 @@
-import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
-import { onAbort } from '../abort.js'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
 import { CircuitOpenError } from '../errors/circuit-open-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
@@ -17,6 +14,7 @@ import {
 } from '../hooks.js'
 import type { ResolvedBreakerOptions } from '../options.js'
 import { channels } from '../telemetry/channels.js'
+import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
 import type { AttemptFn } from './retry.js'
 
 /**
@@ -40,20 +38,7 @@ export function defaultIsFailure(error: UpstreamError): boolean {
 }
 
 /** Private: a call waiting for the post-recovery ramp to allow it in. */
-interface Waiter {
-  call: Call
-  attempt: number
-  run: AttemptFn
-  resolve: (value: Promise<unknown>) => void
-  reject: (error: UpstreamError) => void
-  /** Cancels the deadline timer and abort subscription that let the waiter leave the queue. */
-  unwatch: () => void
-  /**
-   * Runs `fn` in the async context of the call that queued: it is admitted when another call
-   * settles, and must not run (and be traced, and log) in that call's context.
-   */
-  scope: <T>(fn: () => T) => T
-}
+type Waiter = QueuedAttempt
 
 /** Private: the gradual return of traffic after a successful probe. */
 interface Ramp {
@@ -62,9 +47,6 @@ interface Ramp {
   inFlight: number
   queue: Waiter[]
 }
-
-/** Largest delay a timer accepts; a longer (or infinite) deadline gets no timer. */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** Hint given to calls rejected while a probe runs or the ramp queue is full. */
 const RECOVERING_HINT_MS = 1_000
@@ -225,19 +207,9 @@ export class CircuitBreakerPolicy {
       )
     }
     if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        call,
-        attempt,
-        run,
-        resolve,
-        reject,
-        unwatch: noop,
-        scope: AsyncResource.bind(runInScope),
-      }
-      ramp.queue.push(waiter)
-      this.#watch(ramp, waiter)
-    })
+    return queueAttempt(ramp.queue, call, attempt, run, this.#clock, () =>
+      this.#deadlineError(call, attempt),
+    )
   }
 
   /** Stops opossum's timers and rejects calls waiting in the ramp queue. Idempotent. */
@@ -312,45 +284,9 @@ export class CircuitBreakerPolicy {
     if (success) this.#rampChanged(ramp.allowance, ramp.queue.length, 'widened')
   }
 
-  /**
-   * A queued call keeps its deadline and its caller's signal: either one takes it out of the
-   * queue at once, instead of when the ramp next moves (which can be a whole attempt timeout
-   * away while the calls in flight hang).
-   */
-  #watch(ramp: Ramp, waiter: Waiter): void {
-    const { call, attempt } = waiter
-    const leave = (error: UpstreamError) => {
-      const index = ramp.queue.indexOf(waiter)
-      if (index === -1) return
-      ramp.queue.splice(index, 1)
-      waiter.unwatch()
-      waiter.reject(error)
-    }
-    const waitMs = call.deadlineAt - this.#clock.now()
-    const timer =
-      waitMs > MAX_TIMER_MS
-        ? undefined
-        : this.#clock.setTimeout(() => leave(this.#deadlineError(call, attempt)), waitMs)
-    const signal = call.signal
-    const unsubscribe =
-      signal === undefined
-        ? undefined
-        : onAbort(signal, () =>
-            leave(
-              new UpstreamAbortError({
-                method: call.method,
-                url: call.url,
-                attempts: attempt - 1,
-                cause: signal.reason,
-              }),
-            ),
-          )
-    waiter.unwatch = () => {
-      if (timer !== undefined) this.#clock.clearTimeout(timer)
-      unsubscribe?.()
-    }
-  }
-
+  // A queued call keeps its deadline and its caller's signal (`queueAttempt`): either one takes
+  // it out of the queue at once, instead of when the ramp next moves (which can be a whole
+  // attempt timeout away while the calls in flight hang).
   #deadlineError(call: Call, attempt: number): UpstreamTimeoutError {
     return new UpstreamTimeoutError({
       method: call.method,
@@ -448,11 +384,3 @@ export const sharedPolicies = new WeakMap<object, CircuitBreakerPolicy>()
  * through `createCircuitBreaker`), as carried by its state and ramp events.
  */
 export const ALL_OPERATIONS = '*'
-
-/** Private: the `unwatch` of a waiter before its watch starts. */
-function noop(): void {}
-
-/** Private: runs `fn`; bound with `AsyncResource.bind`, in the context it was bound in. */
-function runInScope<T>(fn: () => T): T {
-  return fn()
-}
