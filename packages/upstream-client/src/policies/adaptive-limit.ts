@@ -113,9 +113,6 @@ export function resolveAdaptiveLimit(
 /** Private: samples averaged plainly before the long-term average turns exponential. */
 const WARMUP_SAMPLES = 10
 
-/** Private: a call waiting for a slot of its operation. */
-type Waiter = QueuedAttempt
-
 /** Private: the learned limit and the slots of one operation. */
 interface OperationLimit {
   name: string
@@ -127,7 +124,7 @@ interface OperationLimit {
   /** The last sampled RTT, in ms. */
   lastRtt: number
   samples: number
-  queue: Waiter[]
+  queue: QueuedAttempt[]
 }
 
 /**
@@ -278,7 +275,7 @@ export class AdaptiveLimiter {
   /** Lets waiting calls in while the limit has room (after a release or a raised limit). */
   #drain(op: OperationLimit): void {
     while (op.queue.length > 0 && op.inFlight < Math.floor(op.estimate)) {
-      const waiter = op.queue.shift() as Waiter
+      const waiter = op.queue.shift() as QueuedAttempt
       waiter.unwatch()
       const { call, attempt } = waiter
       // A slot that comes too late for even a quick round trip would only send a request whose

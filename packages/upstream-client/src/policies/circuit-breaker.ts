@@ -3,7 +3,6 @@ import CircuitBreaker from 'opossum'
 import type { Call } from '../call.js'
 import type { Clock } from '../clock.js'
 import { CircuitOpenError } from '../errors/circuit-open-error.js'
-import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
 import {
   type CircuitState,
@@ -14,6 +13,7 @@ import {
 } from '../hooks.js'
 import type { ResolvedBreakerOptions } from '../options.js'
 import { channels } from '../telemetry/channels.js'
+import { deadlineError } from './deadline.js'
 import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
 import type { AttemptFn } from './retry.js'
 
@@ -37,15 +37,12 @@ export function defaultIsFailure(error: UpstreamError): boolean {
   }
 }
 
-/** Private: a call waiting for the post-recovery ramp to allow it in. */
-type Waiter = QueuedAttempt
-
 /** Private: the gradual return of traffic after a successful probe. */
 interface Ramp {
   /** Calls allowed in flight; doubles with every success until `rampLimit`. */
   allowance: number
   inFlight: number
-  queue: Waiter[]
+  queue: QueuedAttempt[]
 }
 
 /** Hint given to calls rejected while a probe runs or the ramp queue is full. */
@@ -208,7 +205,7 @@ export class CircuitBreakerPolicy {
     }
     if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
     return queueAttempt(ramp.queue, call, attempt, run, this.#clock, () =>
-      this.#deadlineError(call, attempt),
+      deadlineError(call, attempt - 1),
     )
   }
 
@@ -279,7 +276,7 @@ export class CircuitBreakerPolicy {
       return
     }
     while (ramp.inFlight < ramp.allowance && ramp.queue.length > 0) {
-      this.#admit(ramp.queue.shift() as Waiter, ramp)
+      this.#admit(ramp.queue.shift() as QueuedAttempt, ramp)
     }
     if (success) this.#rampChanged(ramp.allowance, ramp.queue.length, 'widened')
   }
@@ -287,27 +284,17 @@ export class CircuitBreakerPolicy {
   // A queued call keeps its deadline and its caller's signal (`queueAttempt`): either one takes
   // it out of the queue at once, instead of when the ramp next moves (which can be a whole
   // attempt timeout away while the calls in flight hang).
-  #deadlineError(call: Call, attempt: number): UpstreamTimeoutError {
-    return new UpstreamTimeoutError({
-      method: call.method,
-      url: call.url,
-      attempts: attempt - 1,
-      timeoutMs: call.deadlineMs,
-      phase: 'deadline',
-    })
-  }
-
-  #admit(waiter: Waiter, ramp: Ramp | undefined): void {
+  #admit(waiter: QueuedAttempt, ramp: Ramp | undefined): void {
     waiter.scope(() => this.#admitInScope(waiter, ramp))
   }
 
-  #admitInScope(waiter: Waiter, ramp: Ramp | undefined): void {
+  #admitInScope(waiter: QueuedAttempt, ramp: Ramp | undefined): void {
     const { call, attempt, run } = waiter
     waiter.unwatch()
     // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
     // not be counted as an upstream failure either.
     if (this.#clock.now() >= call.deadlineAt) {
-      waiter.reject(this.#deadlineError(call, attempt))
+      waiter.reject(deadlineError(call, attempt - 1))
       return
     }
     if (call.signal?.aborted) {

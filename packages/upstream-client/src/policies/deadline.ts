@@ -12,6 +12,19 @@ export function startDeadline(call: Call, clock: Clock, deadlineMs: number): voi
 }
 
 /**
+ * @internal The error of a call whose overall deadline passed, after `attempts` attempts.
+ */
+export function deadlineError(call: Call, attempts: number): UpstreamTimeoutError {
+  return new UpstreamTimeoutError({
+    method: call.method,
+    url: call.url,
+    attempts,
+    timeoutMs: call.deadlineMs,
+    phase: 'deadline',
+  })
+}
+
+/**
  * @internal Per-attempt budget: the smaller of the attempt's own timeout and the time left before
  * the deadline. Zero or less means the deadline has already passed; a budget below
  * `call.timeoutMs` means the deadline, not the attempt timeout, is what limits this attempt.
@@ -31,17 +44,7 @@ export function raceDeadline(
 ): Promise<unknown> {
   startDeadline(call, clock, call.deadlineMs)
   return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(() => {
-      reject(
-        new UpstreamTimeoutError({
-          method: call.method,
-          url: call.url,
-          attempts: 0,
-          timeoutMs: call.deadlineMs,
-          phase: 'deadline',
-        }),
-      )
-    }, call.deadlineMs)
+    const timer = clock.setTimeout(() => reject(deadlineError(call, 0)), call.deadlineMs)
     promise.then(
       (value) => {
         clock.clearTimeout(timer)
@@ -70,12 +73,6 @@ export function deliverByDeadline(
   if (!call.retrySafe || call.deadlineMs === Number.POSITIVE_INFINITY) return promise
   return promise.then((value) => {
     if (call.outcome === 'stale' || clock.now() < call.deadlineAt) return value
-    throw new UpstreamTimeoutError({
-      method: call.method,
-      url: call.url,
-      attempts: call.attempts,
-      timeoutMs: call.deadlineMs,
-      phase: 'deadline',
-    })
+    throw deadlineError(call, call.attempts)
   })
 }

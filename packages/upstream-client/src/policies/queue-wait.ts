@@ -7,7 +7,7 @@ import type { UpstreamError } from '../errors/upstream-error.js'
 import type { AttemptFn } from './retry.js'
 
 /** Longest delay `setTimeout` takes; a longer wait (an `Infinity` deadline) gets no timer. */
-export const MAX_TIMER_MS = 2_147_483_647
+const MAX_TIMER_MS = 2_147_483_647
 
 /**
  * @internal Watches a call waiting in one of the client's queues (the bulkhead's slots, the

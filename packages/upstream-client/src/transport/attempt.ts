@@ -10,7 +10,7 @@ import { InvalidBodyError } from '../errors/invalid-body-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import type { UpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks, Hook } from '../hooks.js'
-import { attemptBudget } from '../policies/deadline.js'
+import { attemptBudget, deadlineError } from '../policies/deadline.js'
 import { BodyCollector, isBodyless, parseErrorBody } from './body.js'
 import { classifyTransportError, parseRetryAfter } from './classify.js'
 
@@ -37,17 +37,7 @@ export interface TransportConfig {
 export function runAttempt(config: TransportConfig, call: Call, attempt: number): Promise<unknown> {
   const startedAt = config.clock.now()
   const budgetMs = attemptBudget(call, startedAt)
-  if (budgetMs <= 0) {
-    return Promise.reject(
-      new UpstreamTimeoutError({
-        method: call.method,
-        url: call.url,
-        attempts: attempt - 1,
-        timeoutMs: call.deadlineMs,
-        phase: 'deadline',
-      }),
-    )
-  }
+  if (budgetMs <= 0) return Promise.reject(deadlineError(call, attempt - 1))
   if (call.signal?.aborted) {
     return Promise.reject(
       new UpstreamAbortError({
