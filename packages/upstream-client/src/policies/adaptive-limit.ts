@@ -1,12 +1,12 @@
 import type { Call } from '../call.js'
+import { checks, fail } from '../checks.js'
 import type { Clock } from '../clock.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
 import { isUpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks } from '../hooks.js'
-import { fail } from '../validate.js'
-import { OTHER_OPERATION } from './operation-breakers.js'
-import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
-import type { AttemptFn } from './retry.js'
+import { OperationMap } from '../operation-map.js'
+import type { Attempt, Step } from '../pipeline.js'
+import { type AttemptFn, type QueuedAttempt, queueAttempt } from '../queue-wait.js'
 
 /**
  * Adaptive concurrency options (`adaptiveLimit`): a limit on the attempts of each operation in
@@ -73,9 +73,7 @@ export function resolveAdaptiveLimit(
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     fail('adaptiveLimit', 'an object, true or false', value)
   }
-  for (const key of Object.keys(given)) {
-    if (!KEYS.includes(key)) fail(`adaptiveLimit.${key}`, `one of ${KEYS.join(', ')}`, key)
-  }
+  checks.rejectUnknown('adaptiveLimit.', given, KEYS)
   const g = given as AdaptiveLimitOptions
   const d = adaptiveLimitDefaults
   const minLimit = integer('minLimit', g.minLimit ?? d.minLimit, 1)
@@ -107,6 +105,18 @@ export function resolveAdaptiveLimit(
     longWindow,
     queueSize,
     maxQueued,
+  }
+}
+
+/**
+ * @internal The adaptive-limit step (per attempt): runs each attempt within its operation's
+ * learned limit. It sits outside the breakers, so its refusals are never breaker failures.
+ */
+export function adaptiveLimitStep(limiter: AdaptiveLimiter): Step<Attempt> {
+  return {
+    name: 'adaptive-limit',
+    run: (attempt, next) =>
+      limiter.execute(attempt.call.operation, attempt.call, attempt.number, () => next(attempt)),
   }
 }
 
@@ -161,8 +171,7 @@ export class AdaptiveLimiter {
   readonly #options: ResolvedAdaptiveLimit
   readonly #clock: Clock
   readonly #hooks: ClientHooks
-  readonly #maxOperations: number
-  readonly #operations = new Map<string, OperationLimit>()
+  readonly #operations: OperationMap<OperationLimit>
   readonly #factor: number
 
   constructor(
@@ -176,13 +185,21 @@ export class AdaptiveLimiter {
     this.#options = options
     this.#clock = clock
     this.#hooks = hooks
-    this.#maxOperations = maxOperations
+    this.#operations = new OperationMap(maxOperations, (name) => ({
+      name,
+      estimate: options.initialLimit,
+      inFlight: 0,
+      longRtt: 0,
+      lastRtt: 0,
+      samples: 0,
+      queue: [],
+    }))
     this.#factor = 2 / (options.longWindow + 1)
   }
 
   /** The current limit of `operation` (the initial limit before its first call). */
   limit(operation: string): number {
-    const op = this.#operations.get(operation)
+    const op = this.#operations.peek(operation)
     return op === undefined ? this.#options.initialLimit : Math.floor(op.estimate)
   }
 
@@ -300,22 +317,7 @@ export class AdaptiveLimiter {
   }
 
   #operation(name: string): OperationLimit {
-    let op = this.#operations.get(name)
-    if (op === undefined) {
-      // Operation names come from callers; past the bound they share one limit.
-      if (this.#operations.size >= this.#maxOperations) return this.#operation(OTHER_OPERATION)
-      op = {
-        name,
-        estimate: this.#options.initialLimit,
-        inFlight: 0,
-        longRtt: 0,
-        lastRtt: 0,
-        samples: 0,
-        queue: [],
-      }
-      this.#operations.set(name, op)
-    }
-    return op
+    return this.#operations.get(name)
   }
 
   #limitError(

@@ -1,41 +1,19 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { CircuitOpenError } from '../errors/circuit-open-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import { type Call, deadlineError } from '../../call.js'
+import type { Clock } from '../../clock.js'
+import { CircuitOpenError } from '../../errors/circuit-open-error.js'
+import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
 import {
   type CircuitState,
   Hook,
   type RampChangeEvent,
   type RampPhase,
   type StateChangeEvent,
-} from '../hooks.js'
-import type { ResolvedBreakerOptions } from '../options.js'
-import { channels } from '../telemetry/channels.js'
-import { deadlineError } from './deadline.js'
-import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
-import type { AttemptFn } from './retry.js'
-
-/**
- * The default failure classification of the breaker (and of stale-if-error): 5xx, 429, timeouts
- * and network errors say the upstream is unhealthy; other 4xx, aborts and body problems do not.
- * Useful as a building block for a custom `breaker.isFailure`.
- *
- * @example
- * breaker: { isFailure: (e) => defaultIsFailure(e) && e.status !== 501 }
- */
-export function defaultIsFailure(error: UpstreamError): boolean {
-  switch (error.code) {
-    case 'UPSTREAM_TIMEOUT':
-    case 'UPSTREAM_NETWORK':
-      return true
-    case 'UPSTREAM_HTTP_STATUS':
-      return error.status !== undefined && (error.status >= 500 || error.status === 429)
-    default:
-      return false
-  }
-}
+} from '../../hooks.js'
+import { type AttemptFn, type QueuedAttempt, queueAttempt } from '../../queue-wait.js'
+import { channels } from '../../telemetry/channels.js'
+import type { ResolvedBreakerOptions } from './options.js'
 
 /** Private: the gradual return of traffic after a successful probe. */
 interface Ramp {

@@ -1,13 +1,16 @@
 import { AsyncResource } from 'node:async_hooks'
-import { onAbort } from '../abort.js'
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
-import type { UpstreamError } from '../errors/upstream-error.js'
-import type { AttemptFn } from './retry.js'
+import { onAbort } from './abort.js'
+import type { Call } from './call.js'
+import { MAX_TIMER_MS } from './checks.js'
+import type { Clock } from './clock.js'
+import { UpstreamAbortError } from './errors/abort-error.js'
+import type { UpstreamError } from './errors/upstream-error.js'
 
-/** Longest delay `setTimeout` takes; a longer wait (an `Infinity` deadline) gets no timer. */
-const MAX_TIMER_MS = 2_147_483_647
+/**
+ * @internal One attempt of a call as the queueing policies run it; `attempt` starts at 1. A step
+ * passes a closure over its `next`, so the queue can start the attempt when its turn comes.
+ */
+export type AttemptFn = (call: Call, attempt: number) => Promise<unknown>
 
 /**
  * @internal Watches a call waiting in one of the client's queues (the bulkhead's slots, the

@@ -1,7 +1,9 @@
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { CircuitOpenError } from '../errors/circuit-open-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import type { Call } from '../../call.js'
+import type { Clock } from '../../clock.js'
+import { CircuitOpenError } from '../../errors/circuit-open-error.js'
+import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
+import { type CircuitState, Hook, type StateChangeEvent } from '../../hooks.js'
+import type { AttemptFn } from '../../queue-wait.js'
 import type {
   BreakerStateStore,
   BreakerStoreEvent,
@@ -9,9 +11,7 @@ import type {
   FleetOutcome,
   FleetRule,
   FleetView,
-} from '../fleet.js'
-import { type CircuitState, Hook, type StateChangeEvent } from '../hooks.js'
-import type { AttemptFn } from './retry.js'
+} from './state-store.js'
 
 /**
  * Longest wait for the store on a call's path (probe lease, ramp slot). A store that has not
