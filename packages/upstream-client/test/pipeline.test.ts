@@ -170,7 +170,7 @@ describe('user steps (the `steps` option)', () => {
 /** A shared store (the contract's brand): `load` waits `waitMs` on the clock, then fetches. */
 function slowStore(clock: TestClock, waitMs: number): SharedStore & { loads: number } {
   const store = {
-    kind: sharedStoreKind,
+    kind: sharedStoreKind as typeof sharedStoreKind,
     loads: 0,
     load<T>(_key: string, fetch: () => Promise<T>, options: { ttlMs: number }) {
       store.loads++
