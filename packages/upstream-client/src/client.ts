@@ -167,7 +167,7 @@ export interface UpstreamClient {
  * A call runs through one list of steps, outermost first (README, "How a call runs"); a policy
  * that is turned off is left out of the list, so it costs nothing per call:
  *
- * - per call: delivery by the deadline → fresh cache → coalescing → stale-if-error → deadline →
+ * - per call: fresh cache → delivery by the deadline → coalescing → stale-if-error → deadline →
  *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry;
  * - per attempt (each `next(call)` of the retry step is one attempt, see `toAttempts`): adaptive
  *   limit → fleet breaker → operation breaker → retry-budget count → the user's `attempt` steps →
@@ -218,8 +218,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   // The documented order, outermost first. Steps run once per call down to retry; below the
   // boundary each step runs once per attempt.
   const callSteps = present<Call>(
-    deliveryStep(clock),
     cache && cacheReadStep(cache, hooks),
+    deliveryStep(clock),
     cache && coalesceStep(new Coalescer(), clock, hooks),
     cache?.staleIfError && staleIfErrorStep(cache, breakers.isFailure, hooks),
     deadlineStep(clock),

@@ -20,13 +20,13 @@ export function deadlineStep(clock: Clock): Step<Call> {
 }
 
 /**
- * @internal The delivery step (per call, outermost): a success reaches the caller only before
- * the call's deadline. The transport already refuses an answer that completed late; this covers
+ * @internal The delivery step (per call, right inside the fresh-cache step, so a cache hit
+ * skips it): a success reaches the caller only before the call's deadline. The transport already refuses an answer that completed late; this covers
  * the policies' own work after it (breaker and limiter bookkeeping, releasing queued calls) on a
- * busy event loop. Fresh-cache and stale answers are exempt: a cache hit starts no deadline, and
- * a stale answer is served because the call failed, possibly at its deadline. So are writes
+ * busy event loop. Stale answers are exempt: they are served because the call failed, possibly
+ * at its deadline. So are writes
  * without an idempotency key, whose success must not look like a failure worth sending again.
- * Outermost, so each caller of a coalesced GET is held to its own deadline.
+ * Outside coalescing, so each caller of a coalesced GET is held to its own deadline.
  */
 export function deliveryStep(clock: Clock): Step<Call> {
   return {
@@ -34,8 +34,7 @@ export function deliveryStep(clock: Clock): Step<Call> {
     run: (call, next) => {
       if (!call.retrySafe || call.deadlineMs === Number.POSITIVE_INFINITY) return next(call)
       return next(call).then((value) => {
-        if (call.outcome === 'stale' || call.outcome === 'cache') return value
-        if (clock.now() < call.deadlineAt) return value
+        if (call.outcome === 'stale' || clock.now() < call.deadlineAt) return value
         throw deadlineError(call, call.attempts)
       })
     },
