@@ -179,24 +179,6 @@ export function appendQuery(callPath: string, query: unknown): string {
 
 // Private helpers below.
 
-/** Private: longest first segment kept in a fallback operation key. */
-const MAX_SEGMENT = 64
-
-/**
- * Private: templates of the most recent paths built by the `path` tag. A tagged template returns
- * a primitive string, which cannot carry the template itself; the call that uses the path is
- * normally made at once, so a small bounded map (oldest entry dropped first) is enough. A path
- * that fell out of it is keyed by its first segment, which is still a valid key.
- */
-const templates = new Map<string, string>()
-const MAX_TEMPLATES = 1_024
-
-/**
- * Private: the template text per call site. A tagged template passes the same frozen
- * `strings` array on every evaluation of one call site, so the text is built once per site.
- */
-const templateTexts = new WeakMap<TemplateStringsArray, string>()
-
 /** @internal Validates the per-call options the client reads on the hot path. */
 export function validateCallOptions(options: {
   timeoutMs?: unknown
@@ -236,6 +218,24 @@ export function validateCallOptions(options: {
     fail('cache', 'a boolean', options.cache)
   }
 }
+
+/** Private: longest first segment kept in a fallback operation key. */
+const MAX_SEGMENT = 64
+
+/**
+ * Private: templates of the most recent paths built by the `path` tag. A tagged template returns
+ * a primitive string, which cannot carry the template itself; the call that uses the path is
+ * normally made at once, so a small bounded map (oldest entry dropped first) is enough. A path
+ * that fell out of it is keyed by its first segment, which is still a valid key.
+ */
+const templates = new Map<string, string>()
+const MAX_TEMPLATES = 1_024
+
+/**
+ * Private: the template text per call site. A tagged template passes the same frozen
+ * `strings` array on every evaluation of one call site, so the text is built once per site.
+ */
+const templateTexts = new WeakMap<TemplateStringsArray, string>()
 
 /** An operation key: bounded printable ASCII, safe as a metric label and inside a Redis key. */
 const OPERATION = /^[\x20-\x7e]{1,128}$/
