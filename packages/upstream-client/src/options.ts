@@ -28,7 +28,7 @@ import {
   retryDefaults,
 } from './policies/retry/retry.js'
 import { resolveStore } from './policies/shared-tier.js'
-import type { SharedStore } from './store.js'
+import type { SharedStore } from './shared-store.js'
 import {
   type ResolvedTelemetryOptions,
   resolveTelemetryOptions,

@@ -1,7 +1,7 @@
 import type { Call } from '../call.js'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
 import type { Step } from '../pipeline.js'
-import { isSharedStore, type SharedStore } from '../store.js'
+import { isSharedStore, type SharedStore } from '../shared-store.js'
 
 /**
  * @internal Validates the client's `store` option: a branded {@link SharedStore}, and only
