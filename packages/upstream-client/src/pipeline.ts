@@ -58,9 +58,12 @@ export class Attempt implements AttemptState {
   status = 0
   /** Headers of the last response this attempt received (undefined before one arrived). */
   responseHeaders: Readonly<Record<string, string | string[] | undefined>> | undefined
+  /** Size of the last response body this attempt received, in bytes. */
+  responseBytes = 0
   #headers: Record<string, string>
   #ownHeaders = false
   #controller: AbortController | undefined
+  #watcher: (() => void) | undefined
 
   constructor(call: Call, number: number) {
     this.call = call
@@ -92,15 +95,36 @@ export class Attempt implements AttemptState {
 
   /** Aborts this attempt only; it then rejects with `UpstreamAbortError`. */
   abort(reason?: unknown): void {
-    this.#own().abort(reason)
+    const controller = this.#own()
+    if (controller.signal.aborted) return
+    controller.abort(reason)
+    this.#watcher?.()
+  }
+
+  /** @internal Whether the caller's signal or {@link abort} has aborted this attempt. */
+  get aborted(): boolean {
+    return this.#controller?.signal.aborted === true || this.call.signal?.aborted === true
+  }
+
+  /** @internal The reason of the abort: this attempt's own, else the caller's. */
+  get abortReason(): unknown {
+    const own = this.#controller?.signal
+    return own?.aborted ? own.reason : this.call.signal?.reason
   }
 
   /**
-   * @internal The signal the transport listens to: the attempt's own once one exists, else the
-   * call's, so an attempt nobody aborts on its own costs no AbortController.
+   * @internal Calls `listener` once when the caller's signal fires or {@link abort} is called
+   * (the transport's one subscription); returns the function that stops watching. An attempt
+   * nobody aborts on its own costs no AbortController.
    */
-  get activeSignal(): AbortSignal | undefined {
-    return this.#controller?.signal ?? this.call.signal
+  watchAbort(listener: () => void): () => void {
+    this.#watcher = listener
+    const callSignal = this.call.signal
+    const off = callSignal === undefined ? undefined : onAbort(callSignal, listener)
+    return () => {
+      this.#watcher = undefined
+      off?.()
+    }
   }
 
   #own(): AbortController {
@@ -147,6 +171,8 @@ export interface AttemptState {
   readonly status: number
   /** Headers of the response this attempt received (lower-case names); undefined before one arrived. */
   readonly responseHeaders: Readonly<Record<string, string | string[] | undefined>> | undefined
+  /** Size of the response body this attempt received, in bytes (0 before one arrived). */
+  readonly responseBytes: number
 }
 
 /**

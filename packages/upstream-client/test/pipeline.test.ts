@@ -186,6 +186,53 @@ function slowStore(clock: TestClock, waitMs: number): SharedStore & { loads: num
   return store
 }
 
+describe('attempt state', () => {
+  it('an attempt aborted on its own rejects alone; the call, other calls and the pool go on', async () => {
+    const held: Array<() => void> = []
+    open.server = await startServer((req, res) => {
+      if (req.url === '/slow') held.push(() => json(res, 200, {}))
+      else json(res, 200, { ok: 1 })
+    })
+    const sizes: number[] = []
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
+      steps: [
+        {
+          name: 'abandon-slow',
+          scope: 'attempt',
+          run: (attempt, next) => {
+            // What a hedge that lost does: cancel its own attempt, never the caller's signal.
+            if (attempt.call.path === '/slow') queueMicrotask(() => attempt.abort('hedge lost'))
+            return next().finally(() => sizes.push(attempt.responseBytes))
+          },
+        },
+      ],
+    })
+    const caller = new AbortController()
+    const slow = open.client.get('/slow', { signal: caller.signal }).catch((e: unknown) => e)
+    const fast = open.client.get('/fast', { signal: caller.signal })
+    expect(isUpstreamErrorCode(await slow, 'UPSTREAM_ABORTED')).toBe(true)
+    await expect(fast).resolves.toEqual({ ok: 1 })
+    expect(caller.signal.aborted).toBe(false)
+    expect(sizes).toContain(JSON.stringify({ ok: 1 }).length)
+    for (const release of held) release()
+  })
+
+  it('past maxOperations, the retry budget and the adaptive limit share the (other) entry', async () => {
+    open.server = await startServer((_req, res, n) => json(res, n % 2 === 1 ? 503 : 200, {}))
+    open.client = createUpstreamClient({
+      baseUrl: open.server.origin,
+      maxOperations: 1,
+      adaptiveLimit: true,
+      breaker: false,
+      retry: { retries: 1, minDelayMs: 0, maxDelayMs: 0, jitter: false },
+    })
+    for (const op of ['a', 'b', 'c', 'd']) await open.client.get(`/${op}`)
+    expect(open.server.requests).toBe(8)
+    expect(open.client.limit('c')).toBe(open.client.limit('d'))
+  })
+})
+
 describe('the order of the call steps', () => {
   it('a cached GET starts its deadline before the shared tier: a wait there spends it', async () => {
     open.server = await startServer((_req, res) => json(res, 200, { ok: 1 }))

@@ -1,6 +1,5 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { Dispatcher } from 'undici'
-import { onAbort } from '../abort.js'
 import { attemptBudget, type Call, deadlineError } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
@@ -38,17 +37,16 @@ export interface TransportConfig {
 export function runAttempt(config: TransportConfig, state: Attempt): Promise<unknown> {
   const call = state.call
   const attempt = state.number
-  const signal = state.activeSignal
   const startedAt = config.clock.now()
   const budgetMs = attemptBudget(call, startedAt)
   if (budgetMs <= 0) return Promise.reject(deadlineError(call, attempt - 1))
-  if (signal?.aborted) {
+  if (state.aborted) {
     return Promise.reject(
       new UpstreamAbortError({
         method: call.method,
         url: call.url,
         attempts: attempt - 1,
-        cause: signal.reason,
+        cause: state.abortReason,
       }),
     )
   }
@@ -72,7 +70,7 @@ export function runAttempt(config: TransportConfig, state: Attempt): Promise<unk
     })
   }
   return new Promise((resolve, reject) => {
-    const handler = new AttemptHandler(config, state, signal, budgetMs, startedAt, resolve, reject)
+    const handler = new AttemptHandler(config, state, budgetMs, startedAt, resolve, reject)
     try {
       config.dispatcher.dispatch(
         {
@@ -138,7 +136,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   constructor(
     config: TransportConfig,
     state: Attempt,
-    signal: AbortSignal | undefined,
     budgetMs: number,
     startedAt: number,
     resolve: (value: unknown) => void,
@@ -159,18 +156,17 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       config.hooks.response.active || config.hooks.attemptError.active
         ? new AsyncResource('UpstreamAttempt')
         : undefined
-    if (signal !== undefined) {
-      this.#unsubscribeAbort = onAbort(signal, () =>
-        this.#abortWith(
-          new UpstreamAbortError({
-            method: call.method,
-            url: call.url,
-            attempts: attempt,
-            cause: signal.reason,
-          }),
-        ),
-      )
-    }
+    // The caller's signal, or this attempt's own abort (a hedge that lost), whichever comes first.
+    this.#unsubscribeAbort = state.watchAbort(() =>
+      this.#abortWith(
+        new UpstreamAbortError({
+          method: call.method,
+          url: call.url,
+          attempts: attempt,
+          cause: state.abortReason,
+        }),
+      ),
+    )
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -212,6 +208,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const status = this.#status
     const text = isBodyless(status) ? '' : this.#body.text()
     call.responseBytes = this.#body.bytes
+    this.#state.responseBytes = this.#body.bytes
     this.#emitResponse()
     if (status >= 200 && status < 300) {
       if (text === '') {
