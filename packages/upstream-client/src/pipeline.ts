@@ -63,7 +63,7 @@ export class Attempt implements AttemptState {
   #headers: Record<string, string>
   #ownHeaders = false
   #controller: AbortController | undefined
-  #watcher: (() => void) | undefined
+  #watcher: AbortWatcher | undefined
 
   constructor(call: Call, number: number) {
     this.call = call
@@ -98,7 +98,7 @@ export class Attempt implements AttemptState {
     const controller = this.#own()
     if (controller.signal.aborted) return
     controller.abort(reason)
-    this.#watcher?.()
+    this.#watcher?.attemptAborted()
   }
 
   /** @internal Whether the caller's signal or {@link abort} has aborted this attempt. */
@@ -113,18 +113,17 @@ export class Attempt implements AttemptState {
   }
 
   /**
-   * @internal Calls `listener` once when the caller's signal fires or {@link abort} is called
-   * (the transport's one subscription); returns the function that stops watching. An attempt
-   * nobody aborts on its own costs no AbortController.
+   * @internal Tells `watcher` when the caller's signal fires or {@link abort} is called (the
+   * transport's one subscription); returns the function that stops watching the caller's
+   * signal, if there is one. The watcher is not removed: it ignores a late call itself. An
+   * attempt nobody aborts on its own costs no AbortController and no closure.
    */
-  watchAbort(listener: () => void): () => void {
-    this.#watcher = listener
+  watchAbort(watcher: AbortWatcher): (() => void) | undefined {
+    this.#watcher = watcher
     const callSignal = this.call.signal
-    const off = callSignal === undefined ? undefined : onAbort(callSignal, listener)
-    return () => {
-      this.#watcher = undefined
-      off?.()
-    }
+    return callSignal === undefined
+      ? undefined
+      : onAbort(callSignal, () => watcher.attemptAborted())
   }
 
   #own(): AbortController {
@@ -139,6 +138,11 @@ export class Attempt implements AttemptState {
     }
     return this.#controller
   }
+}
+
+/** @internal Who is told that an attempt was aborted (the transport's handler). */
+export interface AbortWatcher {
+  attemptAborted(): void
 }
 
 /**

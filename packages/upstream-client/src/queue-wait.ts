@@ -5,12 +5,13 @@ import { MAX_TIMER_MS } from './checks.js'
 import type { Clock } from './clock.js'
 import { UpstreamAbortError } from './errors/abort-error.js'
 import type { UpstreamError } from './errors/upstream-error.js'
+import type { Attempt } from './pipeline.js'
 
 /**
- * @internal One attempt of a call as the queueing policies run it; `attempt` starts at 1. A step
- * passes a closure over its `next`, so the queue can start the attempt when its turn comes.
+ * @internal The rest of the attempt pipeline, as the per-attempt policies run it: a step passes
+ * its `next` as is, so the queue can start the attempt when its turn comes.
  */
-export type AttemptFn = (call: Call, attempt: number) => Promise<unknown>
+export type AttemptFn = (attempt: Attempt) => Promise<unknown>
 
 /**
  * @internal Watches a call waiting in one of the client's queues (the bulkhead's slots, the
@@ -57,7 +58,7 @@ export function watchQueuedCall(
  */
 export interface QueuedAttempt {
   call: Call
-  attempt: number
+  attempt: Attempt
   run: AttemptFn
   resolve: (value: Promise<unknown>) => void
   reject: (error: UpstreamError) => void
@@ -82,7 +83,7 @@ export function runInScope<T>(fn: () => T): T {
 export function queueAttempt(
   queue: QueuedAttempt[],
   call: Call,
-  attempt: number,
+  attempt: Attempt,
   run: AttemptFn,
   clock: Clock,
   deadlineError: () => UpstreamError,
@@ -98,7 +99,7 @@ export function queueAttempt(
       scope: AsyncResource.bind(runInScope),
     }
     queue.push(waiter)
-    waiter.unwatch = watchQueuedCall(call, clock, attempt - 1, deadlineError, (error) => {
+    waiter.unwatch = watchQueuedCall(call, clock, attempt.number - 1, deadlineError, (error) => {
       const index = queue.indexOf(waiter)
       if (index === -1) return
       queue.splice(index, 1)

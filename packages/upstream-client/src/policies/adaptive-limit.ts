@@ -115,8 +115,7 @@ export function resolveAdaptiveLimit(
 export function adaptiveLimitStep(limiter: AdaptiveLimiter): Step<Attempt> {
   return {
     name: 'adaptive-limit',
-    run: (attempt, next) =>
-      limiter.execute(attempt.call.operation, attempt.call, attempt.number, () => next(attempt)),
+    run: (attempt, next) => limiter.execute(attempt.call.operation, attempt.call, attempt, next),
   }
 }
 
@@ -204,13 +203,13 @@ export class AdaptiveLimiter {
   }
 
   /** Runs one attempt of `operation` within its limit, waiting for a slot or failing fast. */
-  execute(operation: string, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  execute(operation: string, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     const op = this.#operation(operation)
     if (op.inFlight < Math.floor(op.estimate) && op.queue.length === 0) {
       return this.#run(op, call, attempt, run)
     }
     // An already-aborted call rejects at once without a request; it needs no slot.
-    if (call.signal?.aborted) return run(call, attempt)
+    if (call.signal?.aborted) return run(attempt)
     if (op.queue.length >= this.#options.maxQueued) {
       return Promise.reject(this.#limitError(op, call, attempt, 'its queue is full'))
     }
@@ -232,11 +231,11 @@ export class AdaptiveLimiter {
     )
   }
 
-  #run(op: OperationLimit, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  #run(op: OperationLimit, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     op.inFlight++
     const inFlight = op.inFlight
     const startedAt = this.#clock.now()
-    return run(call, attempt).then(
+    return run(attempt).then(
       (value) => {
         this.#settled(op, startedAt, inFlight, SAMPLE)
         return value
@@ -323,14 +322,14 @@ export class AdaptiveLimiter {
   #limitError(
     op: OperationLimit,
     call: Call,
-    attempt: number,
+    attempt: Attempt,
     reason: string,
   ): ConcurrencyLimitError {
     const limit = Math.floor(op.estimate)
     return new ConcurrencyLimitError({
       method: call.method,
       url: call.url,
-      attempts: attempt - 1,
+      attempts: attempt.number - 1,
       breaker: this.#name,
       operation: op.name,
       limit,

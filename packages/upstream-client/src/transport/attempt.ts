@@ -9,7 +9,7 @@ import { InvalidBodyError } from '../errors/invalid-body-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import type { UpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks, Hook } from '../hooks.js'
-import type { Attempt } from '../pipeline.js'
+import type { AbortWatcher, Attempt } from '../pipeline.js'
 import { BodyCollector, isBodyless, parseErrorBody } from './body.js'
 import { classifyTransportError, parseRetryAfter } from './classify.js'
 
@@ -108,7 +108,7 @@ function withDeadline(
  * Private: undici handler for one attempt. Exactly one of resolve/reject is called (`#settled`);
  * anything undici reports after that, such as the error caused by our own abort, is ignored.
  */
-class AttemptHandler implements Dispatcher.DispatchHandler {
+class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
   readonly #config: TransportConfig
   readonly #call: Call
   readonly #state: Attempt
@@ -157,15 +157,18 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         ? new AsyncResource('UpstreamAttempt')
         : undefined
     // The caller's signal, or this attempt's own abort (a hedge that lost), whichever comes first.
-    this.#unsubscribeAbort = state.watchAbort(() =>
-      this.#abortWith(
-        new UpstreamAbortError({
-          method: call.method,
-          url: call.url,
-          attempts: attempt,
-          cause: state.abortReason,
-        }),
-      ),
+    this.#unsubscribeAbort = state.watchAbort(this)
+  }
+
+  /** Called by the attempt when its caller's signal fires or it was aborted on its own. */
+  attemptAborted(): void {
+    this.#abortWith(
+      new UpstreamAbortError({
+        method: this.#call.method,
+        url: this.#call.url,
+        attempts: this.#attempt,
+        cause: this.#state.abortReason,
+      }),
     )
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../../clock.js'
 import { CircuitOpenError } from '../../errors/circuit-open-error.js'
 import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
 import { type CircuitState, Hook, type StateChangeEvent } from '../../hooks.js'
+import type { Attempt } from '../../pipeline.js'
 import type { AttemptFn } from '../../queue-wait.js'
 import type {
   BreakerStateStore,
@@ -94,8 +95,8 @@ export class FleetBreakerPolicy {
   }
 
   /** Runs one attempt of `operation` under the fleet circuit, then through `run` (the local breaker). */
-  execute(call: Call, attempt: number, operation: string, run: AttemptFn): Promise<unknown> {
-    if (!this.#available) return run(call, attempt)
+  execute(call: Call, attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
+    if (!this.#available) return run(attempt)
     const view = this.#views.get(operation)
     if (view === undefined) {
       this.#learn(operation)
@@ -121,8 +122,8 @@ export class FleetBreakerPolicy {
     this.#views.clear()
   }
 
-  #closed(call: Call, attempt: number, operation: string, run: AttemptFn): Promise<unknown> {
-    return run(call, attempt).catch((error: unknown) => {
+  #closed(call: Call, attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
+    return run(attempt).catch((error: unknown) => {
       if (isUpstreamError(error) && this.#isFailure(error)) {
         // Not awaited: the caller's error does not wait for the fleet's bookkeeping.
         this.#ask(this.#store.recordFailure(this.#circuit(operation), this.#rule)).then((view) => {
@@ -139,7 +140,7 @@ export class FleetBreakerPolicy {
   /** The probe (open past its reset time) or a ramp call (recovering): needs a permit. */
   async #permitted(
     call: Call,
-    attempt: number,
+    attempt: Attempt,
     operation: string,
     run: AttemptFn,
   ): Promise<unknown> {
@@ -156,7 +157,7 @@ export class FleetBreakerPolicy {
       },
     )
     // The store is away: this replica decides alone, on its local breaker.
-    if (permit === undefined) return run(call, attempt)
+    if (permit === undefined) return run(attempt)
     if (!permit.granted) {
       this.#apply(operation, permit.view)
       if (permit.view.state === 'closed') return this.#closed(call, attempt, operation, run)
@@ -180,7 +181,7 @@ export class FleetBreakerPolicy {
       })
     }
     try {
-      const value = await run(call, attempt)
+      const value = await run(attempt)
       settle('success')
       return value
     } catch (error) {
@@ -281,11 +282,11 @@ export class FleetBreakerPolicy {
     return { name: this.#name, operation }
   }
 
-  #openError(call: Call, attempt: number, reason: string, retryAfterMs: number): CircuitOpenError {
+  #openError(call: Call, attempt: Attempt, reason: string, retryAfterMs: number): CircuitOpenError {
     return new CircuitOpenError({
       method: call.method,
       url: call.url,
-      attempts: attempt - 1,
+      attempts: attempt.number - 1,
       breaker: this.#name,
       retryAfterMs,
       reason,

@@ -83,14 +83,14 @@ export class BreakerLayer {
     if (fleet !== undefined) {
       steps.push({
         name: 'fleet-breaker',
-        run: (a, next) => fleet.execute(a.call, a.number, a.call.operation, () => next(a)),
+        run: (a, next) => fleet.execute(a.call, a, a.call.operation, next),
       })
     }
     const breakers = this.#breakers
     if (breakers !== undefined) {
       steps.push({
         name: 'circuit-breaker',
-        run: (a, next) => breakers.for(a.call.operation).execute(a.call, a.number, () => next(a)),
+        run: (a, next) => breakers.for(a.call.operation).execute(a.call, a, next),
       })
     }
     return steps
