@@ -206,7 +206,7 @@ export class AdaptiveLimiter {
   execute(operation: string, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     const op = this.#operation(operation)
     if (op.inFlight < Math.floor(op.estimate) && op.queue.length === 0) {
-      return this.#run(op, call, attempt, run)
+      return this.#run(op, attempt, run)
     }
     // An already-aborted call rejects at once without a request; it needs no slot.
     if (call.signal?.aborted) return run(attempt)
@@ -231,7 +231,7 @@ export class AdaptiveLimiter {
     )
   }
 
-  #run(op: OperationLimit, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
+  #run(op: OperationLimit, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     op.inFlight++
     const inFlight = op.inFlight
     const startedAt = this.#clock.now()
@@ -303,7 +303,7 @@ export class AdaptiveLimiter {
         )
         continue
       }
-      waiter.resolve(waiter.scope(() => this.#run(op, call, attempt, waiter.run)))
+      waiter.resolve(waiter.scope(() => this.#run(op, attempt, waiter.run)))
     }
   }
 

@@ -173,7 +173,7 @@ export class CircuitBreakerPolicy {
       if (call.signal?.aborted) return run(attempt)
       return breaker.fire(run, attempt) // the half-open probe
     }
-    if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, call, attempt, run)
+    if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, attempt, run)
     if (ramp.queue.length >= this.#options.maxQueued) {
       return Promise.reject(
         this.#openError(call, attempt, 'is recovering and its queue is full', this.#hint()),
@@ -220,7 +220,7 @@ export class CircuitBreakerPolicy {
     }
   }
 
-  #runRamped(ramp: Ramp, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
+  #runRamped(ramp: Ramp, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     ramp.inFlight++
     // Ramp calls run beside opossum, not through fire(): a call admitted by this ramp may still
     // be in flight after a failure re-opened the circuit and it half-opened again. Through
@@ -280,7 +280,7 @@ export class CircuitBreakerPolicy {
     waiter.resolve(
       ramp === undefined
         ? run(attempt).catch(this.#recordFailure) // the ramp finished: plain closed state
-        : this.#runRamped(ramp, call, attempt, run),
+        : this.#runRamped(ramp, attempt, run),
     )
   }
 

@@ -100,9 +100,9 @@ export class FleetBreakerPolicy {
     const view = this.#views.get(operation)
     if (view === undefined) {
       this.#learn(operation)
-      return this.#closed(call, attempt, operation, run)
+      return this.#closed(attempt, operation, run)
     }
-    if (view.state === 'closed') return this.#closed(call, attempt, operation, run)
+    if (view.state === 'closed') return this.#closed(attempt, operation, run)
     if (view.state !== 'recovering') {
       const left = view.until - this.#clock.now()
       if (left > 0) {
@@ -122,7 +122,7 @@ export class FleetBreakerPolicy {
     this.#views.clear()
   }
 
-  #closed(call: Call, attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
+  #closed(attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
     return run(attempt).catch((error: unknown) => {
       if (isUpstreamError(error) && this.#isFailure(error)) {
         // Not awaited: the caller's error does not wait for the fleet's bookkeeping.
@@ -160,7 +160,7 @@ export class FleetBreakerPolicy {
     if (permit === undefined) return run(attempt)
     if (!permit.granted) {
       this.#apply(operation, permit.view)
-      if (permit.view.state === 'closed') return this.#closed(call, attempt, operation, run)
+      if (permit.view.state === 'closed') return this.#closed(attempt, operation, run)
       const reason =
         permit.view.state === 'recovering'
           ? `is recovering in the fleet and every ramp slot is taken (operation ${operation})`
