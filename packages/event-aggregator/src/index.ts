@@ -15,12 +15,10 @@ export type {
   IterateEventsOptions,
 } from './aggregator.js'
 export { createEventAggregator } from './aggregator.js'
-export type { AggregatorErrorByCode, AggregatorErrorCode } from './errors/aggregator-error.js'
-export {
-  AggregatorError,
-  isAggregatorError,
-  isAggregatorErrorCode,
-} from './errors/aggregator-error.js'
+export type { AggregatorErrorCode } from './errors/aggregator-error.js'
+export { AggregatorError, isAggregatorError } from './errors/aggregator-error.js'
+export type { AggregatorErrorByCode } from './errors/error-by-code.js'
+export { isAggregatorErrorCode } from './errors/error-by-code.js'
 export { EventNotFoundError } from './errors/event-not-found-error.js'
 export { InvalidUpstreamDataError } from './errors/invalid-upstream-data-error.js'
 export { UpstreamUnavailableError } from './errors/upstream-unavailable-error.js'

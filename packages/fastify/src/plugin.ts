@@ -98,7 +98,7 @@ declare module 'fastify' {
      * aborts when the caller goes away before the answer was sent. Created on first use, then
      * the same object. (On the reply, because the signal listens to the response.)
      */
-    upstreamContext(): import('./plugin.js').UpstreamCallContext
+    upstreamContext(): UpstreamCallContext
   }
 }
 
