@@ -1,4 +1,5 @@
 import type { SharedStore } from '@userevents/upstream-client'
+import { checks } from './checks.js'
 import { EventNotFoundError } from './errors/event-not-found-error.js'
 import { InvalidUpstreamDataError } from './errors/invalid-upstream-data-error.js'
 import { UpstreamUnavailableError } from './errors/upstream-unavailable-error.js'
@@ -169,6 +170,7 @@ export interface EventAggregator {
 export function createEventAggregator(options: EventAggregatorOptions): EventAggregator {
   optionalObject('options', options)
   if (options === undefined) throw new AggregatorValidationError('options', 'an object', options)
+  checks.rejectUnknown('', options, AGGREGATOR_OPTIONS)
   const { client } = options
   if (typeof client !== 'object' || client === null || typeof client.get !== 'function') {
     throw new AggregatorValidationError('client', 'an object with a `get` method', client)
@@ -431,12 +433,27 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
   }
 }
 
+/** @internal The keys of {@link EventAggregatorOptions}; any other is a mistake. */
+const AGGREGATOR_OPTIONS = [
+  'client',
+  'concurrency',
+  'cache',
+  'userCache',
+  'batch',
+  'defaultLimit',
+  'maxLimit',
+  'staleIfError',
+  'clock',
+  'store',
+]
+
 /** @internal Validates `batch` and fills its defaults. */
 function batchOptions(
   batch: BatchRouteOptions | false | undefined,
 ): { path: string; maxIds: number } | false {
   if (batch === undefined || batch === false) return false
   optionalObject('batch', batch)
+  checks.rejectUnknown('batch.', batch, ['path', 'maxIds'])
   const path = batch.path ?? '/getEventsByIds'
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new AggregatorValidationError('batch.path', 'a path starting with "/"', path)

@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import { isSharedStore, type SharedStore } from '@userevents/upstream-client'
+import { checks } from '../checks.js'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import { integerInRange, optionalObject } from '../validate.js'
 import {
@@ -116,6 +117,8 @@ export interface Loader<V> {
  */
 export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
   optionalObject('options', options)
+  // `?? {}`: an absent options object fails below, as before, on the missing `load`.
+  checks.rejectUnknown('', options ?? {}, LOADER_OPTIONS)
   const { load, batchLoad } = options
   if (load !== undefined && typeof load !== 'function') {
     throw new AggregatorValidationError('load', 'a function', load)
@@ -453,6 +456,20 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
   }
   return loader
 }
+
+/** @internal The keys of {@link LoaderOptions}; any other is a mistake. */
+const LOADER_OPTIONS = [
+  'load',
+  'batchLoad',
+  'maxBatchSize',
+  'concurrency',
+  'window',
+  'cache',
+  'staleIfError',
+  'clock',
+  'store',
+  'storeNamespace',
+]
 
 /** @internal Runs `fn` in the async context it was bound to (or in the current one). */
 type Scope = <T>(fn: () => T) => T
