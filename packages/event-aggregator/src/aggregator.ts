@@ -11,7 +11,8 @@ import {
   type LoaderCacheOptions,
   validateCacheOption,
 } from './loader/cache.js'
-import { createLoader, type Loader } from './loader/loader.js'
+import { createLoader } from './loader/loader.js'
+import type { Loader } from './loader/types.js'
 import { normalizeFields, projector } from './projection.js'
 import { createPageSpan } from './telemetry.js'
 import type { Event, EventField, EventPage, MissingEvent, ProjectedEvent, User } from './types.js'

@@ -25,8 +25,8 @@ export { UpstreamUnavailableError } from './errors/upstream-unavailable-error.js
 export { UserNotFoundError } from './errors/user-not-found-error.js'
 export { AggregatorValidationError } from './errors/validation-error.js'
 export type { CacheMap, Clock, LoaderCacheOptions } from './loader/cache.js'
-export type { LoadContext, Loader, LoaderOptions, LoadOptions } from './loader/loader.js'
 export { createLoader } from './loader/loader.js'
+export type { LoadContext, Loader, LoaderOptions, LoadOptions } from './loader/types.js'
 export { EVENT_FIELDS, normalizeFields } from './projection.js'
 export type { JsonSchema } from './schemas.js'
 export {
