@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+export { createEventAggregator } from './aggregator.js'
 export type {
   AggregatorClient,
   BatchRouteOptions,
@@ -13,8 +14,7 @@ export type {
   EventAggregatorOptions,
   GetEventsOptions,
   IterateEventsOptions,
-} from './aggregator.js'
-export { createEventAggregator } from './aggregator.js'
+} from './aggregator-types.js'
 export type { AggregatorErrorCode } from './errors/aggregator-error.js'
 export { AggregatorError, isAggregatorError } from './errors/aggregator-error.js'
 export type { AggregatorErrorByCode } from './errors/error-by-code.js'
