@@ -420,13 +420,12 @@ describe('lifecycle and options', () => {
   ])('rejects an unknown option key at registration: %j', async (options, option, message) => {
     const fastify = Fastify()
     cleanups.push(() => fastify.close())
-    fastify.register(userEvents, options as never)
-    const err = await fastify.ready().then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(err).toBeInstanceOf(InvalidPluginOptionError)
-    expect(err).toMatchObject({ code: 'FASTIFY_USEREVENTS_INVALID_OPTION', option, message })
+    await expect(fastify.register(userEvents, options as never).ready()).rejects.toMatchObject({
+      name: 'InvalidPluginOptionError',
+      code: 'FASTIFY_USEREVENTS_INVALID_OPTION',
+      option,
+      message,
+    })
   })
 
   it("accepts Fastify's own register options (prefix, logLevel, logSerializers) next to its own", async () => {
