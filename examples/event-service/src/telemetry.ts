@@ -15,6 +15,9 @@
  *   stays for the service's own series (and for `OTEL_SDK_DISABLED=true`); the SDK adds the
  *   semantic-convention client histogram `http_client_request_duration_seconds` and the client's
  *   `userevents_client_*` series. With an OTLP endpoint, metrics are pushed there too.
+ * - **Resource.** Only the service name and `OTEL_RESOURCE_ATTRIBUTES`: no host, process or OS
+ *   detector, so neither `/metrics` (`target_info`) nor an export carries the command line, file
+ *   paths, the process owner or the host name.
  * - **Propagation.** The SDK's default: W3C `traceparent`/`tracestate` and baggage
  *   (`OTEL_PROPAGATORS` changes it).
  *
@@ -50,14 +53,19 @@ export interface TelemetryEnv {
  */
 export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | undefined> {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined
-  const [{ NodeSDK }, { PrometheusExporter, PrometheusSerializer }, traceBase, api, fastifyOtel] =
-    await Promise.all([
-      import('@opentelemetry/sdk-node'),
-      import('@opentelemetry/exporter-prometheus'),
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/api'),
-      import('@fastify/otel'),
-    ])
+  const [
+    { NodeSDK, resources },
+    { PrometheusExporter, PrometheusSerializer },
+    traceBase,
+    api,
+    fastifyOtel,
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-prometheus'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/api'),
+    import('@fastify/otel'),
+  ])
   const prometheus = new PrometheusExporter({ preventServerStart: true })
   const serializer = new PrometheusSerializer()
   const metricReaders: import('@opentelemetry/sdk-metrics').IMetricReader[] = [prometheus]
@@ -87,6 +95,11 @@ export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | und
     // No log export: pino writes the log lines, with the trace ids added by `logFields`.
     logRecordProcessors: [],
     instrumentations: [serverSpans],
+    // Only what the operator sets (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME). The SDK's
+    // default detectors add the process's command line, executable path and owner and the host
+    // name to every export, and the Prometheus exporter serves them as `target_info` on /metrics:
+    // a command line can carry secrets, and paths and host names tell an attacker about the host.
+    resourceDetectors: [resources.envDetector],
   })
   sdk.start()
   return {
