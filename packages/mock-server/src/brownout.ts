@@ -199,14 +199,3 @@ export class CapacityGate {
     }
   }
 }
-
-/**
- * Internal: the propagated deadline of a request, from `x-request-timeout-ms` (a non-negative
- * integer of milliseconds); `undefined` when absent or malformed (then it is ignored, as a
- * server ignores a header it cannot read).
- */
-export function requestTimeoutOf(request: Request): number | undefined {
-  const raw = request.headers.get('x-request-timeout-ms')
-  if (raw === null || !/^\d{1,10}$/.test(raw.trim())) return undefined
-  return Number(raw.trim())
-}
