@@ -20,6 +20,7 @@ const alias = {
   '@userevents/event-aggregator': sourceOf('event-aggregator'),
   '@userevents/redis': sourceOf('redis'),
   '@userevents/fastify': sourceOf('fastify'),
+  '@userevents/check-kit': sourceOf('check-kit'),
 }
 
 const project = (name: string, root: string): TestProjectConfiguration => ({
@@ -34,6 +35,7 @@ const project = (name: string, root: string): TestProjectConfiguration => ({
 })
 
 export default [
+  project('check-kit', './packages/check-kit'),
   project('upstream-client', './packages/upstream-client'),
   project('mock-server', './packages/mock-server'),
   project('event-aggregator', './packages/event-aggregator'),

@@ -52,6 +52,8 @@ const packagesDir = join(root, 'packages')
 for (const dir of readdirSync(packagesDir).map((d) => join(packagesDir, d))) {
   const readme = join(dir, 'README.md')
   if (!existsSync(readme)) continue
+  // A private package (the check kit) is read by contributors, not consumers: nothing to install.
+  if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private) continue
   const readmeName = relative(root, readme)
   const blocks = extractBlocks(readFileSync(readme, 'utf8'))
   if (blocks.length === 0) continue

@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   tsconfig: 'tsconfig.build.json',
+  // The private validation kit is bundled, never a runtime dependency (packages/check-kit).
+  noExternal: ['@userevents/check-kit'],
 })
