@@ -48,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // First, and awaited, so that its onRoute hook sees every route: a SERVER span per request,
   // continuing an incoming `traceparent`, active while the handler (and its upstream calls) runs.
-  if (deps.telemetry !== undefined) await app.register(deps.telemetry.fastifyPlugin)
+  if (deps.telemetry !== undefined) await deps.telemetry.instrument(app)
 
   app.setValidatorCompiler(createValidatorCompiler())
 
