@@ -8,7 +8,10 @@ import type { ReplicaCommand, ReplicaMessage } from './fixtures/fleet-replica.js
 
 /** Settings of one replica process; see `fixtures/fleet-replica.ts`. */
 export interface ReplicaSettings {
+  /** One Redis server, or (with `clusterNodes`) unused. */
   redisUrl: string
+  /** Start-up nodes of a Redis Cluster; the replica then connects to it instead of `redisUrl`. */
+  clusterNodes?: readonly string[]
   upstream: string
   fleet?: 'on' | 'off'
   quorum?: number
@@ -83,6 +86,9 @@ export async function startReplica(id: string, settings: ReplicaSettings): Promi
     env: {
       ...process.env,
       REDIS_URL: settings.redisUrl,
+      ...(settings.clusterNodes === undefined
+        ? {}
+        : { REDIS_CLUSTER_NODES: settings.clusterNodes.join(',') }),
       UPSTREAM: settings.upstream,
       REPLICA: id,
       FLEET: settings.fleet ?? 'on',
