@@ -6,7 +6,9 @@ import {
 } from '@userevents/mock-server'
 import { Cluster } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createRedisConnection } from '../src/index.js'
 import { breakerKeysOf } from '../src/keys.js'
+import { closeInChild } from './bundle.js'
 import { type Replica, startReplica } from './fleet.js'
 import { type PageReplica, spawnPageReplica } from './page-replica.js'
 import { type RedisCluster, startRedisCluster } from './redis-cluster.js'
@@ -80,6 +82,24 @@ const modeOf = async (r: PageReplica) => (await r.ask({ op: 'mode' })).mode
 const full = { ok: true, items: 50, missing: 0 }
 
 describe('fleet mode on a Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
+  it("accepts the caller's own ioredis Cluster: fleet mode, CLUSTER INFO as its health, left open by close()", async () => {
+    const connection = createRedisConnection({ redis: admin, commandTimeoutMs: 1_000 })
+    expect(connection.topology).toBe('cluster')
+    expect(await connection.ready({ timeoutMs: 10_000 })).toBe('fleet')
+    expect(await connection.run((r) => r.cluster('INFO'))).toMatch(/cluster_state:ok/)
+    await connection.close()
+    expect(connection.mode).toBe('local')
+    expect(await admin.set('userevents-test:{k}', '1', 'PX', 1_000)).toBe('OK')
+  })
+
+  it('a process with a cluster connection exits as soon as close() resolved (300 ms bound)', async () => {
+    const nodes = cluster.urls.join(',')
+    for (const waitReady of ['0', '1']) {
+      const outcome = await closeInChild({ REDIS_CLUSTER_NODES: nodes, WAIT_READY: waitReady }, 300)
+      expect(outcome).toEqual({ ended: 'exited', closed: true, code: 0 })
+    }
+  })
+
   it('one cache and one single-flight for 3 replicas: a cold page read about once, a restarted replica warm', async () => {
     const [a, b, c] = (await pages(3)) as [PageReplica, PageReplica, PageReplica]
     for (const r of [a, b, c]) expect(await modeOf(r)).toBe('fleet')

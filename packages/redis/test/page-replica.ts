@@ -1,9 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { bundleFixture } from './bundle.js'
 
 /**
  * A replica of a page-serving service in its own process (test/fixtures/replica.ts): an upstream
@@ -20,45 +17,14 @@ export interface PageReplica {
   kill(): void
 }
 
-const replicaSource = fileURLToPath(new URL('./fixtures/replica.ts', import.meta.url))
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
-let bundled: Promise<string> | undefined
-
-/**
- * Bundles the replica from the workspace sources once per process (tsconfig paths), so each
- * process starts as plain node in a fraction of what transpiling on the fly would take, and
- * never runs a stale dist/. Removed when the process exits.
- */
-function bundleReplica(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'userevents-replica-'))
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-    const outfile = join(dir, 'replica.mjs')
-    await build({
-      entryPoints: [replicaSource],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      tsconfig: join(packageDir, 'tsconfig.json'),
-      logLevel: 'error',
-      // ioredis and other CommonJS dependencies call require(); give the ESM bundle one.
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-    })
-    return outfile
-  })()
-  return bundled
-}
 
 /**
  * Forks a replica with `env` (UPSTREAM_URL, REDIS_URL or REDIS_CLUSTER_NODES, NAMESPACE, FLEET,
  * LEASE_MS, WAIT_MS) and waits until it serves.
  */
 export async function spawnPageReplica(env: Record<string, string>): Promise<PageReplica> {
-  const child: ChildProcess = fork(await bundleReplica(), [], {
+  const child: ChildProcess = fork(await bundleFixture('replica'), [], {
     cwd: packageDir,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
