@@ -206,6 +206,9 @@ function singleNodeOptions(commandTimeout: number): RedisOptions {
  */
 function clusterOptions(nodes: ClusterNodes, commandTimeout: number): ClusterOptions {
   return {
+    // With TLS, connect to the host names given, not to the addresses they resolve to: the
+    // nodes' certificates name the hosts (ioredis' advice for ElastiCache with TLS).
+    ...(nodes.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
     enableOfflineQueue: false,
     enableReadyCheck: true,
     retryDelayOnFailover: 50,

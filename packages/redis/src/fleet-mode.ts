@@ -17,6 +17,8 @@ export class FleetModeTracker {
   #mode: FleetMode
   #everReady: boolean
   #warnedAtStart = false
+  /** A cluster's failing nodes (`host:port`), named in the cause: which address is wrong. */
+  readonly #failedNodes = new Set<string>()
   // Set by close(): the connections it ends are not an outage, so no switch is logged or emitted.
   #closed = false
   #settleReady: () => void = noop
@@ -44,6 +46,11 @@ export class FleetModeTracker {
       this.#update(new Error('connection to Redis closed'))
     })
     guard.onModeChange((change) => this.#update(change.cause))
+    // A cluster reports "Failed to refresh slots cache." as its error (ioredis swallows the
+    // nodes' own connect errors); which nodes failed comes as 'node error' events.
+    command.on('node error', (_error: Error, node: string) => {
+      this.#failedNodes.add(node)
+    })
   }
 
   /** `fleet` or `local`; see {@link FleetMode}. */
@@ -70,12 +77,12 @@ export class FleetModeTracker {
     if (!this.#everReady && !this.#warnedAtStart && !this.#closed) {
       this.#warnedAtStart = true
       this.#logger?.warn(
-        { mode: this.#mode, cause: causeOf(error) },
+        { mode: this.#mode, cause: causeOf(error, this.#failedNodes) },
         'Redis unreachable at start: serving from local caches until it answers',
       )
       return
     }
-    this.#logger?.debug({ err: causeOf(error) }, 'redis connection error')
+    this.#logger?.debug({ err: causeOf(error, this.#failedNodes) }, 'redis connection error')
   }
 
   /** Silently local: a graceful close is not Redis going away (no warn line, no listener call). */
@@ -108,16 +115,12 @@ export class FleetModeTracker {
 
 // Private helpers below.
 
-/**
- * Private: the message of an error, or of the node error behind it: ioredis' cluster reports
- * "Failed to refresh slots cache." and keeps the reason (e.g. `connect ECONNREFUSED
- * 127.0.0.1:7000`) in `lastNodeError`.
- */
-function causeOf(error: unknown): string | undefined {
+/** Private: the message of an error, naming the failing nodes of a cluster. */
+function causeOf(error: unknown, failedNodes?: ReadonlySet<string>): string | undefined {
   if (error === undefined || error === null) return undefined
-  const e = error as Error & { lastNodeError?: Error }
-  const node = e.lastNodeError?.message
-  return node === undefined ? e.message : `${e.message} ${node}`
+  const message = (error as Error).message
+  if (failedNodes === undefined || failedNodes.size === 0) return message
+  return `${message} Nodes: ${[...failedNodes].join(', ')}`
 }
 
 function noop() {}

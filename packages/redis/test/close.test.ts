@@ -72,6 +72,34 @@ describe('createRedisConnection: start-up and shutdown', () => {
       await server.restart()
     }
   })
+
+  it('a cluster whose start-up nodes are all unreachable: one warning naming the nodes', async () => {
+    const ports = [await freePort(), await freePort()]
+    const lines: Array<{ level: string; message: string | undefined; fields: object }> = []
+    const connection = createRedisConnection({
+      cluster: ports.map((p) => `127.0.0.1:${p}`),
+      logger: recorder(lines),
+    })
+    try {
+      await vi.waitFor(
+        () => expect(lines.filter((l) => l.level === 'debug').length).toBeGreaterThan(1),
+        { timeout: 10_000 },
+      )
+      const warns = lines.filter((l) => l.level === 'warn')
+      expect(warns).toHaveLength(1)
+      expect(warns[0]?.fields).toMatchObject({
+        mode: 'local',
+        cause: expect.stringMatching(
+          new RegExp(
+            `^Failed to refresh slots cache\\..* Nodes: .*127\\.0\\.0\\.1:(${ports.join('|')})`,
+          ),
+        ),
+      })
+      expect(connection.mode).toBe('local')
+    } finally {
+      await connection.close()
+    }
+  })
 })
 
 // Private helpers below.
