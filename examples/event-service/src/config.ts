@@ -35,6 +35,13 @@ export interface ServiceConfig {
    */
   redisUrl: string | undefined
   /**
+   * `REDIS_CLUSTER_NODES`: fleet mode on a Redis Cluster instead of one server: its start-up
+   * nodes, comma-separated, each `host:port` or a `redis://` / `rediss://` URL with credentials
+   * (`redis://user:password@10.0.0.1:6379`). Setting it together with `REDIS_URL` is a
+   * configuration error.
+   */
+  redisClusterNodes: string[] | undefined
+  /**
    * `FLEET_QUORUM`: distinct replicas whose failures open a fleet circuit (fleet mode only); 1
    * lets any one replica's failures stop the fleet.
    */
@@ -93,6 +100,7 @@ export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   metricsHost: '127.0.0.1',
   upstreamBase: undefined,
   redisUrl: undefined,
+  redisClusterNodes: undefined,
   fleetQuorum: 2,
   redisCommandTimeoutMs: 50,
   upstream: { timeoutMs: 2_000, deadlineMs: 5_000, retries: 2, connections: 64, batch: false },
@@ -128,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
     metricsHost: read.string('METRICS_HOST', d.metricsHost),
     upstreamBase: read.url('UPSTREAM_BASE'),
     redisUrl: read.redisUrl('REDIS_URL'),
+    redisClusterNodes: read.redisNodes('REDIS_CLUSTER_NODES'),
     fleetQuorum: read.int('FLEET_QUORUM', d.fleetQuorum, 1, 1_000),
     redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', d.redisCommandTimeoutMs, 1, 60_000),
     upstream: {
@@ -155,6 +164,11 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
   if (problems.length === 0 && config.upstream.deadlineMs < config.upstream.timeoutMs) {
     problems.push(
       `UPSTREAM_DEADLINE_MS (${config.upstream.deadlineMs}) must be >= UPSTREAM_TIMEOUT_MS (${config.upstream.timeoutMs})`,
+    )
+  }
+  if (config.redisUrl !== undefined && config.redisClusterNodes !== undefined) {
+    problems.push(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
     )
   }
   if (problems.length > 0) throw new ConfigError(problems)
@@ -222,6 +236,23 @@ class EnvReader {
     return raw
   }
 
+  /** Comma-separated `host:port` or redis:// / rediss:// URLs; passwords are not quoted back. */
+  redisNodes(name: string): string[] | undefined {
+    const raw = this.raw(name)
+    if (raw === undefined) return undefined
+    const nodes = raw.split(',').map((entry) => entry.trim())
+    const bad = nodes.find(
+      (entry) => !/^(rediss?:\/\/\S+|[^\s:/,@]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/.test(entry),
+    )
+    if (bad !== undefined) {
+      this.problems.push(
+        `${name} must be comma-separated host:port or redis:// / rediss:// URLs, got ${quote(redact(bad))}`,
+      )
+      return undefined
+    }
+    return nodes
+  }
+
   url(name: string): string | undefined {
     const raw = this.raw(name)
     if (raw === undefined) return undefined
@@ -241,6 +272,11 @@ class EnvReader {
 }
 
 /** Private: JSON quoting shows empty strings and stray whitespace unambiguously. */
+/** A node address with its password replaced, for error messages. */
+function redact(value: string): string {
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
+
 function quote(value: string): string {
   return JSON.stringify(value)
 }

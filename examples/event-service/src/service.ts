@@ -88,15 +88,22 @@ export async function createService(
   // through the client's short GET cache. Each coalesces identical in-flight reads and serves
   // stale entries while the upstream is down.
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true })
-  // Fleet mode (REDIS_URL): one Redis tier shared by every replica behind both caches, and the
+  // Fleet mode (REDIS_URL or REDIS_CLUSTER_NODES): one Redis tier shared by every replica behind both caches, and the
   // fleet circuit of each upstream operation in front of this replica's own breakers. When Redis
   // is down or slow the replica serves from its local caches and breakers, exactly as without
   // REDIS_URL.
+  // REDIS_CLUSTER_NODES: the same on a Redis Cluster (keys hash-tagged per key and per circuit).
+  const redisTarget =
+    config.redisClusterNodes !== undefined
+      ? { cluster: config.redisClusterNodes }
+      : config.redisUrl !== undefined
+        ? { url: config.redisUrl }
+        : undefined
   const redis =
-    config.redisUrl === undefined
+    redisTarget === undefined
       ? undefined
       : createRedisConnection({
-          url: config.redisUrl,
+          ...redisTarget,
           commandTimeoutMs: config.redisCommandTimeoutMs,
           logger,
         })

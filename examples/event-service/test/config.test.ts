@@ -97,6 +97,26 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('reads REDIS_CLUSTER_NODES (host:port or redis:// URLs); REDIS_URL with it is an error', () => {
+    expect(
+      loadConfig({
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis://u:p@10.0.0.2:7001,rediss://10.0.0.3:7002',
+      }).redisClusterNodes,
+    ).toEqual(['10.0.0.1:7000', 'redis://u:p@10.0.0.2:7001', 'rediss://10.0.0.3:7002'])
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redisClusterNodes).toBeUndefined()
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,http://u:secret@x:1' })).toEqual([
+      'REDIS_CLUSTER_NODES must be comma-separated host:port or redis:// / rediss:// URLs, got "http://u:***@x:1"',
+    ])
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1' })).toEqual([
+      'REDIS_CLUSTER_NODES must be comma-separated host:port or redis:// / rediss:// URLs, got "10.0.0.1"',
+    ])
+    expect(
+      problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }),
+    ).toEqual([
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    ])
+  })
+
   it('reports every bad variable at once', () => {
     const problems = problemsOf({ PORT: '-1', CACHE_TTL_MS: 'soon', LOG_LEVEL: 'loud' })
     expect(problems).toHaveLength(3)

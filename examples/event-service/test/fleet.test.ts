@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisCluster, startRedisCluster } from '../../../packages/redis/test/redis-cluster.js'
 import { type RedisServer, startRedisServer } from '../../../packages/redis/test/redis-server.js'
 import { dataWithBigUser, startStack, type TestStack } from './helpers.js'
 
@@ -56,9 +57,92 @@ describe('fleet mode (REDIS_URL)', () => {
   })
 })
 
+/**
+ * `REDIS_CLUSTER_NODES` (config `redisClusterNodes`): the same fleet on a real Redis Cluster
+ * (3 primaries + 3 replicas, started here): 3 replicas share one cold page, a restarted replica
+ * starts warm, and a replica that never called a dead upstream fails fast with 0 calls.
+ */
+describe('fleet mode on a Redis Cluster (REDIS_CLUSTER_NODES)', { timeout: 60_000 }, () => {
+  let cluster: RedisCluster
+  const stacks: TestStack[] = []
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(stacks.map((s) => s.close()))
+    await cluster?.stop()
+  })
+
+  it('3 replicas: a cold page read about once, a restarted replica warm, a replica that never called fails fast', async () => {
+    const nodes = cluster.urls.map((u) => u.replace('redis://', ''))
+    const config = {
+      redisClusterNodes: nodes,
+      redisCommandTimeoutMs: 1_000,
+      listCacheTtlMs: 0,
+      upstream: { retries: 0, timeoutMs: 5_000, deadlineMs: 10_000 },
+      breaker: { failureThreshold: 3 },
+    }
+    const a = await startStack({
+      // Slow enough that the three replicas' reads of one page overlap.
+      mock: { data: dataWithBigUser(50), delays: { default: 0, getEventById: 20 } },
+      config,
+    })
+    stacks.push(a)
+    const more = () => startStack({ config: { ...config, upstreamBase: a.service.upstreamUrl } })
+    const b = await more()
+    let c = await more()
+    stacks.push(b, c)
+    for (const s of [a, b, c]) await until(async () => (await ready(s)).redis?.mode === 'fleet')
+    expect(await ready(c)).toEqual({
+      status: 'ready',
+      upstream: { name: 'events', circuit: 'closed' },
+      redis: { mode: 'fleet' },
+    })
+
+    const page = '/getEventsByUserId/9?limit=50'
+    a.mock.resetCalls()
+    const cold = await Promise.all([a, b, c].map((s) => s.service.app.inject({ url: page })))
+    expect(cold.map((r) => r.statusCode)).toEqual([200, 200, 200])
+    expect(a.mock.calls('getEventById')).toBeGreaterThanOrEqual(50)
+    expect(a.mock.calls('getEventById')).toBeLessThanOrEqual(55)
+
+    await c.close()
+    c = await more()
+    stacks.push(c)
+    await until(async () => (await ready(c)).redis?.mode === 'fleet')
+    a.mock.resetCalls()
+    expect((await c.service.app.inject({ url: page })).statusCode).toBe(200)
+    expect(a.mock.calls('getEventById')).toBe(0)
+
+    // The upstream dies: A and B fail (quorum 2), the fleet circuit opens, and C, which never
+    // called the dead upstream, answers 503 without calling it.
+    const heard: string[] = []
+    c.service.app.upstream.onStateChange((e) => {
+      heard.push(`${e.scope}:${e.operation}:${e.to}`)
+    })
+    a.mock.setMode('down')
+    a.mock.resetCalls()
+    for (const s of [a, a, a, b]) {
+      expect((await s.service.app.inject({ url: '/getUsers' })).statusCode).toBeGreaterThanOrEqual(
+        500,
+      )
+    }
+    // C hears the fleet's opening over pub/sub, before it ever called the operation.
+    await until(async () => heard.includes('fleet:getUsers:open'))
+    const callsBefore = a.mock.calls('getUsers')
+    const failFast = await c.service.app.inject({ url: '/getUsers' })
+    expect(failFast.statusCode).toBe(503)
+    expect(a.mock.calls('getUsers')).toBe(callsBefore)
+  })
+})
+
 async function ready(stack: TestStack) {
   const res = await stack.service.app.inject({ url: '/readyz' })
-  return res.json() as { status: string; redis?: { mode: string } }
+  return res.json() as {
+    status: string
+    upstream?: { circuit: string }
+    redis?: { mode: string }
+  }
 }
 
 /** Polls `check` every 20 ms, failing after 5 s (a state, not a duration). */

@@ -1,6 +1,8 @@
-// Fleet-mode benchmark, one run, real parts: a redis-server started here on a free port, the
-// mock upstream on a loopback port, real clients and aggregators. Prints the machine load too:
-// figures from a shared machine are only comparable within one run.
+// Fleet-mode benchmark, one run, real parts: a redis-server started here on a free port and a
+// Redis Cluster (3 primaries + 3 replicas, test/redis-cluster.ts), the mock upstream on a loopback
+// port, real clients and aggregators. The Redis-dependent figures are measured on both, in the
+// same run. Prints the machine load too: figures from a shared machine are only comparable
+// within one run.
 //
 //   npx -y pnpm@10 --filter @userevents/redis bench
 import { loadavg } from 'node:os'
@@ -8,16 +10,23 @@ import { createEventAggregator } from '@userevents/event-aggregator'
 import { createMockUpstream, generateUserWithEvents } from '@userevents/mock-server'
 import { createRedisStore, type RedisStore } from '@userevents/redis'
 import { createUpstreamClient } from '@userevents/upstream-client'
+import { startRedisCluster } from '../test/redis-cluster.js'
 import { startRedisServer } from '../test/redis-server.js'
 
 const redis = await startRedisServer()
+const cluster = await startRedisCluster()
+type Target = { url: string } | { cluster: string[] }
+const single: Target = { url: redis.url }
+const onCluster: Target = { cluster: [...cluster.urls] }
 const stores: RedisStore[] = []
-const store = async (namespace: string) => {
+const store = async (namespace: string, target: Target = single) => {
   // The bench measures the path, not the fail-fast: a generous timeout keeps a loaded machine
   // from sending iterations to the local path (which would flatter the figures).
-  const s = createRedisStore({ url: redis.url, namespace, commandTimeoutMs: 1_000 })
+  const s = createRedisStore({ ...target, namespace, commandTimeoutMs: 1_000 })
   stores.push(s)
-  await s.connection.ready()
+  if ((await s.connection.ready({ timeoutMs: 10_000 })) !== 'fleet') {
+    throw new Error(`store ${namespace} not in fleet mode`)
+  }
   return s
 }
 
@@ -62,32 +71,42 @@ const client = createUpstreamClient({
 await client.get('/getEventById/1')
 for (let i = 0; i < 2_000; i++) await client.get('/getEventById/1') // warm-up
 const l1 = await time(20_000, () => client.get('/getEventById/1'))
-await l2.set('event', event, 600_000)
-for (let i = 0; i < 500; i++) await l2.load('event', async () => event, { ttlMs: 600_000 })
-const l2hit = await time(5_000, () => l2.load('event', async () => event, { ttlMs: 600_000 }))
+/** An L2 hit: one store's load of a stored value (Redis round trip + parse). */
+const l2Hits = async (s: RedisStore) => {
+  await s.set('event', event, 600_000)
+  for (let i = 0; i < 500; i++) await s.load('event', async () => event, { ttlMs: 600_000 })
+  return time(5_000, () => s.load('event', async () => event, { ttlMs: 600_000 }))
+}
+const l2hit = await l2Hits(l2)
+const l2hitCluster = await l2Hits(await store('bench-l2', onCluster))
 
 // 3. Single-flight wait overhead: replica B asks while replica A fetches (20 ms); B's answer
 //    comes after A's by the announcement + one read. Overhead = B done − A done.
-const [a, b] = [await store('bench-sf'), await store('bench-sf')]
-const overhead: number[] = []
-for (let i = 0; i < 300; i++) {
-  const key = `sf${i}`
-  let aDone = 0
-  const fetch = () => new Promise((r) => setTimeout(() => r(event), 20))
-  const pa = a.load(key, fetch, { ttlMs: 60_000 }).then(() => {
-    aDone = performance.now()
-  })
-  await new Promise((r) => setTimeout(r, 2))
-  const pb = b.load(key, fetch, { ttlMs: 60_000 }).then((r) => {
-    if (r.source !== 'store') throw new Error(`expected B to wait for A, got ${r.source}`)
-    return performance.now()
-  })
-  const [, bDone] = await Promise.all([pa, pb])
-  overhead.push(bDone - aDone)
+const singleFlight = async (target: Target) => {
+  const [a, b] = [await store('bench-sf', target), await store('bench-sf', target)]
+  const overhead: number[] = []
+  for (let i = 0; i < 300; i++) {
+    const key = `sf${i}`
+    let aDone = 0
+    const fetch = () => new Promise((r) => setTimeout(() => r(event), 20))
+    const pa = a.load(key, fetch, { ttlMs: 60_000 }).then(() => {
+      aDone = performance.now()
+    })
+    await new Promise((r) => setTimeout(r, 2))
+    const pb = b.load(key, fetch, { ttlMs: 60_000 }).then((r) => {
+      if (r.source !== 'store') throw new Error(`expected B to wait for A, got ${r.source}`)
+      return performance.now()
+    })
+    const [, bDone] = await Promise.all([pa, pb])
+    overhead.push(bDone - aDone)
+  }
+  return overhead
 }
+const overhead = await singleFlight(single)
+const overheadCluster = await singleFlight(onCluster)
 
 // 4. A cold page of 50 asked on 3 replicas at once: upstream reads with fleet mode on vs off.
-const coldReads = async (fleet: boolean, round: number) => {
+const coldReads = async (fleet: boolean, round: number, target: Target = single) => {
   const data = generateUserWithEvents(50, { userId: 'cold' })
   const m = createMockUpstream({
     mode: 'healthy',
@@ -98,7 +117,7 @@ const coldReads = async (fleet: boolean, round: number) => {
   const replicas = await Promise.all(
     [1, 2, 3].map(async () => {
       const c = createUpstreamClient({ baseUrl: server.url, retry: false, breaker: false })
-      const s = fleet ? await store(`bench-cold-${round}`) : undefined
+      const s = fleet ? await store(`bench-cold-${round}`, target) : undefined
       return { c, aggregator: createEventAggregator({ client: c, ...(s ? { store: s } : {}) }) }
     }),
   )
@@ -112,6 +131,7 @@ const coldReads = async (fleet: boolean, round: number) => {
 }
 const off = await coldReads(false, 0)
 const on = await coldReads(true, 0)
+const onClusterCold = await coldReads(true, 1, onCluster)
 
 console.log(
   `machine: loadavg ${loadavg()
@@ -132,18 +152,31 @@ console.log(
   `| L2 hit / L1 hit | ${(pct(l2hit, 50) / pct(l1, 50)).toFixed(1)}x | ${(pct(l2hit, 99) / pct(l1, 99)).toFixed(1)}x |`,
 )
 console.log(
+  `| L2 hit on the cluster (store.load, Redis Cluster round trip) | ${us(pct(l2hitCluster, 50))} | ${us(pct(l2hitCluster, 99))} |`,
+)
+console.log(
   `| single-flight wait overhead (waiter done − holder done) | ${us(pct(overhead, 50))} | ${us(pct(overhead, 99))} |`,
+)
+console.log(
+  `| single-flight wait overhead on the cluster | ${us(pct(overheadCluster, 50))} | ${us(pct(overheadCluster, 99))} |`,
 )
 console.log('')
 console.log('| cold page of 50 on 3 replicas at once | upstream event reads | wall time |')
 console.log('| --- | --- | --- |')
 console.log(`| fleet mode off | ${off.reads} | ${off.ms.toFixed(0)} ms |`)
-console.log(`| fleet mode on | ${on.reads} | ${on.ms.toFixed(0)} ms |`)
+console.log(`| fleet mode on, one Redis | ${on.reads} | ${on.ms.toFixed(0)} ms |`)
 console.log(
-  `| on / off | ${(on.reads / off.reads).toFixed(2)}x | ${(on.ms / off.ms).toFixed(2)}x |`,
+  `| fleet mode on, Redis Cluster (3 + 3) | ${onClusterCold.reads} | ${onClusterCold.ms.toFixed(0)} ms |`,
+)
+console.log(
+  `| on / off, one Redis | ${(on.reads / off.reads).toFixed(2)}x | ${(on.ms / off.ms).toFixed(2)}x |`,
+)
+console.log(
+  `| on / off, Redis Cluster | ${(onClusterCold.reads / off.reads).toFixed(2)}x | ${(onClusterCold.ms / off.ms).toFixed(2)}x |`,
 )
 
 await client.close()
 await upstream.close()
 await Promise.all(stores.map((s) => s.close()))
 await redis.stop()
+await cluster.stop()

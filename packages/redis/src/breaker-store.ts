@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import {
   type BreakerStateStore,
@@ -13,14 +13,14 @@ import {
 } from '@userevents/upstream-client'
 import { breakerAcquire, breakerFailure, breakerRead, breakerRelease } from './breaker-scripts.js'
 import type { RedisConnection } from './connection.js'
-import { keyPrefix } from './keys.js'
+import { breakerChannelOf, breakerKeysOf } from './keys.js'
 import { fail, positive, positiveInteger, rejectUnknown } from './options.js'
 
 /** Options of {@link createRedisBreakerStore}. */
 export interface RedisBreakerStoreOptions {
   /** The Redis connection (from `createRedisConnection`), shared with other stores; not closed here. */
   connection: RedisConnection
-  /** Keys are `userevents:v1:<namespace>:cb:...`; one per service. Required. */
+  /** Keys are `userevents:v2:{<namespace>:<name>|<operation>}:cb:...`; one namespace per service. Required. */
   namespace: string
   /**
    * Distinct replicas whose failures must be in the window before the fleet circuit opens, so
@@ -49,9 +49,6 @@ export interface RedisBreakerStore extends BreakerStateStore {
 
 /** Default settings of {@link createRedisBreakerStore}. */
 export const breakerStoreDefaults = { quorum: 2, stateTtlMs: 60_000 } as const
-
-/** Operation keys longer than this are replaced by their SHA-1 in Redis keys. */
-const MAX_ID_LENGTH = 200
 
 /**
  * Creates the fleet-wide breaker state on Redis, for `breaker.store` of
@@ -100,8 +97,7 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
     fail('replicaId', 'a non-empty string of at most 200 characters', replicaId)
   }
 
-  const base = `${keyPrefix}${namespace}:cb:`
-  const channel = `${base}changes`
+  const channel = breakerChannelOf(namespace)
   const listeners = new Set<(event: BreakerStoreEvent) => void>()
   const emit = (event: BreakerStoreEvent) => {
     for (const listener of listeners) {
@@ -114,12 +110,8 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
   }
   let reports = 0
 
-  const keysOf = (circuit: FleetCircuit): string[] => {
-    const raw = `${circuit.name}|${circuit.operation}`
-    const id = raw.length > MAX_ID_LENGTH ? `#${createHash('sha1').update(raw).digest('hex')}` : raw
-    const k = `${base}${id}:`
-    return [`${k}s`, `${k}p`, `${k}f`, `${k}r`, `${k}q`]
-  }
+  const keysOf = (circuit: FleetCircuit) =>
+    breakerKeysOf(namespace, circuit.name, circuit.operation)
   const circuitJson = (circuit: FleetCircuit) => JSON.stringify([circuit.name, circuit.operation])
   const run = (
     script: typeof breakerRead,

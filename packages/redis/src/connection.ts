@@ -1,5 +1,7 @@
 import type { Logger } from '@userevents/upstream-client'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster } from 'ioredis'
+import { type Clients, openClients, type RedisClient, resolveTarget } from './clients.js'
+import { FleetModeTracker } from './fleet-mode.js'
 import {
   type FleetMode,
   type FleetModeChange,
@@ -8,18 +10,33 @@ import {
   resolveBreaker,
 } from './guard.js'
 import { fail, nonNegative, positive, rejectUnknown } from './options.js'
+import { Subscriptions } from './subscriptions.js'
 
-/** Options of {@link createRedisConnection}. Give `url` or `redis`. */
+/** Options of {@link createRedisConnection}. Give exactly one of `url`, `cluster` or `redis`. */
 export interface RedisConnectionOptions {
   /** `redis://[:password@]host:port[/db]`. The connections made from it are closed by `close()`. */
   url?: string
   /**
-   * An ioredis client of your own, used for commands and never closed by `close()` (its options,
-   * e.g. `commandTimeout` and `enableOfflineQueue`, are yours to set). The subscriber connection
-   * is a `duplicate()` of it, owned by this connection.
+   * The start-up nodes of a Redis Cluster, each `host:port` or a `redis://[user:password@]host:port`
+   * (`rediss://` for TLS) URL; more nodes are discovered from the cluster. Credentials and TLS
+   * apply to every node, so the entries must agree on them. The connections made from it are
+   * closed by `close()`.
+   *
+   * @example
+   * createRedisConnection({ cluster: ['redis://:secret@10.0.0.1:6379', 'redis://:secret@10.0.0.2:6379'] })
    */
-  redis?: Redis
-  /** Timeout of each Redis command, in ms (connections made from `url`). Default 50. */
+  cluster?: readonly string[]
+  /**
+   * An ioredis client of your own, `Redis` or `Cluster`, used for commands and never closed by
+   * `close()` (its options, e.g. `commandTimeout` and `enableOfflineQueue`, are yours to set).
+   * The subscriber connection is a `duplicate()` of it, owned by this connection.
+   */
+  redis?: RedisClient
+  /**
+   * Timeout of each Redis command, in ms (connections made from `url` or `cluster`). On a cluster
+   * (made here or yours) it also bounds each call as a whole, redirections and failover retries
+   * included. Default 50.
+   */
   commandTimeoutMs?: number
   /** The local circuit around Redis that switches to local mode. */
   breaker?: RedisBreakerOptions
@@ -74,8 +91,13 @@ export interface RedisConnection {
    * const mode = await redis.ready({ timeoutMs: 2_000 }) // 'fleet', or 'local' if Redis is away
    */
   ready(options?: RedisReadyOptions): Promise<FleetMode>
+  /**
+   * `single` for one Redis server, `cluster` for a Redis Cluster (its health is `CLUSTER INFO`
+   * reporting `cluster_state:ok`, not one node's `PING`).
+   */
+  readonly topology: 'single' | 'cluster'
   /** Runs one command through the circuit. Rejects at once in local mode. */
-  run<T>(op: (redis: Redis) => Promise<T>): Promise<T>
+  run<T>(op: (redis: RedisClient) => Promise<T>): Promise<T>
   /**
    * Defines scripts on the connection before their first use. A store calls it when it is
    * created: with ioredis' auto-pipelining, a command defined while a pipeline is already being
@@ -96,7 +118,10 @@ export interface RedisConnection {
   subscribe(channel: string, listener: (message: string) => void): () => void
   /** Subscribes to fleet/local switches; returns the unsubscribe function. */
   onModeChange(listener: (change: FleetModeChange) => void): () => void
-  /** Closes what this connection opened (not an ioredis client passed as `redis`). Idempotent. */
+  /**
+   * Closes what this connection opened (not an ioredis client passed as `redis`) and stops its
+   * timers: nothing of it keeps the process alive afterwards, Redis up or down. Idempotent.
+   */
   close(): Promise<void>
 }
 
@@ -104,11 +129,12 @@ export interface RedisConnection {
 export const connectionDefaults = { commandTimeoutMs: 50, readyTimeoutMs: 1_000 } as const
 
 /**
- * Connects to Redis for fleet mode. Never throws because Redis is down: it starts in local mode
- * and switches to fleet mode once the command connection is ready (await
+ * Connects to Redis, one server or a Redis Cluster, for fleet mode. Never throws because Redis is
+ * down: it starts in local mode (with one warning naming the cause when the first connection
+ * attempt fails) and switches to fleet mode once the command connection is ready (await
  * {@link RedisConnection.ready} for that at start-up), and back to local mode when Redis fails;
- * the connections keep reconnecting in the background and the circuit's probe brings the replica
- * back.
+ * the connections keep reconnecting in the background and the circuit's probe (`PING`, or
+ * `CLUSTER INFO` on a cluster) brings the replica back.
  *
  * @example
  * const redis = createRedisConnection({ url: process.env.REDIS_URL, logger })
@@ -118,15 +144,8 @@ export const connectionDefaults = { commandTimeoutMs: 50, readyTimeoutMs: 1_000 
  */
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options)
-  rejectUnknown('', options, ['url', 'redis', 'commandTimeoutMs', 'breaker', 'logger'])
-  const { url, redis } = options
-  if ((url === undefined) === (redis === undefined)) {
-    fail('url', 'a redis:// URL, or `redis` an ioredis client (exactly one of them)', url)
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    fail('url', 'a redis:// or rediss:// URL', url)
-  }
-  if (redis !== undefined && !(redis instanceof Redis)) fail('redis', 'an ioredis client', redis)
+  rejectUnknown('', options, CONNECTION_KEYS)
+  const target = resolveTarget(options)
   const commandTimeout = positive(
     'commandTimeoutMs',
     options.commandTimeoutMs,
@@ -134,173 +153,45 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   )
   const breakerOptions = resolveBreaker(options.breaker)
   const logger = options.logger?.child({ component: 'redis' })
-
-  const owned = redis === undefined
-  const command =
-    redis ??
-    new Redis(url as string, {
-      commandTimeout,
-      // Fail fast while disconnected instead of queueing without bound: the circuit counts the
-      // failure and the caller takes its local path at once.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-      // Keep reconnecting forever, backing off to 1 s: Redis coming back is how fleet mode resumes.
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
-      enableAutoPipelining: true,
-      lazyConnect: false,
-    } satisfies RedisOptions)
-  // The subscriber may queue its few SUBSCRIBE commands until it is connected; ioredis re-sends
-  // them after every reconnect (autoResubscribe). It has no command timeout: ioredis does not
-  // handle the promise of that re-subscription, so a timeout there would surface as an unhandled
-  // rejection, and nothing waits on this connection anyway (waiters also poll).
-  // `maxRetriesPerRequest: null`: the command connection's 0 would reject a queued SUBSCRIBE on the
-  // first failed connection attempt, and ioredis re-subscribes after a reconnect only to channels
-  // whose SUBSCRIBE had succeeded: the channel would be lost for good (seen under load, where the
-  // subscriber's first attempts can fail). Every 'ready' also subscribes to every channel again.
-  const subscriber = command.duplicate({
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: null,
-    lazyConnect: false,
-    commandTimeout: undefined,
-  })
+  // Every option is valid: only now is anything opened.
+  const clients = openClients(target, commandTimeout)
+  const { command, subscriber } = clients
+  // A cluster's calls can be redirected and retried during a failover; this bounds them whole.
+  const bound = clients.cluster
+    ? <T>(op: () => Promise<T>) => withTimeout(op(), commandTimeout)
+    : <T>(op: () => Promise<T>) => op()
+  const guard = new RedisGuard(breakerOptions, () => bound(() => healthProbe(clients)))
+  const tracker = new FleetModeTracker(command, guard, logger)
   // An 'error' event without a listener would crash the process; Redis being away is expected.
-  const onError = (error: Error) => logger?.debug({ err: error.message }, 'redis connection error')
+  const onError = (error: Error) => tracker.onError(error)
   command.on('error', onError)
   subscriber.on('error', onError)
-
-  const guard = new RedisGuard(breakerOptions, () => command.ping())
-  // Fleet mode needs both: a connected command connection (while it reconnects, nothing is
-  // sent, so nothing waits on a dead socket) and a closed circuit (slow or failing commands).
-  let connected = command.status === 'ready'
-  let mode: FleetMode = connected ? 'fleet' : 'local'
-  const modeListeners = new Set<(change: FleetModeChange) => void>()
-  // Set by close(): the connections it ends are not an outage, so no switch is logged or emitted.
-  let closed = false
-  const update = (cause?: unknown) => {
-    if (closed) return
-    const next: FleetMode = connected && guard.mode === 'fleet' ? 'fleet' : 'local'
-    if (next === mode) return
-    const change: FleetModeChange =
-      next === 'local' ? { mode: next, previous: mode, cause } : { mode: next, previous: mode }
-    mode = next
-    // One line per switch, never one per failed command.
-    if (next === 'local') {
-      logger?.warn(
-        { mode: next, cause: (cause as Error | undefined)?.message },
-        'Redis unavailable: fleet mode off, serving from local caches',
-      )
-    } else {
-      logger?.info({ mode: next }, 'Redis available: fleet mode on')
-    }
-    for (const listener of modeListeners) listener(change)
-  }
-  // Settled by the first 'ready' or by close(); ready() races it against its own timeout.
-  let settleReady: () => void = noop
-  const firstReady = new Promise<void>((resolve) => {
-    settleReady = resolve
-    if (connected) resolve()
-    command.once('ready', () => resolve())
-  })
-  command.on('ready', () => {
-    connected = true
-    update()
-  })
-  command.on('close', () => {
-    connected = false
-    update(new Error('connection to Redis closed'))
-  })
-  guard.onModeChange((change) => update(change.cause))
-
-  const defined = new Set<string>()
-  const define = (script: RedisScript): string => {
-    const name = `userevents_${script.name}`
-    if (!defined.has(name)) {
-      command.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua })
-      defined.add(name)
-    }
-    return name
-  }
-  const channels = new Map<string, Set<(message: string) => void>>()
-  subscriber.on('ready', () => {
-    // SUBSCRIBE is idempotent: a channel already subscribed is simply confirmed.
-    for (const channel of channels.keys()) subscriber.subscribe(channel).catch(onError)
-  })
-  subscriber.on('message', (channel: string, message: string) => {
-    for (const listener of channels.get(channel) ?? []) listener(message)
-  })
+  const subscriptions = new Subscriptions(subscriber, onError)
+  const define = scriptDefiner(command)
 
   let closing: Promise<void> | undefined
   return {
     get mode() {
-      return mode
+      return tracker.mode
     },
     get available() {
-      return connected && guard.available
+      return tracker.available
     },
-    async ready(readyOptions?: RedisReadyOptions) {
-      if (readyOptions !== undefined) {
-        if (typeof readyOptions !== 'object' || readyOptions === null) {
-          fail('ready', 'an object', readyOptions)
-        }
-        rejectUnknown('ready.', readyOptions, ['timeoutMs'])
-      }
-      const timeoutMs = nonNegative(
-        'ready.timeoutMs',
-        readyOptions?.timeoutMs,
-        connectionDefaults.readyTimeoutMs,
-      )
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([
-        firstReady,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs)
-        }),
-      ])
-      clearTimeout(timer)
-      return mode
-    },
-    run(op) {
-      return guard.run(() => op(command))
-    },
+    topology: clients.cluster ? 'cluster' : 'single',
+    ready: (readyOptions) => waitReady(tracker, readyOptions),
+    run: (op) => guard.run(() => bound(() => op(command))),
     define(scripts) {
       for (const script of scripts) define(script)
     },
     script<T>(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>) {
       const name = define(script)
       const call = (command as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[name]!
-      return guard.run(() => call.call(command, ...keys, ...args))
+      return guard.run(() => bound(() => call.call(command, ...keys, ...args)))
     },
-    subscribe(channel, listener) {
-      let listeners = channels.get(channel)
-      if (listeners === undefined) {
-        listeners = new Set()
-        channels.set(channel, listeners)
-        subscriber.subscribe(channel).catch(onError)
-      }
-      listeners.add(listener)
-      return () => {
-        listeners.delete(listener)
-        if (listeners.size === 0 && channels.get(channel) === listeners) {
-          channels.delete(channel)
-          subscriber.unsubscribe(channel).catch(onError)
-        }
-      }
-    },
-    onModeChange(listener) {
-      modeListeners.add(listener)
-      return () => modeListeners.delete(listener)
-    },
+    subscribe: (channel, listener) => subscriptions.add(channel, listener),
+    onModeChange: (listener) => tracker.onModeChange(listener),
     close() {
-      closing ??= (async () => {
-        closed = true
-        // Silently: a graceful close is not Redis going away (no warn line, no listener call).
-        mode = 'local'
-        settleReady()
-        guard.shutdown()
-        subscriber.disconnect()
-        if (owned) command.disconnect()
-      })()
+      closing ??= closeClients(clients, tracker, guard)
       return closing
     },
   }
@@ -308,4 +199,116 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
 
 // Private helpers below.
 
-function noop() {}
+const CONNECTION_KEYS = ['url', 'cluster', 'redis', 'commandTimeoutMs', 'breaker', 'logger']
+
+/** Private: defines each script once on the command client; returns the command's name. */
+function scriptDefiner(command: RedisClient): (script: RedisScript) => string {
+  const defined = new Set<string>()
+  return (script) => {
+    const name = `userevents_${script.name}`
+    if (!defined.has(name)) {
+      command.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua })
+      defined.add(name)
+    }
+    return name
+  }
+}
+
+/** Private: {@link RedisConnection.ready}: the first `ready` or the timeout, whichever is first. */
+async function waitReady(
+  tracker: FleetModeTracker,
+  readyOptions: RedisReadyOptions | undefined,
+): Promise<FleetMode> {
+  if (readyOptions !== undefined) {
+    if (typeof readyOptions !== 'object' || readyOptions === null) {
+      fail('ready', 'an object', readyOptions)
+    }
+    rejectUnknown('ready.', readyOptions, ['timeoutMs'])
+  }
+  const timeoutMs = nonNegative(
+    'ready.timeoutMs',
+    readyOptions?.timeoutMs,
+    connectionDefaults.readyTimeoutMs,
+  )
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    tracker.firstReady,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs)
+    }),
+  ])
+  clearTimeout(timer)
+  return tracker.mode
+}
+
+/**
+ * Private: the half-open probe. One server: `PING`. A cluster: `CLUSTER INFO` must say
+ * `cluster_state:ok`: during a failover the surviving nodes answer `PING` while a slot range has
+ * no primary, and fleet mode must wait until every slot is served again.
+ */
+async function healthProbe(clients: Clients): Promise<void> {
+  if (!clients.cluster) {
+    await clients.command.ping()
+    return
+  }
+  const info = String(await (clients.command as RedisClient).cluster('INFO'))
+  if (!/^cluster_state:ok\s*$/m.test(info)) {
+    const state = /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown'
+    throw new Error(`Redis Cluster not healthy: cluster_state:${state}`)
+  }
+}
+
+/**
+ * Private: ends both clients (the command client only if it was made here) and every timer, so
+ * nothing of this connection keeps the process alive. `disconnect()` rather than `quit()`: quit
+ * waits for a reply that a Redis that is away never sends.
+ */
+async function closeClients(
+  clients: Clients,
+  tracker: FleetModeTracker,
+  guard: RedisGuard,
+): Promise<void> {
+  tracker.close()
+  guard.shutdown()
+  endNow(clients.subscriber)
+  if (clients.owned) endNow(clients.command)
+}
+
+/**
+ * Private: `disconnect()`, and on a cluster also its internal subscriber connection ended at
+ * once. ioredis makes that connection itself with the default 2 s `disconnectTimeout` (no option
+ * reaches it); a disconnect of a socket that had already closed (one caught mid-connect, or the
+ * ready check failing because of this very close, which disconnects once more) arms a 2 s timer
+ * that nothing clears, and kept the process alive 2 s after `close()` (seen under load).
+ */
+function endNow(client: RedisClient): void {
+  const connector =
+    client instanceof Cluster
+      ? (client as unknown as InternalCluster).subscriber?.getInstance?.()?.connector
+      : undefined
+  if (connector !== undefined && typeof connector.disconnectTimeout === 'number') {
+    connector.disconnectTimeout = 0
+  }
+  client.disconnect()
+  // After disconnect(), whose 'close' listener clears its timer. The connector's socket: the
+  // client's own `stream` is only set once connected.
+  connector?.stream?.destroy()
+}
+
+/** Private: the ioredis internals `endNow` reaches (guarded: absent ones are skipped). */
+interface InternalCluster {
+  subscriber?: {
+    getInstance?(): {
+      connector?: { disconnectTimeout?: number; stream?: { destroy(): void } }
+    } | null
+  }
+}
+
+/** Private: `promise`, or a rejection after `ms` (the timer never outlives the call). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis Cluster call timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

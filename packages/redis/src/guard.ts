@@ -15,7 +15,7 @@ export interface RedisBreakerOptions {
   errorThresholdPercentage?: number
   /** Length of the rolling window, in ms. Default 10 000. */
   windowMs?: number
-  /** How long the circuit stays open before a PING probes Redis, in ms. Default 1 000. */
+  /** How long the circuit stays open before a probe (`PING`; a cluster: `CLUSTER INFO`) checks Redis, in ms. Default 1 000. */
   resetTimeoutMs?: number
 }
 
@@ -40,8 +40,9 @@ export const breakerDefaults = {
 /**
  * @internal The local circuit around Redis, on opossum. Every Redis command runs through
  * `run`; while the circuit is open `run` rejects at once without touching the socket, and the
- * callers take their local path. When the reset timeout elapses a PING is sent as the half-open
- * probe, so a replica rejoins fleet mode by itself even without traffic.
+ * callers take their local path. When the reset timeout elapses the connection's probe (`PING`,
+ * or `CLUSTER INFO` needing `cluster_state:ok` on a cluster) is sent as the half-open probe, so a
+ * replica rejoins fleet mode by itself even without traffic.
  */
 export class RedisGuard {
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>

@@ -13,6 +13,7 @@ export type {
   RedisBreakerStoreOptions,
 } from './breaker-store.js'
 export { breakerStoreDefaults, createRedisBreakerStore } from './breaker-store.js'
+export type { RedisClient } from './clients.js'
 export type {
   RedisConnection,
   RedisConnectionOptions,

@@ -102,7 +102,7 @@ describe('createRedisBreakerStore against a real redis-server', () => {
     const keys = await admin.keys('*')
     expect(keys.length).toBeGreaterThan(0)
     for (const key of keys) {
-      expect(key.startsWith('userevents:v1:bs:cb:events|GET /getUserById:')).toBe(true)
+      expect(key.startsWith('userevents:v2:{bs:events|GET /getUserById}:cb:')).toBe(true)
       expect(await admin.pttl(key)).toBeGreaterThan(0)
     }
   })

@@ -63,9 +63,9 @@ const fleetOpened = (r: Replica) =>
 
 /** The failure window of the circuit, read from Redis by the test (what the quorum counts). */
 async function window() {
-  const keys = await admin.keys('userevents:v1:fleet-test:cb:*:r')
+  const keys = await admin.keys('userevents:v2:{fleet-test:*}:cb:r')
   const replicasInWindow = keys.length === 0 ? [] : await admin.zrange(keys[0] as string, 0, -1)
-  const failureKeys = await admin.keys('userevents:v1:fleet-test:cb:*:f')
+  const failureKeys = await admin.keys('userevents:v2:{fleet-test:*}:cb:f')
   const failures = failureKeys.length === 0 ? 0 : await admin.zcard(failureKeys[0] as string)
   return { replicas: replicasInWindow.sort(), failures }
 }
@@ -160,7 +160,7 @@ describe('fleet circuit on Redis, 3 replica processes', { timeout: 60_000 }, () 
     await vi.waitFor(
       async () => {
         await Promise.all([a, b, c].map((r) => r.burst(path, 5)))
-        expect(await admin.keys('userevents:v1:fleet-test:cb:*:s')).toEqual([])
+        expect(await admin.keys('userevents:v2:{fleet-test:*}:cb:s')).toEqual([])
       },
       { timeout: 10_000, interval: 20 },
     )
@@ -233,7 +233,7 @@ async function fleetListener() {
   })
   // The subscription is live once a message published now arrives (SUBSCRIBE has no reply the
   // caller can await here); only then does counting start.
-  const channel = 'userevents:v1:fleet-test:cb:changes'
+  const channel = 'userevents:v2:fleet-test:cb:changes'
   let heard = 0
   const offProbe = connection.subscribe(channel, () => {
     heard++

@@ -1,50 +1,23 @@
-import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   createMockUpstream,
   generateUserWithEvents,
   type MockServerHandle,
   type MockUpstream,
 } from '@userevents/mock-server'
-import { build } from 'esbuild'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type PageReplica, spawnPageReplica } from './page-replica.js'
 import { type RedisServer, startRedisServer } from './redis-server.js'
 
 /**
  * Three replicas in three processes (test/fixtures/replica.ts), one real redis-server, one real
  * mock upstream counting its reads. Counts and states are asserted, never durations.
  */
-const replicaSource = fileURLToPath(new URL('./fixtures/replica.ts', import.meta.url))
-const packageDir = fileURLToPath(new URL('..', import.meta.url))
-const bundleDir = mkdtempSync(join(tmpdir(), 'userevents-replica-'))
-const replicaScript = join(bundleDir, 'replica.mjs')
-
 let redis: RedisServer
 let mock: MockUpstream
 let upstream: MockServerHandle
-const replicas: Replica[] = []
+const replicas: PageReplica[] = []
 
 beforeAll(async () => {
-  // The replica is bundled from the workspace sources once (tsconfig paths), so each process
-  // starts as plain node in a fraction of what transpiling on the fly would take, and never
-  // runs a stale dist/.
-  await build({
-    entryPoints: [replicaSource],
-    outfile: replicaScript,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    tsconfig: join(packageDir, 'tsconfig.json'),
-    logLevel: 'error',
-    // ioredis and other CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-  })
   const users = ['a', 'b', 'c', 'd'].map((id, i) =>
     generateUserWithEvents(50, { userId: id, firstEventId: 1 + i * 50 }),
   )
@@ -63,7 +36,6 @@ afterEach(() => {
   namespace++
 })
 afterAll(async () => {
-  rmSync(bundleDir, { recursive: true, force: true })
   await upstream?.close()
   await redis?.stop()
 })
@@ -137,56 +109,16 @@ describe('fleet mode with 3 replicas in separate processes', () => {
 
 // Private helpers below.
 
-interface Replica {
-  ask(message: {
-    op: 'page' | 'mode' | 'user'
-    userId?: string
-    limit?: number
-  }): Promise<Record<string, unknown>>
-  kill(): void
-}
-
 let namespace = 0
 const namespaceOf = () => `fleet${process.pid}x${namespace}`
 
-async function spawn(mode: 'fleet' | 'off'): Promise<Replica> {
-  const child: ChildProcess = fork(replicaScript, [], {
-    cwd: packageDir,
-    env: {
-      ...process.env,
-      UPSTREAM_URL: upstream.url,
-      REDIS_URL: redis.url,
-      NAMESPACE: namespaceOf(),
-      FLEET: mode,
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+async function spawn(mode: 'fleet' | 'off'): Promise<PageReplica> {
+  const replica = await spawnPageReplica({
+    UPSTREAM_URL: upstream.url,
+    REDIS_URL: redis.url,
+    NAMESPACE: namespaceOf(),
+    FLEET: mode,
   })
-  const pending = new Map<number, (body: Record<string, unknown>) => void>()
-  let next = 1
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`replica exited with ${code}`)))
-    child.on('message', (body: Record<string, unknown> & { id: number }) => {
-      if (body.id === 0) return resolve()
-      const { id, ...rest } = body
-      pending.get(id)?.(rest)
-      pending.delete(id)
-    })
-  })
-  await ready
-  const replica: Replica = {
-    ask(message) {
-      const id = next++
-      return new Promise((resolve, reject) => {
-        if (child.exitCode !== null) return reject(new Error('the replica has exited'))
-        pending.set(id, resolve)
-        child.once('exit', (code) => reject(new Error(`the replica exited with ${code}`)))
-        child.send({ id, ...message })
-      })
-    },
-    kill() {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    },
-  }
   replicas.push(replica)
   return replica
 }

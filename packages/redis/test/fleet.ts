@@ -1,14 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { bundleFixture } from './bundle.js'
 import type { ReplicaCommand, ReplicaMessage } from './fixtures/fleet-replica.js'
 
 /** Settings of one replica process; see `fixtures/fleet-replica.ts`. */
 export interface ReplicaSettings {
+  /** One Redis server, or (with `clusterNodes`) unused. */
   redisUrl: string
+  /** Start-up nodes of a Redis Cluster; the replica then connects to it instead of `redisUrl`. */
+  clusterNodes?: readonly string[]
   upstream: string
   fleet?: 'on' | 'off'
   quorum?: number
@@ -43,46 +42,16 @@ export interface Replica {
   close(): Promise<void>
 }
 
-const source = fileURLToPath(new URL('./fixtures/fleet-replica.ts', import.meta.url))
-const packageDir = fileURLToPath(new URL('..', import.meta.url))
-let bundled: Promise<string> | undefined
-
-/**
- * Bundles the replica from the workspace sources once per process (the root tsconfig's paths
- * point the `@userevents/*` imports at `src/`), as the cache fleet test does: each replica then
- * starts as plain node, quickly, and never runs a stale `dist/`. Removed when the process exits.
- */
-function bundleReplica(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'userevents-fleet-replica-'))
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-    const outfile = join(dir, 'fleet-replica.mjs')
-    await build({
-      entryPoints: [source],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      tsconfig: join(packageDir, 'tsconfig.json'),
-      logLevel: 'error',
-      // ioredis and other CommonJS dependencies call require(); give the ESM bundle one.
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-    })
-    return outfile
-  })()
-  return bundled
-}
-
 /** Forks a replica process and waits until its Redis connection is ready. */
 export async function startReplica(id: string, settings: ReplicaSettings): Promise<Replica> {
-  const child: ChildProcess = fork(await bundleReplica(), [], {
+  const child: ChildProcess = fork(await bundleFixture('fleet-replica'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
       REDIS_URL: settings.redisUrl,
+      ...(settings.clusterNodes === undefined
+        ? {}
+        : { REDIS_CLUSTER_NODES: settings.clusterNodes.join(',') }),
       UPSTREAM: settings.upstream,
       REPLICA: id,
       FLEET: settings.fleet ?? 'on',

@@ -74,10 +74,15 @@ function handle(port: number, first: ChildProcess): RedisServer {
   }
 }
 
-async function launch(port: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` (plus `extra` arguments) and resolves once it answers as
+ * itself (its pid), or rejects when it exits or stays silent for 5 s. Shared with the cluster
+ * harness (`redis-cluster.ts`).
+ */
+export async function launch(port: number, extra: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     redisServerBinary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -107,7 +112,7 @@ async function launch(port: number): Promise<ChildProcess> {
 }
 
 /** `process_id` from `INFO server` over a raw socket, or `undefined` when nothing answers. */
-function serverPid(port: number): Promise<number | undefined> {
+export function serverPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = new Socket()
     let reply = ''
@@ -126,7 +131,8 @@ function serverPid(port: number): Promise<number | undefined> {
   })
 }
 
-function freePort(): Promise<number> {
+/** A port of 127.0.0.1 that was free a moment ago (bound on port 0 and released). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

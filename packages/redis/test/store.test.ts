@@ -67,7 +67,7 @@ describe('createRedisStore against a real redis-server', () => {
     expect(fetch.calls).toBe(1)
     // Keys are namespaced and versioned, and carry the TTL.
     const keys = await admin.keys('*')
-    expect(keys).toEqual([`userevents:v1:t${n}:v:k`])
+    expect(keys).toEqual([`userevents:v2:{t${n}:k}:v`])
     expect(await admin.pttl(keys[0]!)).toBeGreaterThan(0)
   })
 
@@ -113,18 +113,18 @@ describe('createRedisStore against a real redis-server', () => {
     n++
     const b = await replica({ leaseMs: 100, pollMs: 20 })
     // A holder that took the lease and crashed: nobody will release or fill it.
-    await admin.set(`userevents:v1:t${n}:l:k`, 'dead-holder', 'PX', 100, 'NX')
+    await admin.set(`userevents:v2:{t${n}:k}:l`, 'dead-holder', 'PX', 100, 'NX')
     const fetch = counting('v')
     const result = await b.load('k', fetch, { ttlMs: 1_000 })
     expect(result.source).toBe('fetch')
     expect(fetch.calls).toBe(1)
-    expect(await admin.get(`userevents:v1:t${n}:v:k`)).toBe('"v"')
+    expect(await admin.get(`userevents:v2:{t${n}:k}:v`)).toBe('"v"')
   })
 
   it('stops waiting when its own wait runs out first, and fetches itself', async () => {
     n++
     const b = await replica({ leaseMs: 10_000, pollMs: 20 })
-    await admin.set(`userevents:v1:t${n}:l:k`, 'slow-holder', 'PX', 10_000, 'NX')
+    await admin.set(`userevents:v2:{t${n}:k}:l`, 'slow-holder', 'PX', 10_000, 'NX')
     const fetch = counting('v')
     const result = await b.load('k', fetch, { ttlMs: 1_000, waitMs: 60 })
     expect(result).toMatchObject({ source: 'local', value: 'v' })
@@ -135,7 +135,7 @@ describe('createRedisStore against a real redis-server', () => {
     n++
     const store = await replica({ leaseMs: 10_000, pollMs: 20 })
     // Another replica holds the lease of this GET and never fills it; the upstream hangs too.
-    await admin.set(`userevents:v1:t${n}:l:http:hung:/slow`, 'slow-holder', 'PX', 10_000, 'NX')
+    await admin.set(`userevents:v2:{t${n}:http:hung:/slow}:l`, 'slow-holder', 'PX', 10_000, 'NX')
     const requests: string[] = []
     const upstream = createServer((req) => {
       requests.push(req.url ?? '')
