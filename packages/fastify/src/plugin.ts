@@ -178,6 +178,10 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
     }
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toHttpProblem(error, formatOptions)
+      if (problem.upstreamMessage !== undefined) {
+        // The upstream's own words, kept out of the answer, still help whoever debugs the call.
+        request.log.debug({ upstreamMessage: problem.upstreamMessage }, 'upstream error text')
+      }
       if (RejectionLog.applies(problem)) {
         rejections.record(request.log, problem, error.message)
       } else {

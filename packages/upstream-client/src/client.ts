@@ -3,7 +3,7 @@ import { onAbort } from './abort.js'
 import type { Call } from './call.js'
 import { appendQuery, operationOf, type Query, serializeBody, validatePath } from './call-input.js'
 import { UpstreamAbortError } from './errors/abort-error.js'
-import { UpstreamNetworkError } from './errors/network-error.js'
+import { UpstreamClientClosedError } from './errors/client-closed-error.js'
 import { isUpstreamError, type UpstreamError } from './errors/upstream-error.js'
 import type {
   AttemptErrorEvent,
@@ -161,8 +161,8 @@ export interface UpstreamClient {
    * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully.
    * Attempts already dispatched finish and their callers get the answer; a call waiting in a
    * post-recovery ramp queue is rejected with `CircuitOpenError`; a call waiting to retry then
-   * fails its next attempt with `UpstreamNetworkError`, as do later calls
-   * (`causeCode: 'UPSTREAM_CLIENT_CLOSED'` for calls made after close). An injected dispatcher
+   * fails its next attempt with `UpstreamNetworkError`. Calls made after close reject at once
+   * with `UpstreamClientClosedError` (`UPSTREAM_CLIENT_CLOSED`). An injected dispatcher
    * is left open. Calling it again returns the same promise.
    */
   close(): Promise<void>
@@ -392,14 +392,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   ): Promise<never> {
     if (closed) {
       return Promise.reject(
-        new UpstreamNetworkError({
-          method,
-          url: config.origin + config.basePath + path,
-          attempts: 0,
-          cause: Object.assign(new Error('The client has been closed'), {
-            code: 'UPSTREAM_CLIENT_CLOSED',
-          }),
-        }),
+        new UpstreamClientClosedError({ method, url: config.origin + config.basePath + path }),
       )
     }
     let call: Call

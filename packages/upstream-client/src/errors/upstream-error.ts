@@ -10,6 +10,7 @@ export const UpstreamErrorCode = {
   BodyTooLarge: 'UPSTREAM_BODY_TOO_LARGE',
   Aborted: 'UPSTREAM_ABORTED',
   InvalidOption: 'UPSTREAM_INVALID_OPTION',
+  ClientClosed: 'UPSTREAM_CLIENT_CLOSED',
 } as const
 
 /** The union of all {@link UpstreamErrorCode} values. */
@@ -111,6 +112,7 @@ export interface UpstreamErrorByCode {
   UPSTREAM_BODY_TOO_LARGE: import('./body-too-large-error.js').BodyTooLargeError
   UPSTREAM_ABORTED: import('./abort-error.js').UpstreamAbortError
   UPSTREAM_INVALID_OPTION: import('./invalid-option-error.js').InvalidOptionError
+  UPSTREAM_CLIENT_CLOSED: import('./client-closed-error.js').UpstreamClientClosedError
 }
 
 /** @internal Formats the shared message tail: `(3 attempts)`. */
