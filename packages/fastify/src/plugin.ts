@@ -11,6 +11,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
+import { kErrorFormat } from './error-format.js'
 import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
 import { RejectionLog } from './rejection-log.js'
@@ -162,6 +163,9 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
     const { rejectionLogIntervalMs = 10_000, ...problemOptions }: ErrorHandlerOptions =
       opts.errorHandler === true ? {} : opts.errorHandler
     const { notFound, ...formatOptions } = problemOptions
+    // Recorded on the instance so that frameworkErrorHandler(), built before register() as a
+    // constructor option, answers in the same format without being told twice.
+    fastify.decorate(kErrorFormat, formatOptions.format ?? 'json')
     const rejections = new RejectionLog(fastify.log, rejectionLogIntervalMs)
     fastify.addHook('onClose', async () => rejections.close())
     if (notFound ?? formatOptions.format === 'problem+json') {
