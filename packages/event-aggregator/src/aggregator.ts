@@ -154,6 +154,12 @@ export interface EventAggregator {
   readonly events: Loader<Event>
   /** The underlying user loader. */
   readonly users: Loader<User>
+  /**
+   * The largest `limit` / `pageSize` this aggregator accepts (its `maxLimit` option, default
+   * 200), so a route in front of it can refuse a larger limit at registration rather than answer
+   * 400 at request time.
+   */
+  readonly maxLimit: number
 }
 
 /**
@@ -174,6 +180,13 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     throw new AggregatorValidationError('client', 'an object with a `get` method', client)
   }
   const maxLimit = integerInRange('maxLimit', options.maxLimit ?? 200, 1, Number.MAX_SAFE_INTEGER)
+  if (options.defaultLimit === undefined && maxLimit < 50) {
+    // The caller set only `maxLimit`: say where the 50 comes from rather than quote a value they
+    // never wrote.
+    const error = new AggregatorValidationError('defaultLimit', 'an integer', 50)
+    error.message = `Expected \`defaultLimit\` to be an integer between 1 and ${maxLimit} (\`maxLimit\`), got its default 50: set \`defaultLimit\` too when \`maxLimit\` is below 50`
+    throw error
+  }
   const defaultLimit = integerInRange('defaultLimit', options.defaultLimit ?? 50, 1, maxLimit)
   const concurrency = integerInRange(
     'concurrency',
@@ -356,6 +369,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
   return {
     events,
     users,
+    maxLimit,
     async getEventsByUserId<K extends EventField = EventField>(
       userId: string,
       opts: GetEventsOptions<K> = {},

@@ -444,6 +444,20 @@ describe('lifecycle and options', () => {
       'Expected `maxLimit` to be a positive integer, got 0',
     )
   })
+
+  it("refuses a page route maxLimit above its aggregator's at registration, and defaults to it", async () => {
+    const fastify = await app({ aggregator: { maxLimit: 50 } })
+    expect(() => registerEventPageRoute(fastify, { url: '/u/:id', maxLimit: 100 })).toThrow(
+      "Expected `maxLimit` to be an integer between 1 and 50 (the aggregator's `maxLimit`), got 100",
+    )
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    // Without its own maxLimit the route takes the aggregator's: the route's own 400 names the
+    // query parameter, and the upstream is not asked.
+    const res = await fastify.inject({ method: 'GET', url: '/users/1/events?limit=80' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ code: 'INVALID_INPUT' })
+    expect(mock.calls('getUserById')).toBe(0)
+  })
 })
 
 describe('deadline propagation (x-request-timeout-ms)', () => {
