@@ -1,82 +1,99 @@
 #!/usr/bin/env node
-// Typechecks every ```ts block of every package README, as a consumer would write it: each block
-// is its own module (it must bring its own imports and `declare const` its placeholders), compiled
-// under strict `nodenext` against the BUILT types (dist) of the workspace packages, never their
-// sources. Run after `pnpm build`. Failures name the README and its line.
-//
-// The blocks are written to `packages/<pkg>/.readme-check/` (git-ignored, removed afterwards):
-// inside the package, its own name resolves through its package.json `exports` (self-reference)
-// and the other packages and libraries resolve through its node_modules, as in an install.
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+// Typechecks every ```ts block of every published package's README as a new user would meet it:
+// in a consumer folder OUTSIDE the workspace that holds only the packed tarballs and the packages
+// that README's `npm install` lines name, installed with plain npm (the registry for everything
+// but our tarballs). Each block is its own module (it must bring its own imports and `declare
+// const` its placeholders), compiled under strict `nodenext` against the installed types.
+// Besides, every package a block imports must be named by an install line of the same README:
+// a package that only happens to be there (a dependency of another, hoisted by npm) fails too.
+// So a missing install line fails the check. Run after `pnpm build`. Failures name the README
+// and its line. Folders are shared between READMEs with the same install set.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import {
+  bin,
+  consumerTsconfig,
+  extractBlocks,
+  importedPackages,
+  installConsumer,
+  installLines,
+  nameOf,
+  packAll,
+  publishableDirs,
+  root,
+  run,
+} from './lib/consumer.mjs'
 
-const root = resolve(import.meta.dirname, '..')
-const tsc = join(root, 'node_modules', '.bin', 'tsc')
-const FENCE_OPEN = /^```(ts|typescript)\s*$/
-const FENCE_CLOSE = /^```\s*$/
-
-/** The ```ts blocks of a Markdown file, each with the README line of its first code line. */
-function extractBlocks(markdown) {
-  const blocks = []
-  const lines = markdown.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    if (!FENCE_OPEN.test(lines[i])) continue
-    const start = i + 1
-    let end = start
-    while (end < lines.length && !FENCE_CLOSE.test(lines[end])) end++
-    blocks.push({ firstLine: start + 1, code: lines.slice(start, end).join('\n') })
-    i = end
-  }
-  return blocks
-}
-
-const tsconfig = {
-  compilerOptions: {
-    strict: true,
-    module: 'nodenext',
-    moduleResolution: 'nodenext',
-    target: 'es2022',
-    lib: ['es2023'],
-    types: ['node'],
-    noEmit: true,
-    // Our dist types are what is checked; third-party declaration files are theirs.
-    skipLibCheck: true,
-  },
-  include: ['*.ts'],
-}
-
+const work = mkdtempSync(join(tmpdir(), 'userevents-readmes-'))
 let failed = false
 let checked = 0
-const packagesDir = join(root, 'packages')
-for (const dir of readdirSync(packagesDir).map((d) => join(packagesDir, d))) {
-  const readme = join(dir, 'README.md')
-  if (!existsSync(readme)) continue
-  // A private package (the check kit) is read by contributors, not consumers: nothing to install.
-  if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).private) continue
-  const readmeName = relative(root, readme)
-  const blocks = extractBlocks(readFileSync(readme, 'utf8'))
-  if (blocks.length === 0) continue
-  const work = join(dir, '.readme-check')
+try {
+  const tarballs = packAll(work)
+  /** One consumer folder per distinct install set. */
+  const folders = new Map()
+  for (const dir of publishableDirs()) {
+    const readme = join(dir, 'README.md')
+    const readmeName = relative(root, readme)
+    const markdown = readFileSync(readme, 'utf8')
+    const blocks = extractBlocks(markdown)
+    if (blocks.length === 0) continue
+    const specs = installLines(markdown)
+    const named = new Set(specs.map(nameOf))
+    for (const block of blocks) {
+      for (const pkg of importedPackages(block.code)) {
+        if (named.has(pkg)) continue
+        failed = true
+        console.error(
+          `FAIL ${readmeName}:${block.firstLine} imports ${pkg}, which no install line of this README names (npm install ${pkg})`,
+        )
+      }
+    }
+    const key = [...new Set(specs)].sort().join(' ')
+    let consumer = folders.get(key)
+    if (consumer === undefined) {
+      consumer = join(work, `consumer-${folders.size}`)
+      const started = performance.now()
+      installConsumer(consumer, tarballs, specs)
+      const seconds = ((performance.now() - started) / 1000).toFixed(0)
+      console.log(`ok   npm install ${key || '(tarballs only)'} (${seconds} s)`)
+      folders.set(key, consumer)
+    }
+    const files = checkBlocks(consumer, readmeName, blocks)
+    if (files) {
+      console.log(
+        `ok   ${readmeName}: ${blocks.length} ts blocks typecheck (strict, nodenext, installed from tarballs + its install lines)`,
+      )
+    }
+    checked += blocks.length
+  }
+} catch (error) {
+  failed = true
+  console.error(`FAIL ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`)
+} finally {
   rmSync(work, { recursive: true, force: true })
-  mkdirSync(work)
+}
+console.log(`${failed ? 'FAIL' : 'ok  '} ${checked} README code blocks checked`)
+process.exit(failed ? 1 : 0)
+
+/** Compiles a README's blocks in `consumer`/readme-<n>; reports failures by README line. */
+function checkBlocks(consumer, readmeName, blocks) {
+  const dir = join(consumer, `readme-${readmeName.replace(/[^a-z0-9]+/gi, '-')}`)
+  run('mkdir', ['-p', dir])
   const byFile = new Map()
   for (const block of blocks) {
     const file = `line-${block.firstLine}.ts`
     byFile.set(file, block)
     // `export {}` keeps a block without imports a module, so blocks never share globals.
-    writeFileSync(join(work, file), `${block.code}\nexport {}\n`)
+    writeFileSync(join(dir, file), `${block.code}\nexport {}\n`)
   }
-  writeFileSync(join(work, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify(consumerTsconfig(['*.ts'], { noEmit: true })),
+  )
   try {
-    execFileSync(tsc, ['-p', work, '--pretty', 'false'], {
-      cwd: work,
-      encoding: 'utf8',
-      stdio: 'pipe',
-    })
-    console.log(
-      `ok   ${readmeName}: ${blocks.length} ts blocks typecheck (strict, nodenext, dist types)`,
-    )
+    run(bin('tsc'), ['-p', dir, '--pretty', 'false'], dir)
+    return true
   } catch (error) {
     failed = true
     const out = `${error.stdout ?? ''}${error.stderr ?? ''}`
@@ -89,10 +106,6 @@ for (const dir of readdirSync(packagesDir).map((d) => join(packagesDir, d))) {
         console.error(`FAIL ${readmeName}: ${line}`)
       }
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true })
+    return false
   }
-  checked += blocks.length
 }
-console.log(`${failed ? 'FAIL' : 'ok  '} ${checked} README code blocks checked`)
-process.exit(failed ? 1 : 0)
