@@ -30,6 +30,16 @@ export function resolveAggregatorOptions(
     throw new AggregatorValidationError('client', 'an object with a `get` method', client)
   }
   const maxLimit = integerInRange('maxLimit', options.maxLimit ?? 200, 1, Number.MAX_SAFE_INTEGER)
+  if (options.defaultLimit === undefined && maxLimit < 50) {
+    // The caller set only `maxLimit`: say where the 50 comes from rather than quote a value they
+    // never wrote.
+    throw new AggregatorValidationError(
+      'defaultLimit',
+      'an integer',
+      50,
+      `Expected \`defaultLimit\` to be an integer between 1 and ${maxLimit} (\`maxLimit\`), got its default 50: set \`defaultLimit\` too when \`maxLimit\` is below 50`,
+    )
+  }
   const defaultLimit = integerInRange('defaultLimit', options.defaultLimit ?? 50, 1, maxLimit)
   const concurrency = integerInRange(
     'concurrency',

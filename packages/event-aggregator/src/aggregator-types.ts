@@ -141,4 +141,10 @@ export interface EventAggregator {
   readonly events: Loader<Event>
   /** The underlying user loader. */
   readonly users: Loader<User>
+  /**
+   * The largest `limit` / `pageSize` this aggregator accepts (its `maxLimit` option, default
+   * 200), so a route in front of it can refuse a larger limit at registration rather than answer
+   * 400 at request time.
+   */
+  readonly maxLimit: number
 }

@@ -34,6 +34,7 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
   return {
     events,
     users,
+    maxLimit,
     async getEventsByUserId<K extends EventField = EventField>(
       userId: string,
       opts: GetEventsOptions<K> = {},

@@ -24,13 +24,13 @@ export function serializerEngine(
 }
 
 /**
- * @internal Passed on every build, explicitly. fast-json-stringify 6 keeps `largeArrayMechanism`
- * and `largeArraySize` in module-level variables that a build only overwrites when the option is
- * given, so one build elsewhere in the process with `largeArrayMechanism: 'json-stringify'`
- * silently applies to every later build without options. Under that mechanism large arrays go
- * through `JSON.stringify`, which neither is faster for our pages (measured) nor drops fields
- * outside the schema. Pages are at most `maxLimit` items, far below 20,000, so the array loop is
- * the one that runs.
+ * @internal Passed on every build, explicitly. fast-json-stringify 6 kept `largeArrayMechanism`
+ * and `largeArraySize` in module-level variables that one build elsewhere in the process could
+ * change for every later build; 7 keeps them per build, and an application may still get a copy
+ * of 6 through another dependency, so the choice stays written here. Under `json-stringify` large
+ * arrays go through `JSON.stringify`, which neither is faster for our pages (measured) nor drops
+ * fields outside the schema. Pages are at most `maxLimit` items, far below 20,000, so the array
+ * loop is the one that runs.
  */
 const FJS_OPTIONS = { largeArrayMechanism: 'default', largeArraySize: 20_000 } as const
 

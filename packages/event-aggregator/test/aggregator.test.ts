@@ -121,6 +121,12 @@ describe('getEventsByUserId against the mock server', () => {
     expect(() => createEventAggregator({ client, defaultLimit: 500, maxLimit: 200 })).toThrow(
       'Expected `defaultLimit` to be an integer between 1 and 200, got 500',
     )
+    // Only `maxLimit` set: the message says the 50 is the default the caller never wrote.
+    expect(() => createEventAggregator({ client, maxLimit: 10 })).toThrow(
+      'Expected `defaultLimit` to be an integer between 1 and 10 (`maxLimit`), got its default 50: set `defaultLimit` too when `maxLimit` is below 50',
+    )
+    expect(createEventAggregator({ client, maxLimit: 10, defaultLimit: 10 }).maxLimit).toBe(10)
+    expect(createEventAggregator({ client }).maxLimit).toBe(200)
     // Validation happens before any upstream call.
     expect(mock.calls('getUserById')).toBe(0)
   })

@@ -1,10 +1,16 @@
 import { isHeaderToken } from '@userevents/check-kit'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { pluginErrorFormat } from './error-format.js'
 import { InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
 
 /** Options of {@link frameworkErrorHandler}. */
 export interface FrameworkErrorHandlerOptions extends HttpProblemOptions {
+  /**
+   * The body format. Default: the format of the plugin's error handler
+   * (`errorHandler: { format }`), read at request time; `'json'` when the plugin installs none.
+   */
+  format?: 'json' | 'problem+json'
   /**
    * The header that carries `request.id` on every other answer of the service (set by its own
    * `onRequest` hook, which does not run for these errors). Default `'x-request-id'`; `false`
@@ -31,6 +37,11 @@ export type FrameworkErrorHandler = (
  * `code`, `error: "Bad Request"` on a 414). Only the constructor option reaches them, which is why
  * this is a helper to pass to `Fastify()`, not something the plugin can install.
  *
+ * Without `format`, it answers in the format of the plugin's error handler
+ * (`errorHandler: { format }` of `userEvents`), read at request time because the plugin is
+ * registered after `Fastify()` took this handler; with no plugin error handler, `'json'`. One
+ * format per app, set once.
+ *
  * @example
  * ```ts
  * import Fastify from 'fastify'
@@ -45,15 +56,19 @@ export function frameworkErrorHandler(
   if (typeof options !== 'object' || options === null) {
     throw new InvalidPluginOptionError('options', 'an object', options)
   }
-  const { requestIdHeader = 'x-request-id', format = 'json' } = options
+  const { requestIdHeader = 'x-request-id', format } = options
   if (requestIdHeader !== false && !isHeaderToken(requestIdHeader)) {
     throw new InvalidPluginOptionError('requestIdHeader', 'a header name or false', requestIdHeader)
   }
-  if (format !== 'json' && format !== 'problem+json') {
+  if (format !== undefined && format !== 'json' && format !== 'problem+json') {
     throw new InvalidPluginOptionError('format', "'json' or 'problem+json'", format)
   }
   return (error, request, reply) => {
-    const problem = toHttpProblem(error, { format })
+    // Read per request, not when the handler is built: frameworkErrors is a constructor option,
+    // so the plugin (and its format) is registered only after this handler exists.
+    const problem = toHttpProblem(error, {
+      format: format ?? pluginErrorFormat(request.server) ?? 'json',
+    })
     if (requestIdHeader !== false) reply.header(requestIdHeader, request.id)
     request.log[problem.logLevel](
       { code: problem.body.code, statusCode: problem.statusCode, reason: error.message },

@@ -33,7 +33,8 @@ export interface RawPageQuery {
   fields?: string
 }
 
-const DEFAULT_MAX_LIMIT = 200
+/** @internal The largest `limit` a page query accepts when its route sets none. */
+export const DEFAULT_MAX_LIMIT = 200
 const DEFAULT_MAX_OFFSET = 1_000_000
 // Digits only: Ajv's coercion of `type: integer` would accept `0x10`, `2e1` and ` 5`.
 const DIGITS = /^[0-9]{1,9}$/

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import { InvalidPluginOptionError, InvalidQueryError } from './errors/plugin-error.js'
 import {
   checkPageQueryLimits,
+  DEFAULT_MAX_LIMIT,
   type PageQueryLimits,
   pageQuerySchema,
   parsePageQuery,
@@ -47,7 +48,8 @@ const DEFAULT_ID_SCHEMA = {
  * per-projection serializer with an explicit `application/json` content type (a custom
  * serializer skips Fastify's default one).
  *
- * @throws InvalidPluginOptionError at registration, for a bad option or an instance without the plugin
+ * @throws InvalidPluginOptionError at registration, for a bad option, a `maxLimit` above the
+ * aggregator's (`app.eventAggregator.maxLimit`), or an instance without the plugin
  *
  * @example
  * ```ts
@@ -69,7 +71,26 @@ export function registerEventPageRoute(app: FastifyInstance, options: EventPageR
     throw new InvalidPluginOptionError('body', "'page' or 'items'", shape)
   }
   checkPageQueryLimits(options, '')
-  const limits: PageQueryLimits = { maxLimit: options.maxLimit, maxOffset: options.maxOffset }
+  // A limit the route accepts but its aggregator refuses would pass registration and answer 400
+  // with the aggregator's message at request time; refuse it here. An aggregator of an older copy
+  // has no `maxLimit`, and is left unchecked.
+  const aggregatorMax = (app.eventAggregator as { maxLimit?: unknown }).maxLimit
+  const ceiling = typeof aggregatorMax === 'number' ? aggregatorMax : undefined
+  if (ceiling !== undefined && options.maxLimit !== undefined && options.maxLimit > ceiling) {
+    throw new InvalidPluginOptionError(
+      'maxLimit',
+      `an integer between 1 and ${ceiling} (the aggregator's \`maxLimit\`)`,
+      options.maxLimit,
+    )
+  }
+  const limits: PageQueryLimits = {
+    // Without its own, the route takes the aggregator's ceiling when that is lower than the
+    // default, so `?limit=` above it is the route's 400 INVALID_INPUT, not the aggregator's.
+    maxLimit:
+      options.maxLimit ??
+      (ceiling !== undefined ? Math.min(ceiling, DEFAULT_MAX_LIMIT) : undefined),
+    maxOffset: options.maxOffset,
+  }
 
   app.get<{ Params: { id: string } }>(
     options.url,

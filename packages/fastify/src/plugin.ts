@@ -12,6 +12,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } 
 import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
 import { checks } from './checks.js'
+import { kErrorFormat } from './error-format.js'
 import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
 import { RejectionLog } from './rejection-log.js'
@@ -175,6 +176,9 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
     const { rejectionLogIntervalMs = 10_000, ...problemOptions }: ErrorHandlerOptions =
       opts.errorHandler === true ? {} : opts.errorHandler
     const { notFound, ...formatOptions } = problemOptions
+    // Recorded on the instance so that frameworkErrorHandler(), built before register() as a
+    // constructor option, answers in the same format without being told twice.
+    fastify.decorate(kErrorFormat, formatOptions.format ?? 'json')
     const rejections = new RejectionLog(fastify.log, rejectionLogIntervalMs)
     fastify.addHook('onClose', async () => rejections.close())
     if (notFound ?? formatOptions.format === 'problem+json') {
@@ -191,6 +195,10 @@ const plugin: FastifyPluginAsync<UserEventsPluginOptions> = async (fastify, opti
     }
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toHttpProblem(error, formatOptions)
+      if (problem.upstreamMessage !== undefined) {
+        // The upstream's own words, kept out of the answer, still help whoever debugs the call.
+        request.log.debug({ upstreamMessage: problem.upstreamMessage }, 'upstream error text')
+      }
       if (RejectionLog.applies(problem)) {
         rejections.record(request.log, problem, error.message)
       } else {

@@ -58,6 +58,12 @@ export interface HttpProblem<B = JsonErrorBody | ProblemDetailsBody> {
    * rejections (open circuit, not found, bad input), where a stack is noise.
    */
   logStack: boolean
+  /**
+   * The upstream's own error text (`message` or `error` of its body), when it sent one: for a
+   * debug log line only. It is never put in `body`, because a real upstream's text can name its
+   * internals (tables, hosts, services); the plugin's error handler logs it at `debug`.
+   */
+  upstreamMessage?: string
 }
 
 /** Retry-After, in seconds, when the upstream failed but gave no hint of when it recovers. */
@@ -78,16 +84,19 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 1
  * | `UPSTREAM_TIMEOUT` | 504 | `UPSTREAM_TIMEOUT` | warn, no stack |
  * | `DEADLINE_EXCEEDED` (the request arrived with less than `minDeadlineMs` left) | 504 | `DEADLINE_EXCEEDED` | info, no stack |
  * | `USER_NOT_FOUND`, `EVENT_NOT_FOUND` | 404 | same | info, no stack |
- * | `UPSTREAM_HTTP_STATUS` 404 | 404 | `UPSTREAM_NOT_FOUND` | info, no stack |
- * | `UPSTREAM_HTTP_STATUS` 400 | 400 | `UPSTREAM_REJECTED` | info, no stack |
+ * | `UPSTREAM_HTTP_STATUS` 404 | 404 `Not Found` | `UPSTREAM_NOT_FOUND` | info, no stack |
+ * | `UPSTREAM_HTTP_STATUS` 400 | 400 `Rejected by the upstream` | `UPSTREAM_REJECTED` | info, no stack |
  * | other upstream 4xx | 502 | `UPSTREAM_HTTP_STATUS` | error |
  * | `UPSTREAM_INVALID_BODY`, `UPSTREAM_BODY_TOO_LARGE`, `UPSTREAM_INVALID_DATA` | 502 | same | error |
  * | `INVALID_ARGUMENT` (aggregator), `INVALID_INPUT` (query), Fastify validation | 400 | `INVALID_ARGUMENT` / `INVALID_INPUT` | info, no stack |
  * | `UPSTREAM_INVALID_OPTION` (a caller error in code calling the client) | 500 | `UPSTREAM_INVALID_OPTION` | error |
+ * | `UPSTREAM_CLIENT_CLOSED` (a call made after the client's `close()`) | 500, no `Retry-After` | `UPSTREAM_CLIENT_CLOSED` | error |
  * | another error with a 4xx `statusCode` (body too large, bad JSON, ...) | that status | its `code` | info, no stack |
  * | anything else | 500 `Internal server error` (the message is not leaked) | none | error |
  *
- * An upstream condition never becomes a 500; a 500 is a bug in the service.
+ * An upstream condition never becomes a 500; a 500 is a bug in the service. The message is always
+ * the toolkit's own (or the aggregator's, e.g. `User "999" was not found`): the upstream's error
+ * text is never copied into the body, only returned as `upstreamMessage` for a debug log.
  *
  * @example
  * ```ts
@@ -130,7 +139,15 @@ export function toHttpProblem(error: unknown, options: HttpProblemOptions = {}):
     if (row.retryAfterSeconds !== undefined) json.retryAfterSeconds = row.retryAfterSeconds
     body = json
   }
-  return { statusCode, headers, body, logLevel: row.logLevel, logStack: row.logStack }
+  const problem: HttpProblem = {
+    statusCode,
+    headers,
+    body,
+    logLevel: row.logLevel,
+    logStack: row.logStack,
+  }
+  if (row.upstreamMessage !== undefined) problem.upstreamMessage = row.upstreamMessage
+  return problem
 }
 
 /** Private: one row of the table. */
@@ -141,6 +158,7 @@ interface Row {
   retryAfterSeconds?: number
   logLevel: ProblemLogLevel
   logStack: boolean
+  upstreamMessage?: string
 }
 
 /** Private: the table of {@link toHttpProblem}, row by row. */
@@ -191,9 +209,16 @@ function classify(error: unknown): Row {
       case 'UPSTREAM_HTTP_STATUS':
         return fromUpstreamStatus(e)
       case 'UPSTREAM_INVALID_OPTION':
-        // A mistake in the code calling the client, not an upstream condition: our bug.
+      case 'UPSTREAM_CLIENT_CLOSED':
+        // A mistake in the code calling the client (a bad option, a call after close()), not an
+        // upstream condition: our bug, so a 500 and no Retry-After that would page as an outage.
         return row(500, 'Internal server error', error.code, 'error', true)
     }
+  }
+  // A client copy older than UPSTREAM_CLIENT_CLOSED does not brand it; a newer one's code is not
+  // known to an older guard. Either way, a call after close() is still our bug.
+  if (e.code === 'UPSTREAM_CLIENT_CLOSED') {
+    return row(500, 'Internal server error', e.code, 'error', true)
   }
   if (isUserEventsFastifyError(error) && error.code === 'DEADLINE_EXCEEDED') {
     return row(504, message, error.code, 'info', false)
@@ -233,30 +258,31 @@ interface ErrorLike {
 /** Private: an upstream HTTP status the client gave up on. */
 function fromUpstreamStatus(e: ErrorLike): Row {
   const status = typeof e.status === 'number' ? e.status : 0
+  // The upstream's words stay out of the answer, whatever the status: a real upstream's error
+  // text can name its tables, hosts or services. It goes to the debug log instead.
   const upstreamMessage = messageOf(e.body)
+  const withText = (r: Row): Row => (upstreamMessage === undefined ? r : { ...r, upstreamMessage })
   if (status === 404) {
-    return row(404, upstreamMessage ?? 'Not found upstream', 'UPSTREAM_NOT_FOUND', 'info', false)
+    return withText(row(404, 'Not Found', 'UPSTREAM_NOT_FOUND', 'info', false))
   }
   if (status === 400) {
     // The upstream rejected what we forwarded (e.g. an unknown user): the caller's input.
-    return row(
-      400,
-      upstreamMessage ?? 'Rejected by the upstream',
-      'UPSTREAM_REJECTED',
-      'info',
-      false,
-    )
+    return withText(row(400, 'Rejected by the upstream', 'UPSTREAM_REJECTED', 'info', false))
   }
   if (status >= 500 || status === 429) {
-    return unavailable(
-      `The upstream answered ${status}; retry later`,
-      e.retryAfterMs,
-      'UPSTREAM_HTTP_STATUS',
-      'warn',
-      false,
+    return withText(
+      unavailable(
+        `The upstream answered ${status}; retry later`,
+        e.retryAfterMs,
+        'UPSTREAM_HTTP_STATUS',
+        'warn',
+        false,
+      ),
     )
   }
-  return row(502, `The upstream answered ${status}`, 'UPSTREAM_HTTP_STATUS', 'error', true)
+  return withText(
+    row(502, `The upstream answered ${status}`, 'UPSTREAM_HTTP_STATUS', 'error', true),
+  )
 }
 
 /** Private: a 503 with `Retry-After`, rounded up to whole seconds and at least 1. */

@@ -94,6 +94,38 @@ describe('frameworkErrorHandler (errors Fastify raises before routing)', () => {
     expect(JSON.parse(res.body)).toMatchObject({ status: 400, code: 'FST_ERR_BAD_URL' })
   })
 
+  it("follows the plugin's errorHandler format when given none, read at request time", async () => {
+    // The handler is built before register(), as the constructor option forces.
+    const app = Fastify({ frameworkErrors: frameworkErrorHandler() })
+    cleanups.push(() => app.close())
+    await app.register(userEvents, {
+      client: { baseUrl: server.url, retry: false },
+      errorHandler: { format: 'problem+json' },
+    })
+    app.get('/users/:id', async () => ({}))
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const res = await rawGet(base, '/users/%')
+    expect(res.status).toBe(400)
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    expect(JSON.parse(res.body)).toMatchObject({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      code: 'FST_ERR_BAD_URL',
+    })
+    // And an explicit format still wins over the plugin's.
+    const json = Fastify({ frameworkErrors: frameworkErrorHandler({ format: 'json' }) })
+    cleanups.push(() => json.close())
+    await json.register(userEvents, {
+      client: { baseUrl: server.url, retry: false },
+      errorHandler: { format: 'problem+json' },
+    })
+    const jsonBase = await json.listen({ host: '127.0.0.1', port: 0 })
+    const plain = await rawGet(jsonBase, '/users/%')
+    expect(plain.headers['content-type']).toMatch(/^application\/json/)
+    expect(JSON.parse(plain.body)).toMatchObject({ error: 'Bad Request', code: 'FST_ERR_BAD_URL' })
+  })
+
   it('validates its options, naming the bad one', () => {
     expect(() => frameworkErrorHandler({ requestIdHeader: 'x id' })).toThrow(
       new InvalidPluginOptionError('requestIdHeader', 'a header name or false', 'x id'),

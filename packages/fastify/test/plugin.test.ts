@@ -4,12 +4,13 @@ import {
   type MockServerHandle,
   type MockUpstream,
 } from '@userevents/mock-server'
-import { createUpstreamClient, type UpstreamClient } from '@userevents/upstream-client'
+import { createUpstreamClient, path, type UpstreamClient } from '@userevents/upstream-client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   InvalidPluginOptionError,
   registerEventPageRoute,
+  toHttpProblem,
   type UpstreamCallContext,
   userEvents,
 } from '../src/index.js'
@@ -311,6 +312,34 @@ describe('paged routes (real port against the mock)', () => {
       code: 'USER_NOT_FOUND',
     })
   })
+
+  it("never answers with the upstream's text, and logs it at debug", async () => {
+    const lines: Record<string, unknown>[] = []
+    const fastify = Fastify({
+      logger: { level: 'debug', stream: { write: (l: string) => lines.push(JSON.parse(l)) } },
+    })
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, {
+      client: { baseUrl: server.url, retry: false },
+      errorHandler: { format: 'problem+json' },
+    })
+    fastify.get<{ Params: { id: string } }>('/users/:id', async (request, reply) =>
+      fastify.upstream.get(path`/getUserById/${request.params.id}`, reply.upstreamContext()),
+    )
+    const res = await fastify.inject({ method: 'GET', url: '/users/999' })
+    expect(res.statusCode).toBe(404)
+    // The mock answers `User "999" not found`: its words must not reach the caller.
+    expect(res.json()).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'Not Found',
+      code: 'UPSTREAM_NOT_FOUND',
+    })
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 20, upstreamMessage: 'User "999" not found' }),
+    )
+  })
 })
 
 describe('unknown routes', () => {
@@ -373,10 +402,10 @@ describe('lifecycle and options', () => {
     await withGiven.close()
     await withOwn.close()
     await expect(given.get('/getUsers')).resolves.toHaveLength(3)
-    await expect(own.get('/getUsers')).rejects.toMatchObject({
-      code: 'UPSTREAM_NETWORK',
-      causeCode: 'UPSTREAM_CLIENT_CLOSED',
-    })
+    const error = await own.get('/getUsers').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'UPSTREAM_CLIENT_CLOSED' })
+    // A call after close is the service's own bug: 500, never a 503 that looks like an outage.
+    expect(toHttpProblem(error)).toMatchObject({ statusCode: 500, headers: {} })
   })
 
   it.each([
@@ -459,6 +488,20 @@ describe('lifecycle and options', () => {
     expect(() => registerEventPageRoute(fastify, { url: '/u/:id', maxLimit: 0 })).toThrow(
       'Expected `maxLimit` to be a positive integer, got 0',
     )
+  })
+
+  it("refuses a page route maxLimit above its aggregator's at registration, and defaults to it", async () => {
+    const fastify = await app({ aggregator: { maxLimit: 50 } })
+    expect(() => registerEventPageRoute(fastify, { url: '/u/:id', maxLimit: 100 })).toThrow(
+      "Expected `maxLimit` to be an integer between 1 and 50 (the aggregator's `maxLimit`), got 100",
+    )
+    registerEventPageRoute(fastify, { url: '/users/:id/events' })
+    // Without its own maxLimit the route takes the aggregator's: the route's own 400 names the
+    // query parameter, and the upstream is not asked.
+    const res = await fastify.inject({ method: 'GET', url: '/users/1/events?limit=80' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ code: 'INVALID_INPUT' })
+    expect(mock.calls('getUserById')).toBe(0)
   })
 })
 

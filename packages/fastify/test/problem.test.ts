@@ -8,6 +8,7 @@ import {
 import {
   BodyTooLargeError,
   CircuitOpenError,
+  createUpstreamClient,
   InvalidBodyError,
   InvalidOptionError,
   UpstreamAbortError,
@@ -141,11 +142,36 @@ describe('toHttpProblem: every row of the table', () => {
     }
   })
 
-  it('keeps the upstream message of a 400 and its Retry-After on a 429', () => {
-    expect(toHttpProblem(http(400, { body: { message: 'unknown user 99' } })).body.message).toBe(
-      'unknown user 99',
-    )
+  it('never copies the upstream text into the answer, returns it for a debug log, keeps Retry-After on a 429', () => {
+    const secret = 'row missing in users_v2@db-7'
+    for (const status of [400, 404, 409, 500, 503]) {
+      for (const body of [{ message: secret }, { error: secret }]) {
+        const p = toHttpProblem(http(status, { body }), { format: 'problem+json' })
+        expect(JSON.stringify(p.body), String(status)).not.toContain('users_v2')
+        expect(p.upstreamMessage).toBe(secret)
+      }
+    }
+    expect(toHttpProblem(http(404, { body: { message: secret } })).body).toEqual({
+      error: 'Not Found',
+      message: 'Not Found',
+      code: 'UPSTREAM_NOT_FOUND',
+    })
+    expect(toHttpProblem(http(404)).upstreamMessage).toBeUndefined()
     expect(toHttpProblem(http(429, { retryAfterMs: 2_000 })).headers['retry-after']).toBe('2')
+  })
+
+  it('answers 500 without Retry-After for a call after close(), whichever copy raised it', async () => {
+    const client = createUpstreamClient({ baseUrl: 'http://127.0.0.1:9' })
+    await client.close()
+    const closed = await client.get('/x').catch((e: unknown) => e)
+    // An older copy of the client, or one this package does not know: the code alone decides.
+    const foreign = Object.assign(new Error('closed'), { code: 'UPSTREAM_CLIENT_CLOSED' })
+    for (const err of [closed, foreign]) {
+      const p = toHttpProblem(err, { format: 'problem+json' })
+      expect(p).toMatchObject({ statusCode: 500, logLevel: 'error', logStack: true })
+      expect(p.headers['retry-after']).toBeUndefined()
+      expect(p.body).toMatchObject({ status: 500, code: 'UPSTREAM_CLIENT_CLOSED' })
+    }
   })
 
   it('never leaks the message of an unexpected error, and logs it with its stack', () => {

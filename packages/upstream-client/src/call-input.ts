@@ -68,7 +68,13 @@ export function validatePath(value: unknown): asserts value is string {
   let queryAt = value.length
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
-    if (c <= 0x20 || c >= 0x7f) pathError(value, 'contain only visible ASCII characters')
+    if (c <= 0x20 || c >= 0x7f) {
+      // Usually an id interpolated raw: the `path` tag is the fix, so the message names it.
+      pathError(
+        value,
+        'contain only visible ASCII characters (build it with the `path` tag, which encodes each value)',
+      )
+    }
     if (c === 35 /* # */) pathError(value, 'have no "#" (encode it, or use the `path` tag)')
     if (c === 37 /* % */ && !(isHex(value.charCodeAt(i + 1)) && isHex(value.charCodeAt(i + 2)))) {
       pathError(value, 'use "%" only in a valid escape such as %2F')

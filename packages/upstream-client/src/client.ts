@@ -2,7 +2,7 @@ import { Pool } from 'undici'
 import type { Call } from './call.js'
 import type { Query } from './call-input.js'
 import { callFactory } from './calls.js'
-import { UpstreamNetworkError } from './errors/network-error.js'
+import { UpstreamClientClosedError } from './errors/client-closed-error.js'
 import type {
   AttemptErrorEvent,
   BudgetExhaustedEvent,
@@ -153,8 +153,8 @@ export interface UpstreamClient {
    * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully.
    * Attempts already dispatched finish and their callers get the answer; a call waiting in a
    * post-recovery ramp queue is rejected with `CircuitOpenError`; a call waiting to retry then
-   * fails its next attempt with `UpstreamNetworkError`, as do later calls
-   * (`causeCode: 'UPSTREAM_CLIENT_CLOSED'` for calls made after close). An injected dispatcher
+   * fails its next attempt with `UpstreamNetworkError`. Calls made after close reject at once
+   * with `UpstreamClientClosedError` (`UPSTREAM_CLIENT_CLOSED`). An injected dispatcher
    * is left open. Calling it again returns the same promise.
    */
   close(): Promise<void>
@@ -347,16 +347,9 @@ function endCall(
   hooks.callEnd.emit(event)
 }
 
-/** Private: the error of a call made after `close()`. */
-function closedError(config: ResolvedOptions, method: string, path: string): UpstreamNetworkError {
-  return new UpstreamNetworkError({
-    method,
-    url: config.origin + config.basePath + path,
-    attempts: 0,
-    cause: Object.assign(new Error('The client has been closed'), {
-      code: 'UPSTREAM_CLIENT_CLOSED',
-    }),
-  })
+/** Private: the error of a call made after `close()` (a caller's bug, not an upstream outage). */
+function closedError(config: ResolvedOptions, method: string, path: string) {
+  return new UpstreamClientClosedError({ method, url: config.origin + config.basePath + path })
 }
 
 /** Private: warns once when operations overflow `maxOperations` into the `(other)` breaker. */

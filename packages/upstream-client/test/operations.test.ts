@@ -247,7 +247,7 @@ describe('caller errors', () => {
   it('quotes the bad value in the message', async () => {
     open.client = createUpstreamClient({ baseUrl: 'http://127.0.0.1:1' })
     await expect(open.client.get('/getUserById/Ann Lee')).rejects.toThrow(
-      'Expected `path` to contain only visible ASCII characters, got "/getUserById/Ann Lee"',
+      'Expected `path` to contain only visible ASCII characters (build it with the `path` tag, which encodes each value), got "/getUserById/Ann Lee"',
     )
     await expect(open.client.post('/x', { n: 1n })).rejects.toThrow(
       'Expected `body` to be JSON-serialisable: Do not know how to serialize a BigInt',

@@ -3,6 +3,7 @@ import {
   createUpstreamClient,
   InvalidOptionError,
   isUpstreamErrorCode,
+  UpstreamClientClosedError,
   type UpstreamClientOptions,
 } from '../src/index.js'
 
@@ -135,10 +136,18 @@ describe('option validation', () => {
   it('rejects calls after close()', async () => {
     const client = createUpstreamClient({ baseUrl })
     await client.close()
-    await expect(client.get('/x')).rejects.toMatchObject({
-      code: 'UPSTREAM_NETWORK',
-      causeCode: 'UPSTREAM_CLIENT_CLOSED',
+    const error = await client.get('/x').catch((e: unknown) => e)
+    // Its own code, not UPSTREAM_NETWORK: a call after close is a bug in the caller, not an outage.
+    expect(error).toBeInstanceOf(UpstreamClientClosedError)
+    expect(isUpstreamErrorCode(error, 'UPSTREAM_CLIENT_CLOSED')).toBe(true)
+    expect(error).toMatchObject({
+      code: 'UPSTREAM_CLIENT_CLOSED',
+      attempts: 0,
+      cause: { code: 'UPSTREAM_CLIENT_CLOSED' },
     })
+    expect((error as Error).message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/x: the client has been closed/,
+    )
   })
 
   it('accepts a minimal configuration and exposes name and state', async () => {

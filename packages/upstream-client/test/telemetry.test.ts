@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   createUpstreamClient,
   diagnosticsChannels,
@@ -172,6 +172,59 @@ describe('traces', () => {
     expect(open.server.log.map((r) => r.headers.traceparent)).toEqual([undefined, undefined])
     expect(sdk.spans.getFinishedSpans().map((s) => s.name)).toEqual(['parent'])
     expect((await sdk.collect()).size).toBe(0)
+  })
+})
+
+describe('an SDK registered after the client was created', () => {
+  it('traces, propagates and meters the calls made once it is registered', async () => {
+    const held: (() => void)[] = []
+    open.server = await startServer((req, res) => {
+      // `/slow` waits for the test: a call in flight while the SDK registers.
+      if (req.url === '/slow') held.push(() => json(res, 200, {}))
+      else json(res, 200, { ok: true })
+    })
+    // Created first, as a module imported before the telemetry file would create it.
+    const c = client({})
+    await c.get('/before')
+    const slow = c.get('/slow', { cache: false })
+    await vi.waitFor(() => expect(held).toHaveLength(1), { interval: 2 })
+
+    sdk = startTestSdk()
+    await trace.getTracer('test').startActiveSpan('page', async (page) => {
+      await c.get('/getEventById/7')
+      page.end()
+    })
+    held[0]?.()
+    await slow
+
+    const traceparents = open.server.log.map((r) => r.headers.traceparent)
+    expect(traceparents[0]).toBeUndefined() // before the SDK: nothing to propagate
+    const spans = sdk.spans.getFinishedSpans()
+    const page = only(spans, 'page')
+    const call = spans.find((s) => s.kind === SpanKind.INTERNAL && s.name !== 'page')
+    const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)
+    expect(parentOf(call!)).toBe(page.spanContext().spanId)
+    expect(parentOf(attempt!)).toBe(call!.spanContext().spanId)
+    // The attempt's own context went upstream.
+    const sent = open.server.log.find((r) => r.url === '/getEventById/7')?.headers.traceparent
+    expect(sent).toBe(`00-${page.spanContext().traceId}-${attempt!.spanContext().spanId}-01`)
+    // The call started before the SDK has no span, and no call made before it is counted.
+    expect(spans.map((s) => s.kind)).toEqual([
+      SpanKind.CLIENT,
+      SpanKind.INTERNAL,
+      SpanKind.INTERNAL,
+    ])
+    expect(call!.attributes['url.full'] ?? attempt!.attributes['url.full']).toBe(
+      `${open.server.origin}/getEventById/7`,
+    )
+    const m = await sdk.collect()
+    const duration = m.get('http.client.request.duration')
+    // The call after registration, and the /slow attempt that answered after it.
+    expect(pointsOf(duration!).reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(
+      2,
+    )
+    // The /slow call, started before the meter existed, ends without driving the count negative.
+    expect(sumOf(m.get('userevents.client.calls.in_flight'))).toBe(0)
   })
 })
 

@@ -8,6 +8,7 @@ import {
   path,
   type RampChangeEvent,
   type UpstreamClient,
+  type UpstreamClientClosedError,
   type UpstreamHttpError,
   type UpstreamTimeoutError,
 } from '../src/index.js'
@@ -61,6 +62,10 @@ describe('public types', () => {
     }
     if (isUpstreamErrorCode(error, 'UPSTREAM_TIMEOUT')) {
       expectTypeOf(error).toEqualTypeOf<UpstreamTimeoutError>()
+    }
+    if (isUpstreamErrorCode(error, 'UPSTREAM_CLIENT_CLOSED')) {
+      expectTypeOf(error).toEqualTypeOf<UpstreamClientClosedError>()
+      expectTypeOf(error.code).toEqualTypeOf<'UPSTREAM_CLIENT_CLOSED'>()
     }
   })
 

@@ -1,6 +1,7 @@
 import type { UpstreamAbortError } from './abort-error.js'
 import type { BodyTooLargeError } from './body-too-large-error.js'
 import type { CircuitOpenError } from './circuit-open-error.js'
+import type { UpstreamClientClosedError } from './client-closed-error.js'
 import type { UpstreamHttpError } from './http-error.js'
 import type { InvalidBodyError } from './invalid-body-error.js'
 import type { InvalidOptionError } from './invalid-option-error.js'
@@ -34,4 +35,5 @@ export interface UpstreamErrorByCode {
   UPSTREAM_BODY_TOO_LARGE: BodyTooLargeError
   UPSTREAM_ABORTED: UpstreamAbortError
   UPSTREAM_INVALID_OPTION: InvalidOptionError
+  UPSTREAM_CLIENT_CLOSED: UpstreamClientClosedError
 }

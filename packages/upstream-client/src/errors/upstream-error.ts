@@ -10,6 +10,7 @@ export const UpstreamErrorCode = {
   BodyTooLarge: 'UPSTREAM_BODY_TOO_LARGE',
   Aborted: 'UPSTREAM_ABORTED',
   InvalidOption: 'UPSTREAM_INVALID_OPTION',
+  ClientClosed: 'UPSTREAM_CLIENT_CLOSED',
 } as const
 
 /** The union of all {@link UpstreamErrorCode} values. */

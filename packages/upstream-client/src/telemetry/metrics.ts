@@ -4,9 +4,11 @@ import type {
   Counter,
   Histogram,
   Meter,
+  ObservableGauge,
+  ObservableUpDownCounter,
 } from '@opentelemetry/api'
-import type { CircuitState, ClientHooks } from '../hooks.js'
-import type { OpenTelemetryApi } from './api.js'
+import type { CallState, CircuitState, ClientHooks } from '../hooks.js'
+import type { Attachment, OpenTelemetryApi } from './api.js'
 import { attr, DURATION_BUCKETS, errorType, metric, SCOPE } from './names.js'
 import type { ClientInfo } from './tracing.js'
 
@@ -31,10 +33,10 @@ const STATES: readonly CircuitState[] = ['closed', 'open', 'halfOpen']
  * @internal Records the client's metrics from its hooks: `http.client.request.duration` per
  * attempt, with the semantic-convention attributes and bucket advice, and the
  * `userevents.client.*` instruments for what no convention covers. Observable gauges read the
- * breakers when the SDK collects; they are unregistered by the returned function.
+ * breakers when the SDK collects; they are unregistered by `detach`.
  *
  * Returns `undefined` when no meter provider is registered (the API then hands out its no-op
- * meter), so the client subscribes to nothing.
+ * meter), so the client subscribes to nothing here (`attachTelemetry` tries again once one is).
  */
 export function attachMetrics(
   api: OpenTelemetryApi,
@@ -42,201 +44,263 @@ export function attachMetrics(
   client: ClientInfo,
   circuitStates: CircuitStates,
   waiting: Waiting,
-): (() => void) | undefined {
+): Attachment | undefined {
   const meter: Meter = api.metrics.getMeter(SCOPE)
   if (meter === api.createNoopMeter()) return undefined
-  const { ValueType } = api
-  const duration: Histogram = meter.createHistogram(metric.requestDuration, {
-    description: 'Duration of HTTP client requests (one per attempt).',
-    unit: 's',
-    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-  })
-  const retries: Counter = meter.createCounter(metric.retries, {
-    description: 'Retries scheduled, by the error.type of the failed attempt.',
-    unit: '{retry}',
-    valueType: ValueType.INT,
-  })
-  const cacheLookups: Counter = meter.createCounter(metric.cacheLookups, {
-    description: 'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
-    unit: '{lookup}',
-    valueType: ValueType.INT,
-  })
-  const coalesced: Counter = meter.createCounter(metric.coalesced, {
-    description: 'GET calls answered by an identical call already in flight.',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  })
-  const rejections: Counter = meter.createCounter(metric.circuitRejections, {
-    description: 'Calls failed fast by an open (or recovering) circuit.',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  })
-  const transitions: Counter = meter.createCounter(metric.circuitTransitions, {
-    description: 'Circuit state changes, by breaker, from and to.',
-    unit: '{transition}',
-    valueType: ValueType.INT,
-  })
-  // An observable, not an UpDownCounter: two synchronous records per call (each one hashes its
-  // attributes in the SDK) cost more than the rest of the call; a count per operation is read
-  // only when the SDK collects.
-  const inFlightGauge = meter.createObservableUpDownCounter(metric.inFlight, {
-    description: 'Calls started and not yet settled (waits and retries included).',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  })
-  const stateGauge = meter.createObservableGauge(metric.circuitState, {
-    description: 'Circuit state per breaker: 1 for the current state, 0 for the others.',
-    unit: '{state}',
-    valueType: ValueType.INT,
-  })
-  const rampGauge = meter.createObservableGauge(metric.rampAllowance, {
-    description: 'Calls a recovering breaker allows in flight (only while its ramp runs).',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  })
-  const queuedGauge = meter.createObservableGauge(metric.queued, {
-    description:
-      'Calls waiting: for a maxInFlight slot (queue "bulkhead"), or in the recovery ramp of a breaker as of its last step (queue "ramp").',
-    unit: '{call}',
-    valueType: ValueType.INT,
-  })
-
-  const base = { [attr.client]: client.name }
-  const server = {
-    [attr.serverAddress]: client.serverAddress,
-    [attr.serverPort]: client.serverPort,
+  const instruments = createInstruments(meter, api.ValueType)
+  const state = new MetricState(client)
+  const batch = (result: BatchObservableResult) =>
+    observeGauges(result, instruments, state, circuitStates, waiting)
+  const observables = [
+    instruments.stateGauge,
+    instruments.rampGauge,
+    instruments.queuedGauge,
+    instruments.inFlightGauge,
+  ]
+  meter.addBatchObservableCallback(batch, observables)
+  const { callStart, unsubscribe } = subscribeRecorders(hooks, instruments, state)
+  return {
+    callStart,
+    detach: () => {
+      for (const off of unsubscribe) off()
+      meter.removeBatchObservableCallback(batch, observables)
+    },
   }
+}
+
+/** Private: every instrument of a client. */
+interface Instruments {
+  duration: Histogram
+  retries: Counter
+  cacheLookups: Counter
+  coalesced: Counter
+  rejections: Counter
+  transitions: Counter
+  inFlightGauge: ObservableUpDownCounter
+  stateGauge: ObservableGauge
+  rampGauge: ObservableGauge
+  queuedGauge: ObservableGauge
+}
+
+/** Private: creates the instruments, with their descriptions, units and value types. */
+function createInstruments(meter: Meter, ValueType: OpenTelemetryApi['ValueType']): Instruments {
+  const counter = (name: string, description: string, unit: string): Counter =>
+    meter.createCounter(name, { description, unit, valueType: ValueType.INT })
+  const gauge = (name: string, description: string, unit: string): ObservableGauge =>
+    meter.createObservableGauge(name, { description, unit, valueType: ValueType.INT })
+  return {
+    duration: meter.createHistogram(metric.requestDuration, {
+      description: 'Duration of HTTP client requests (one per attempt).',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    }),
+    retries: counter(
+      metric.retries,
+      'Retries scheduled, by the error.type of the failed attempt.',
+      '{retry}',
+    ),
+    cacheLookups: counter(
+      metric.cacheLookups,
+      'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
+      '{lookup}',
+    ),
+    coalesced: counter(
+      metric.coalesced,
+      'GET calls answered by an identical call already in flight.',
+      '{call}',
+    ),
+    rejections: counter(
+      metric.circuitRejections,
+      'Calls failed fast by an open (or recovering) circuit.',
+      '{call}',
+    ),
+    transitions: counter(
+      metric.circuitTransitions,
+      'Circuit state changes, by breaker, from and to.',
+      '{transition}',
+    ),
+    // An observable, not an UpDownCounter: two synchronous records per call (each one hashes its
+    // attributes in the SDK) cost more than the rest of the call; a count per operation is read
+    // only when the SDK collects.
+    inFlightGauge: meter.createObservableUpDownCounter(metric.inFlight, {
+      description: 'Calls started and not yet settled (waits and retries included).',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    }),
+    stateGauge: gauge(
+      metric.circuitState,
+      'Circuit state per breaker: 1 for the current state, 0 for the others.',
+      '{state}',
+    ),
+    rampGauge: gauge(
+      metric.rampAllowance,
+      'Calls a recovering breaker allows in flight (only while its ramp runs).',
+      '{call}',
+    ),
+    queuedGauge: gauge(
+      metric.queued,
+      'Calls waiting: for a maxInFlight slot (queue "bulkhead"), or in the recovery ramp of a breaker as of its last step (queue "ramp").',
+      '{call}',
+    ),
+  }
+}
+
+/** Private: what the recorders and the gauges share, and the reused attribute sets. */
+class MetricState {
   /** The last ramp step per operation, while its breaker ramps. */
-  const ramps = new Map<string, RampSnapshot>()
-  const inFlight = new Map<string, number>()
+  readonly ramps = new Map<string, RampSnapshot>()
+  readonly inFlight = new Map<string, number>()
+  /**
+   * The calls counted in `inFlight`. With a late-registered SDK the recorders attach while calls
+   * started before are in flight; their end must not be subtracted from a count that never had
+   * them.
+   */
+  readonly started = new WeakSet<CallState>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
-  const attributeCache = new Map<string, Attributes>()
-  const cached = (key: string, build: () => Attributes): Attributes => {
-    let value = attributeCache.get(key)
+  readonly #attributes = new Map<string, Attributes>()
+  readonly #base: Attributes
+  readonly #server: Attributes
+
+  constructor(client: ClientInfo) {
+    this.#base = { [attr.client]: client.name }
+    this.#server = {
+      [attr.serverAddress]: client.serverAddress,
+      [attr.serverPort]: client.serverPort,
+    }
+  }
+
+  cached(key: string, build: () => Attributes): Attributes {
+    let value = this.#attributes.get(key)
     if (value === undefined) {
       // Bounded by the operations and statuses a client sees; the guard keeps a client fed with
       // unbounded paths from growing it without limit (the attributes are then rebuilt per use).
       value = build()
-      if (attributeCache.size < 1_000) attributeCache.set(key, value)
+      if (this.#attributes.size < 1_000) this.#attributes.set(key, value)
     }
     return value
   }
-  const ofOperation = (operation: string): Attributes =>
-    cached(operation, () => ({ ...base, [attr.operation]: operation }))
 
-  const batch = (result: BatchObservableResult) => {
-    for (const [operation, state] of circuitStates()) {
-      for (const s of STATES) {
-        result.observe(stateGauge, s === state ? 1 : 0, {
-          ...ofOperation(operation),
-          [attr.circuitState]: s,
-        })
-      }
-    }
-    for (const [operation, count] of inFlight)
-      result.observe(inFlightGauge, count, ofOperation(operation))
-    for (const [operation, count] of waiting()) {
-      result.observe(queuedGauge, count, { ...ofOperation(operation), [attr.queue]: 'bulkhead' })
-    }
-    for (const [operation, ramp] of ramps) {
-      const attributes = ofOperation(operation)
-      result.observe(rampGauge, ramp.allowedInFlight, attributes)
-      result.observe(queuedGauge, ramp.queued, { ...attributes, [attr.queue]: 'ramp' })
-    }
+  ofOperation(operation: string): Attributes {
+    return this.cached(operation, () => ({ ...this.#base, [attr.operation]: operation }))
   }
-  const observables = [stateGauge, rampGauge, queuedGauge, inFlightGauge]
-  meter.addBatchObservableCallback(batch, observables)
 
-  const recordDuration = (
-    method: string,
-    status: number | undefined,
-    error: string | undefined,
-    durationMs: number,
-  ) => {
-    const attributes = cached(`${method} ${status} ${error}`, () => {
-      const a: Attributes = { ...server, [attr.method]: method }
+  /** The attributes of one `http.client.request.duration` point. */
+  ofAttempt(method: string, status: number | undefined, error: string | undefined): Attributes {
+    return this.cached(`${method} ${status} ${error}`, () => {
+      const a: Attributes = { ...this.#server, [attr.method]: method }
       if (status !== undefined) a[attr.status] = status
       if (error !== undefined) a[attr.errorType] = error
       return a
     })
-    duration.record(durationMs / 1000, attributes)
   }
+}
 
+/** Private: the batch observer of the gauges, run when the SDK collects. */
+function observeGauges(
+  result: BatchObservableResult,
+  instruments: Instruments,
+  state: MetricState,
+  circuitStates: CircuitStates,
+  waiting: Waiting,
+): void {
+  const { stateGauge, inFlightGauge, queuedGauge, rampGauge } = instruments
+  for (const [operation, current] of circuitStates()) {
+    for (const s of STATES) {
+      result.observe(stateGauge, s === current ? 1 : 0, {
+        ...state.ofOperation(operation),
+        [attr.circuitState]: s,
+      })
+    }
+  }
+  for (const [operation, count] of state.inFlight)
+    result.observe(inFlightGauge, count, state.ofOperation(operation))
+  for (const [operation, count] of waiting()) {
+    result.observe(queuedGauge, count, {
+      ...state.ofOperation(operation),
+      [attr.queue]: 'bulkhead',
+    })
+  }
+  for (const [operation, ramp] of state.ramps) {
+    const attributes = state.ofOperation(operation)
+    result.observe(rampGauge, ramp.allowedInFlight, attributes)
+    result.observe(queuedGauge, ramp.queued, { ...attributes, [attr.queue]: 'ramp' })
+  }
+}
+
+/** Private: subscribes the synchronous recorders to the hooks. */
+function subscribeRecorders(
+  hooks: ClientHooks,
+  instruments: Instruments,
+  state: MetricState,
+): { callStart: (call: CallState) => void; unsubscribe: (() => void)[] } {
+  const { duration, retries, cacheLookups, coalesced, rejections, transitions } = instruments
+  const callStart = (call: CallState) => {
+    state.started.add(call)
+    state.inFlight.set(call.operation, (state.inFlight.get(call.operation) ?? 0) + 1)
+  }
+  const lookup = (operation: string, result: string) =>
+    cacheLookups.add(
+      1,
+      state.cached(`${operation}\n${result}`, () => ({
+        ...state.ofOperation(operation),
+        [attr.cacheResult]: result,
+      })),
+    )
   const unsubscribe = [
-    hooks.callStart.subscribe((call) => {
-      const operation = call.operation
-      inFlight.set(operation, (inFlight.get(operation) ?? 0) + 1)
-    }),
+    hooks.callStart.subscribe(callStart),
     hooks.callEnd.subscribe((event) => {
       const operation = event.call.operation
-      inFlight.set(operation, (inFlight.get(operation) as number) - 1)
+      if (state.started.delete(event.call)) {
+        state.inFlight.set(operation, (state.inFlight.get(operation) as number) - 1)
+      }
       if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {
-        rejections.add(1, ofOperation(operation))
+        rejections.add(1, state.ofOperation(operation))
       }
     }),
     hooks.response.subscribe((event) => {
-      recordDuration(
-        event.method,
-        event.status,
-        event.status >= 400 ? String(event.status) : undefined,
-        event.durationMs,
-      )
+      const error = event.status >= 400 ? String(event.status) : undefined
+      duration.record(event.durationMs / 1000, state.ofAttempt(event.method, event.status, error))
     }),
     hooks.attemptError.subscribe((event) => {
       // A status error or a bad 2xx body follows a response event, which recorded the attempt.
       const code = event.error.code
       if (code === 'UPSTREAM_HTTP_STATUS' || code === 'UPSTREAM_INVALID_BODY') return
-      recordDuration(event.method, event.error.status, errorType(event.error), event.durationMs)
+      const attributes = state.ofAttempt(event.method, event.error.status, errorType(event.error))
+      duration.record(event.durationMs / 1000, attributes)
     }),
     hooks.retry.subscribe((event) => {
       const operation = event.call.operation
       const reason = errorType(event.error)
       retries.add(
         1,
-        cached(`${operation}\n${reason}`, () => ({
-          ...ofOperation(operation),
+        state.cached(`${operation}\n${reason}`, () => ({
+          ...state.ofOperation(operation),
           [attr.errorType]: reason,
         })),
       )
     }),
-    hooks.cacheHit.subscribe((event) => {
-      const operation = event.call.operation
-      const result = event.stale ? 'stale' : 'hit'
-      cacheLookups.add(
-        1,
-        cached(`${operation}\n${result}`, () => ({
-          ...ofOperation(operation),
-          [attr.cacheResult]: result,
-        })),
-      )
-    }),
-    hooks.cacheMiss.subscribe((event) => {
-      const operation = event.call.operation
-      cacheLookups.add(
-        1,
-        cached(`${operation}\nmiss`, () => ({
-          ...ofOperation(operation),
-          [attr.cacheResult]: 'miss',
-        })),
-      )
-    }),
-    hooks.coalesced.subscribe((event) => coalesced.add(1, ofOperation(event.call.operation))),
+    hooks.cacheHit.subscribe((event) =>
+      lookup(event.call.operation, event.stale ? 'stale' : 'hit'),
+    ),
+    hooks.cacheMiss.subscribe((event) => lookup(event.call.operation, 'miss')),
+    hooks.coalesced.subscribe((event) => coalesced.add(1, state.ofOperation(event.call.operation))),
     hooks.stateChange.subscribe((event) => {
       transitions.add(1, {
-        ...ofOperation(event.operation),
+        ...state.ofOperation(event.operation),
         [attr.circuitFrom]: event.from,
         [attr.circuitTo]: event.to,
       })
     }),
     hooks.rampChange.subscribe((event) => {
-      if (event.phase === 'finished' || event.phase === 'aborted') ramps.delete(event.operation)
+      if (event.phase === 'finished' || event.phase === 'aborted')
+        state.ramps.delete(event.operation)
       else {
-        ramps.set(event.operation, { allowedInFlight: event.allowedInFlight, queued: event.queued })
+        state.ramps.set(event.operation, {
+          allowedInFlight: event.allowedInFlight,
+          queued: event.queued,
+        })
       }
     }),
   ]
-  return () => {
-    for (const off of unsubscribe) off()
-    meter.removeBatchObservableCallback(batch, observables)
-  }
+  return { callStart, unsubscribe }
 }

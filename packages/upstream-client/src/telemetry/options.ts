@@ -2,9 +2,9 @@ import { checks, fail } from '../checks.js'
 
 /**
  * OpenTelemetry options of a client; `telemetry: false` turns all of it off. OpenTelemetry is
- * used only when `@opentelemetry/api` is installed **and** an SDK has registered a tracer or
- * meter provider by the time the client is created (start the SDK first, as OpenTelemetry's own
- * instrumentations require); otherwise the client skips it entirely and pays nothing per call.
+ * used only when `@opentelemetry/api` is installed (otherwise nothing is loaded) and an SDK has
+ * registered a tracer or meter provider. An SDK started after the client was created is picked
+ * up at the first call after it registered: until then a cheap per-call check looks for it.
  */
 export interface TelemetryOptions {
   /** An INTERNAL span per call and a CLIENT span per attempt. Default true. */

@@ -1,6 +1,6 @@
 import type { Context, Span, Tracer } from '@opentelemetry/api'
 import type { CallState, ClientHooks } from '../hooks.js'
-import type { OpenTelemetryApi } from './api.js'
+import type { Attachment, OpenTelemetryApi } from './api.js'
 import { attr, clientSpanName, errorType, SCOPE, spanEvent, urlTemplate } from './names.js'
 
 /** @internal What the tracing and metrics listeners need to know about their client. */
@@ -27,14 +27,14 @@ interface CallTrace {
  * writes the attempt span's context into the attempt's headers.
  *
  * Returns `undefined` when no tracer provider is registered: the client then subscribes to
- * nothing, so "API installed, no SDK" costs what "API absent" costs.
+ * nothing here (`attachTelemetry` tries again once one is).
  */
 export function attachTracing(
   api: OpenTelemetryApi,
   hooks: ClientHooks,
   client: ClientInfo,
   propagate: boolean,
-): (() => void) | undefined {
+): Attachment | undefined {
   const tracer: Tracer = api.trace.getTracer(SCOPE)
   // Before an SDK registers a provider the API hands out a ProxyTracer of its own copy, whose
   // spans are all non-recording.
@@ -42,23 +42,24 @@ export function attachTracing(
   const { SpanKind, SpanStatusCode } = api
   const traces = new WeakMap<CallState, CallTrace>()
 
-  const unsubscribe = [
-    hooks.callStart.subscribe((call) => {
-      const parent = api.context.active()
-      const span = tracer.startSpan(
-        call.operation,
-        {
-          kind: SpanKind.INTERNAL,
-          attributes: {
-            [attr.client]: client.name,
-            [attr.operation]: call.operation,
-            [attr.method]: call.method,
-          },
+  const callStart = (call: CallState) => {
+    const parent = api.context.active()
+    const span = tracer.startSpan(
+      call.operation,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          [attr.client]: client.name,
+          [attr.operation]: call.operation,
+          [attr.method]: call.method,
         },
-        parent,
-      )
-      traces.set(call, { span, context: api.trace.setSpan(parent, span), attempt: undefined })
-    }),
+      },
+      parent,
+    )
+    traces.set(call, { span, context: api.trace.setSpan(parent, span), attempt: undefined })
+  }
+  const unsubscribe = [
+    hooks.callStart.subscribe(callStart),
     hooks.request.subscribe((event) => {
       const trace = traces.get(event.call)
       if (trace === undefined) return
@@ -136,7 +137,10 @@ export function attachTracing(
       span.end()
     }),
   ]
-  return () => {
-    for (const off of unsubscribe) off()
+  return {
+    callStart,
+    detach: () => {
+      for (const off of unsubscribe) off()
+    },
   }
 }
