@@ -6,7 +6,8 @@ import { defineConfig } from 'tsup'
  * workspace packages stay external and resolve to their own `dist/` through node_modules.
  */
 export default defineConfig({
-  entry: ['src/main.ts', 'src/demo.ts'],
+  // telemetry.js too: the benchmark's bare Fastify app loads the service's exact SDK setup from it.
+  entry: ['src/main.ts', 'src/demo.ts', 'src/telemetry.ts'],
   format: ['esm'],
   target: 'node20',
   dts: false,

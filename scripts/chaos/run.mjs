@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs'
  *    gets a 4xx status line or a closed socket within 1 s; the service is healthy afterwards;
  * 2. a soak through the flapping upstream (breaker reset 25 ms, mock without delays, a short
  *    outage in the middle): 1,000 writes with idempotency keys, some sent twice → 0 duplicates,
- *    0 lost; no 5xx other than 502/503/504, every 503 with `Retry-After`; no body names the
- *    upstream's address; `heapUsed` after a forced GC grows < 10 MB from the first to the last
+ *    0 lost; no 5xx other than 502/503/504, every 503 with `Retry-After`; no body (`/metrics`
+ *    included) names the upstream's address, a command line, a file path, the host name or a
+ *    stack frame; `heapUsed` after a forced GC grows < 10 MB from the first to the last
  *    minute; log volume per fast 503;
  * 3. shutdown under the real `npx -y pnpm@10 start` wrapper: SIGINT, then SIGTERM, to the process
  *    group with requests in flight → 0 dropped.
@@ -21,6 +22,7 @@ import { existsSync } from 'node:fs'
  * CHAOS_WRITES, CHAOS_PHASES.
  */
 import http from 'node:http'
+import { homedir, hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { buildCorpus, prng } from './corpus.mjs'
 import { freePort, mean, pool, quantile, send, sendRaw, sleep, startProcess } from './lib.mjs'
@@ -39,6 +41,34 @@ const BODY_LIMIT = 16_384
 const PHASES = new Set((process.env.CHAOS_PHASES ?? 'corpus,soak,shutdown').split(','))
 
 const failures = []
+/** Answer bodies run through the "no internals" check, and how many of them were `/metrics`. */
+const bodiesChecked = { all: 0, metrics: 0 }
+
+/**
+ * Private: what no answer body may contain, whatever the route: the process's command line and
+ * the files it runs (the repository root covers main.js, the heap probe preloaded by `--import`
+ * and every source path of a stack trace), Node's own path, the home folder and the host name, the
+ * OpenTelemetry resource attributes that carry them, and stack frames. Absolute paths under the
+ * usual roots are matched too, for paths this process does not know of.
+ */
+const INTERNAL_STRINGS = [
+  ['the repository path', ROOT.replace(/\/$/, '')],
+  ['the node executable path', process.execPath],
+  ['the home folder', homedir()],
+  ['the host name', hostname().length >= 4 && hostname() !== 'localhost' ? hostname() : undefined],
+  ['the --expose-gc flag of the command line', '--expose-gc'],
+].filter(([, value]) => typeof value === 'string' && value.length > 1)
+const INTERNAL_PATTERNS = [
+  ['a process resource attribute', /process[._](command|executable|owner|pid)/],
+  ['a host resource attribute', /\bhost[._](name|id|arch)\b/],
+  ['a file URL', /file:\/\//],
+  ['a node_modules path', /node_modules[\\/]/],
+  ['a stack frame', /\bat [^\n]*\(?(node:|\/)[^\n]*:\d+:\d+\)?/],
+  [
+    'an absolute file path',
+    /(^|[\s"'=(,:])\/(home|root|usr|opt|var|etc|tmp|proc|srv|work|Users|nix|run|mnt)\/[\w.@+-]+/m,
+  ],
+]
 const figures = []
 const check = (ok, what) => {
   if (!ok) failures.push(what)
@@ -161,8 +191,8 @@ async function startService(mockUrl) {
   return { ...proc, url, port, logs, sampleHeap }
 }
 
-/** Checks one HTTP answer of the service: returns the problems found. */
-function answerProblems(res, mockAddress, { expect4xx }) {
+/** Checks one HTTP answer of the service (to a request for `path`): returns the problems found. */
+function answerProblems(res, mockAddress, { expect4xx }, path = '') {
   const problems = []
   if (res.hang) return ['no answer within 5 s (hang)']
   if (res.error !== undefined) return [`connection error ${res.error}`]
@@ -173,6 +203,10 @@ function answerProblems(res, mockAddress, { expect4xx }) {
   if (typeof res.headers['x-request-id'] !== 'string') problems.push('no x-request-id')
   if (res.body.includes(mockAddress))
     problems.push(`body names the upstream address: ${res.body.slice(0, 200)}`)
+  const internal = internalsIn(res.body, path)
+  if (internal !== undefined) problems.push(`body reveals ${internal}`)
+  bodiesChecked.all++
+  if (path.startsWith('/metrics')) bodiesChecked.metrics++
   if (res.status >= 400) {
     let body
     try {
@@ -203,7 +237,7 @@ async function corpusPhase(service, agent, mockAddress) {
     const res = await send(agent, service.url, r)
     byStatus[res.status ?? (res.hang ? 'hang' : 'error')] =
       (byStatus[res.status ?? (res.hang ? 'hang' : 'error')] ?? 0) + 1
-    const problems = answerProblems(res, mockAddress, { expect4xx: true })
+    const problems = answerProblems(res, mockAddress, { expect4xx: true }, r.path)
     if (problems.length > 0)
       bad.push(`${r.label} ${r.method} ${r.path.slice(0, 80)}: ${problems.join('; ')}`)
     return res
@@ -243,6 +277,16 @@ async function corpusPhase(service, agent, mockAddress) {
 
   const health = await send(agent, service.url, { path: '/healthz' })
   const page = await send(agent, service.url, { path: '/getEventsByUserId/1' })
+  // The scrape is a body like any other: the SDK's resource (`target_info`) would put the command
+  // line, executable path, owner and host name there.
+  const scrape = await send(agent, service.url, { path: '/metrics' })
+  const scrapeProblems = answerProblems(scrape, mockAddress, { expect4xx: false }, '/metrics')
+  check(scrape.status === 200, `/metrics answered ${scrape.status}`)
+  for (const p of scrapeProblems) failures.push(`corpus: /metrics: ${p}`)
+  figure(
+    '/metrics after the corpus',
+    scrapeProblems.length === 0 ? 'reveals nothing' : scrapeProblems.join('; '),
+  )
   check(
     health.status === 200 && page.status === 200,
     `service unhealthy after the corpus: /healthz ${health.status}, page ${page.status}`,
@@ -282,10 +326,10 @@ async function soakPhase(service, agent, mockUrl, mockAddress) {
   })()
 
   const stats = { writeRequests: 0, fast503: 0, by: {}, problems: [], retryAfterMissing: 0 }
-  const record = (res, label) => {
+  const record = (res, label, path) => {
     const k = res.status ?? (res.hang ? 'hang' : 'error')
     stats.by[k] = (stats.by[k] ?? 0) + 1
-    const problems = answerProblems(res, mockAddress, { expect4xx: false })
+    const problems = answerProblems(res, mockAddress, { expect4xx: false }, path)
     if (problems.length > 0 && stats.problems.length < 40)
       stats.problems.push(`${label}: ${problems.join('; ')}`)
     if (res.status === 503 && res.ms < 20) stats.fast503++
@@ -316,7 +360,7 @@ async function soakPhase(service, agent, mockUrl, mockAddress) {
         if (elapsed() > LIMIT_MS) throw new Error('write never acknowledged')
         stats.writeRequests++
         const res = await send(agent, service.url, req)
-        record(res, `write ${i}`)
+        record(res, `write ${i}`, req.path)
         if (res.status === 201) return JSON.parse(res.body).id
         if (res.status >= 500 || res.error !== undefined || res.hang) {
           await sleep(20 + rnd() * 40)
@@ -368,7 +412,7 @@ async function soakPhase(service, agent, mockUrl, mockAddress) {
         const r = badOnes[Math.floor(rnd() * badOnes.length)]
         const res = await send(agent, service.url, r)
         badCount++
-        const problems = answerProblems(res, mockAddress, { expect4xx: true })
+        const problems = answerProblems(res, mockAddress, { expect4xx: true }, r.path)
         if (problems.length > 0 && stats.problems.length < 40)
           stats.problems.push(`bad ${r.label}: ${problems.join('; ')}`)
         continue
@@ -376,7 +420,7 @@ async function soakPhase(service, agent, mockUrl, mockAddress) {
       const r = reads[Math.floor(rnd() * reads.length)]()
       const res = await send(agent, service.url, r)
       readCount++
-      record(res, `GET ${r.path}`)
+      record(res, `GET ${r.path}`, r.path)
       if (res.status === 200 && r.path.startsWith('/users/'))
         missingSeen += JSON.parse(res.body).missing.length
       await sleep(rnd() * 5)
@@ -539,7 +583,10 @@ function killTree(child) {
 
 function report() {
   const seconds = ((performance.now() - t0) / 1000).toFixed(1)
-  console.log(`\nchaos: ${seconds} s, seed ${SEED}`)
+  console.log(
+    `\nchaos: "no internals" checked ${bodiesChecked.all} answer bodies, ${bodiesChecked.metrics} of them /metrics`,
+  )
+  console.log(`chaos: ${seconds} s, seed ${SEED}`)
   if (failures.length === 0) {
     console.log('chaos: every check passed')
     process.exit(0)
@@ -547,4 +594,24 @@ function report() {
   console.log(`chaos: ${failures.length} failed check(s):`)
   for (const f of failures) console.log(`  - ${f}`)
   process.exit(1)
+}
+
+/**
+ * Private: the first internal detail `body` reveals, or `undefined`. The request's own path is
+ * taken out first: a 404 names the route it did not find, and the corpus asks for `/etc/passwd`.
+ */
+function internalsIn(body, path) {
+  let text = body
+  if (path !== '') {
+    for (const echo of new Set([path, path.split('?')[0], JSON.stringify(path).slice(1, -1)])) {
+      if (echo !== '') text = text.split(echo).join('')
+    }
+  }
+  for (const [what, value] of INTERNAL_STRINGS) if (text.includes(value)) return what
+  for (const [what, pattern] of INTERNAL_PATTERNS) {
+    const match = pattern.exec(text)
+    if (match !== null)
+      return `${what}: ${JSON.stringify(text.slice(Math.max(0, match.index - 40), match.index + 80))}`
+  }
+  return undefined
 }

@@ -1,32 +1,11 @@
 import { isUtf8 } from 'node:buffer'
-import type { EventAggregatorOptions } from '@userevents/event-aggregator'
 import { frameworkErrorHandler, userEvents } from '@userevents/fastify'
-import type { RedisConnection } from '@userevents/redis'
-import type { UpstreamClientOptions } from '@userevents/upstream-client'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { ServiceConfig } from './config.js'
-import type { ServiceMetrics } from './metrics.js'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import type { AppDeps } from './app-deps.js'
 import { genRequestId, REQUEST_ID_HEADER } from './request-context.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerOpsRoutes } from './routes/ops.js'
-import type { Telemetry } from './telemetry.js'
 import { createValidatorCompiler, formatValidationError } from './validation.js'
-
-/** Everything {@link buildApp} wires together. */
-export interface AppDeps {
-  config: Pick<ServiceConfig, 'bodyLimitBytes' | 'pageMaxLimit'>
-  /** Options of the upstream client; `@userevents/fastify` creates it and closes it in `onClose`. */
-  client: UpstreamClientOptions
-  /** Options of the event aggregator, created over that client. */
-  aggregator: Omit<EventAggregatorOptions, 'client'>
-  metrics: ServiceMetrics
-  /** Root pino logger; Fastify derives one child per request from it. */
-  logger: FastifyBaseLogger
-  /** OpenTelemetry: server spans and the SDK's metrics on `/metrics`; `undefined` when off. */
-  telemetry?: Telemetry | undefined
-  /** The Redis connection of fleet mode (`REDIS_URL`), reported by `/readyz` and `/metrics`. */
-  redis?: Pick<RedisConnection, 'mode'> | undefined
-}
 
 /**
  * Builds the Fastify app on `@userevents/fastify` (client, aggregator, caller-gone signals,
@@ -48,34 +27,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: genRequestId,
     // genReqId reads and validates the header itself; Fastify's own lookup would trust it blindly.
     requestIdHeader: false,
-    // Renames Fastify's `reqId` binding to `requestId`, the field the upstream client logs, so one
-    // query finds both sides of a request. (The `requestIdLogLabel` option does the same but is
-    // deprecated in Fastify 5 in favour of `logController`, which needs fastify >= 5.10.)
-    childLoggerFactory(logger, bindings, options) {
-      const { reqId } = bindings as { reqId?: unknown }
-      if (reqId === undefined) return logger.child(bindings, options)
-      // Fastify passes `{ reqId }` alone: the common case builds one small object, no rest copy.
-      const keys = Object.keys(bindings)
-      if (keys.length === 1) return logger.child({ requestId: reqId }, options)
-      const { reqId: _, ...rest } = bindings as { reqId?: unknown }
-      return logger.child({ ...rest, requestId: reqId }, options)
-    },
     // Validation errors keep Fastify's shape (400, `validation`), with a message naming the value;
     // the plugin's error handler answers them as 400 INVALID_INPUT.
     schemaErrorFormatter: formatValidationError,
     // Fastify refuses an undecodable path (`/users/%`) or an over-long id before routing, where no
     // hook runs: this answers them like every other error, with the request id.
     frameworkErrors: frameworkErrorHandler({ requestIdHeader: REQUEST_ID_HEADER }),
-    // One access line per request (written in onResponse below) instead of Fastify's two: the
-    // "incoming request" line repeats what the completed line says, and log writes were the
-    // largest single cost of a cached answer in the CPU profile.
-    disableRequestLogging: true,
+    // Fastify >= 5.10's logController (the top-level `disableRequestLogging` and
+    // `requestIdLogLabel` options are deprecated, FSTDEP023). One access line per request (written
+    // in onResponse below) instead of Fastify's two: the "incoming request" line repeats what the
+    // completed line says, and log writes were the largest single cost of a cached answer in the
+    // CPU profile. The request id is bound as `requestId`, the field the upstream client logs, so
+    // one query finds both sides of a request.
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     return503OnClosing: true,
   })
 
   // First, and awaited, so that its onRoute hook sees every route: a SERVER span per request,
   // continuing an incoming `traceparent`, active while the handler (and its upstream calls) runs.
-  if (deps.telemetry !== undefined) await app.register(deps.telemetry.fastifyPlugin)
+  if (deps.telemetry !== undefined) await deps.telemetry.instrument(app)
 
   app.setValidatorCompiler(createValidatorCompiler())
 

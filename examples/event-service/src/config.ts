@@ -16,6 +16,14 @@ export interface ServiceConfig {
   /** `HOST`: interface to bind. */
   host: string
   /**
+   * `METRICS_PORT`: serve `/metrics` on this port of `METRICS_HOST` instead of on `PORT`, so a
+   * deployment can keep its metrics off the public interface (the main port then answers `404`
+   * there). `undefined` (unset): `/metrics` is a route of the main port. 0 picks a free port.
+   */
+  metricsPort: number | undefined
+  /** `METRICS_HOST`: interface of the metrics port (only with `METRICS_PORT`). */
+  metricsHost: string
+  /**
    * `UPSTREAM_BASE`: origin of the event API. `undefined` means "start the mock upstream embedded
    * on a loopback port in flapping mode", so `pnpm start` works on a fresh machine.
    */
@@ -88,6 +96,8 @@ export interface ServiceConfig {
 export const DEFAULT_CONFIG: Readonly<ServiceConfig> = Object.freeze({
   port: 3000,
   host: '127.0.0.1',
+  metricsPort: undefined,
+  metricsHost: '127.0.0.1',
   upstreamBase: undefined,
   redisUrl: undefined,
   redisClusterNodes: undefined,
@@ -122,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>): ServiceConf
   const config: ServiceConfig = {
     port: read.int('PORT', d.port, 0, 65_535),
     host: read.string('HOST', d.host),
+    metricsPort: read.optionalInt('METRICS_PORT', 0, 65_535),
+    metricsHost: read.string('METRICS_HOST', d.metricsHost),
     upstreamBase: read.url('UPSTREAM_BASE'),
     redisUrl: read.redisUrl('REDIS_URL'),
     redisClusterNodes: read.redisNodes('REDIS_CLUSTER_NODES'),
@@ -184,6 +196,13 @@ class EnvReader {
       return fallback
     }
     return value
+  }
+
+  /** An integer in range, or `undefined` when the variable is unset (or invalid: then recorded). */
+  optionalInt(name: string, min: number, max: number): number | undefined {
+    if (this.raw(name) === undefined) return undefined
+    const value = this.int(name, Number.NaN, min, max)
+    return Number.isNaN(value) ? undefined : value
   }
 
   string(name: string, fallback: string): string {

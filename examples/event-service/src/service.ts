@@ -1,10 +1,11 @@
 import { createMockUpstream, type MockUpstream } from '@userevents/mock-server'
 import { createRedisBreakerStore, createRedisConnection, createRedisStore } from '@userevents/redis'
 import type { UpstreamClient } from '@userevents/upstream-client'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { buildApp } from './app.js'
 import type { ServiceConfig } from './config.js'
 import { createMetrics, type ServiceMetrics } from './metrics.js'
+import { registerMetricsRoute } from './routes/ops.js'
 import type { Telemetry } from './telemetry.js'
 
 /** Options of {@link createService}. */
@@ -35,7 +36,15 @@ export interface Service {
   upstreamUrl: string
   /** The embedded mock, when `UPSTREAM_BASE` was unset. */
   mock: MockUpstream | undefined
-  /** Listens on `config.host:config.port`; resolves with the service's base URL. */
+  /**
+   * Base URL of the metrics listener (`METRICS_PORT`), once `listen()` resolved; `undefined` when
+   * `/metrics` is a route of the main port.
+   */
+  metricsUrl: string | undefined
+  /**
+   * Listens on `config.host:config.port` (and on `METRICS_HOST:METRICS_PORT` when set); resolves
+   * with the service's base URL.
+   */
   listen(): Promise<string>
   /**
    * Graceful stop: stops accepting, lets in-flight requests finish, then closes the upstream
@@ -151,9 +160,14 @@ export async function createService(
       ...(store !== undefined && config.cacheTtlMs > 0 ? { store } : {}),
     },
   })
+  const metricsApp =
+    config.metricsPort === undefined
+      ? undefined
+      : createMetricsApp(logger, { metrics, telemetry: options.telemetry })
   // The plugin closes the client in its own onClose, after Fastify drained in-flight requests;
   // the embedded mock is closed after that.
   if (closeMock !== undefined) app.addHook('onClose', closeMock)
+  if (metricsApp !== undefined) app.addHook('onClose', () => metricsApp.close())
   if (redis !== undefined) {
     app.addHook('onClose', async () => {
       untrackFleet?.()
@@ -163,13 +177,40 @@ export async function createService(
     })
   }
 
-  return {
+  const service: Service = {
     app,
     client: app.upstream,
     metrics,
     upstreamUrl,
     mock,
-    listen: () => app.listen({ port: config.port, host: config.host }),
+    async listen() {
+      const url = await app.listen({ port: config.port, host: config.host })
+      if (metricsApp !== undefined) {
+        service.metricsUrl = await metricsApp.listen({
+          port: config.metricsPort,
+          host: config.metricsHost,
+        })
+      }
+      return url
+    },
+    metricsUrl: undefined,
     close: () => app.close(),
   }
+  return service
+}
+
+/**
+ * Private: the listener of `METRICS_PORT`: `/metrics` only, no access log (a scrape every few
+ * seconds is not traffic), so a deployment can bind it to a private interface.
+ */
+function createMetricsApp(
+  logger: FastifyBaseLogger,
+  deps: Parameters<typeof registerMetricsRoute>[1],
+): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  })
+  registerMetricsRoute(app, deps)
+  return app
 }

@@ -1,6 +1,7 @@
 /**
- * OpenTelemetry for the service: the Node SDK, server spans (`@fastify/otel`), trace ids on log
- * lines and the SDK's metrics on the service's own `/metrics`.
+ * OpenTelemetry for the service: the Node SDK, server spans (server-spans.ts, or `@fastify/otel`
+ * with `OTEL_FASTIFY_HOOK_SPANS=true`), trace ids on log lines and the SDK's metrics on the
+ * service's own `/metrics`.
  *
  * On unless `OTEL_SDK_DISABLED=true` (the SDK's own switch). Then nothing here is loaded: no SDK,
  * no server span, no log mixin, and the upstream client finds no provider and subscribes to
@@ -15,18 +16,24 @@
  *   stays for the service's own series (and for `OTEL_SDK_DISABLED=true`); the SDK adds the
  *   semantic-convention client histogram `http_client_request_duration_seconds` and the client's
  *   `userevents_client_*` series. With an OTLP endpoint, metrics are pushed there too.
+ * - **Resource.** Only the service name and `OTEL_RESOURCE_ATTRIBUTES`: no host, process or OS
+ *   detector, so neither `/metrics` (`target_info`) nor an export carries the command line, file
+ *   paths, the process owner or the host name.
  * - **Propagation.** The SDK's default: W3C `traceparent`/`tracestate` and baggage
  *   (`OTEL_PROPAGATORS` changes it).
  *
  * It must start before the upstream client is created: the client looks for the providers once,
  * when it is created.
  */
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 
 /** The running SDK, as the service uses it. */
 export interface Telemetry {
-  /** `@fastify/otel`'s plugin: a SERVER span per request, honouring an incoming `traceparent`. */
-  readonly fastifyPlugin: FastifyPluginCallback
+  /**
+   * Adds a SERVER span per request (honouring an incoming `traceparent`) to every route the app
+   * registers after this call; the probes and `/metrics` are not traced. Call it first.
+   */
+  instrument(app: FastifyInstance): Promise<void>
   /** The SDK's metrics in the Prometheus text format (appended to `/metrics`). */
   renderMetrics(): Promise<string>
   /** `trace_id`, `span_id` and `trace_flags` of the active span, for pino's `mixin`. */
@@ -42,6 +49,11 @@ export interface TelemetryEnv {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?: string
   OTEL_SERVICE_NAME?: string
+  /**
+   * `true`: `@fastify/otel`'s spans instead of the service's lean ones: a child span per hook and
+   * one for the handler (costly: see server-spans.ts). Probes and `/metrics` stay untraced.
+   */
+  OTEL_FASTIFY_HOOK_SPANS?: string
 }
 
 /**
@@ -50,13 +62,12 @@ export interface TelemetryEnv {
  */
 export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | undefined> {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined
-  const [{ NodeSDK }, { PrometheusExporter, PrometheusSerializer }, traceBase, api, fastifyOtel] =
+  const [{ NodeSDK, resources }, { PrometheusExporter, PrometheusSerializer }, traceBase, api] =
     await Promise.all([
       import('@opentelemetry/sdk-node'),
       import('@opentelemetry/exporter-prometheus'),
       import('@opentelemetry/sdk-trace-base'),
       import('@opentelemetry/api'),
-      import('@fastify/otel'),
     ])
   const prometheus = new PrometheusExporter({ preventServerStart: true })
   const serializer = new PrometheusSerializer()
@@ -78,19 +89,37 @@ export async function startTelemetry(env: TelemetryEnv): Promise<Telemetry | und
     ])
     metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }))
   }
-  const FastifyOtelInstrumentation = fastifyOtel.default ?? fastifyOtel
-  const serverSpans = new FastifyOtelInstrumentation()
+  const hookSpans = /^(1|true|yes|on)$/i.test(env.OTEL_FASTIFY_HOOK_SPANS?.trim() ?? '')
+  const { UNTRACED_ROUTES, installServerSpans } = await import('./server-spans.js')
+  let fastifyOtel: { plugin(): import('fastify').FastifyPluginCallback } | undefined
+  if (hookSpans) {
+    const mod = await import('@fastify/otel')
+    const FastifyOtelInstrumentation = mod.default ?? mod
+    fastifyOtel = new FastifyOtelInstrumentation({
+      ignorePaths: (route: { url: string }) =>
+        UNTRACED_ROUTES.includes(route.url.split('?')[0] ?? ''),
+    })
+  }
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME ?? 'event-service',
     spanProcessors: [spanProcessor],
     metricReaders,
     // No log export: pino writes the log lines, with the trace ids added by `logFields`.
     logRecordProcessors: [],
-    instrumentations: [serverSpans],
+    instrumentations: fastifyOtel === undefined ? [] : [fastifyOtel as never],
+    // Only what the operator sets (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME). The SDK's
+    // default detectors add the process's command line, executable path and owner and the host
+    // name to every export, and the Prometheus exporter serves them as `target_info` on /metrics:
+    // a command line can carry secrets, and paths and host names tell an attacker about the host.
+    resourceDetectors: [resources.envDetector],
   })
   sdk.start()
+  const tracer = api.trace.getTracer('event-service')
   return {
-    fastifyPlugin: serverSpans.plugin(),
+    async instrument(app) {
+      if (fastifyOtel !== undefined) await app.register(fastifyOtel.plugin())
+      else installServerSpans(app, { tracer })
+    },
     async renderMetrics() {
       const { resourceMetrics } = await prometheus.collect()
       return serializer.serialize(withUnitSuffixes(resourceMetrics))

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
     const config = loadConfig({
       PORT: '8080',
       HOST: '0.0.0.0',
+      METRICS_PORT: '9464',
+      METRICS_HOST: '10.0.0.5',
       UPSTREAM_BASE: 'http://event.example:4000/api/',
       UPSTREAM_TIMEOUT_MS: '900',
       UPSTREAM_DEADLINE_MS: '3000',
@@ -45,6 +47,8 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       port: 8080,
       host: '0.0.0.0',
+      metricsPort: 9464,
+      metricsHost: '10.0.0.5',
       upstreamBase: 'http://event.example:4000/api',
       upstream: { timeoutMs: 900, deadlineMs: 3000, retries: 0, connections: 16, batch: true },
       breaker: { failureThreshold: 5, windowMs: 10000, resetTimeoutMs: 2000 },
@@ -66,6 +70,9 @@ describe('loadConfig', () => {
     ])
     expect(problemsOf({ FLEET_QUORUM: '0' })).toEqual([
       'FLEET_QUORUM must be an integer from 1 to 1000, got "0"',
+    ])
+    expect(problemsOf({ METRICS_PORT: 'x' })).toEqual([
+      'METRICS_PORT must be an integer from 0 to 65535, got "x"',
     ])
     expect(problemsOf({ PORT: '70000' })).toEqual([
       'PORT must be an integer from 0 to 65535, got "70000"',

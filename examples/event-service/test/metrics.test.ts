@@ -80,4 +80,28 @@ describe('GET /metrics', () => {
       sample(text, 'http_requests_total{method="GET",route="/getEvents",status_code="503"}'),
     ).toBe(1)
   })
+
+  it('with METRICS_PORT, /metrics is served on its own listener and not on the main port', async () => {
+    stack = await startStack({ config: { metricsPort: 0, metricsHost: '127.0.0.1' } })
+    const url = await stack.service.listen()
+    const metricsUrl = stack.service.metricsUrl
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(metricsUrl).not.toBe(url)
+    expect((await fetch(`${url}/getUsers`)).status).toBe(200)
+    const main = await fetch(`${url}/metrics`)
+    expect(main.status).toBe(404)
+    await main.text()
+    const own = await fetch(`${metricsUrl}/metrics`)
+    expect(own.status).toBe(200)
+    expect(
+      sample(
+        await own.text(),
+        'http_requests_total{method="GET",route="/getUsers",status_code="200"}',
+      ),
+    ).toBe(1)
+    // Only /metrics there: the service's routes are not reachable through the metrics port.
+    const other = await fetch(`${metricsUrl}/getUsers`)
+    expect(other.status).toBe(404)
+    await other.text()
+  })
 })

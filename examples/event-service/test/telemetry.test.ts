@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTelemetry, type Telemetry } from '../src/telemetry.js'
 import { startStack, type TestStack } from './helpers.js'
@@ -60,6 +61,25 @@ describe('OpenTelemetry in the service', () => {
     for (const line of traced) expect(line.span_id).toMatch(/^[0-9a-f]{16}$/)
     // The client's attempt lines (debug) are among them: the upstream calls of this request.
     expect(traced.some((l) => l.msg === 'upstream attempt')).toBe(true)
+  })
+
+  it('/metrics reveals nothing about the host: no command line, file path, owner or host name', async () => {
+    const res = await stack.service.app.inject({ method: 'GET', url: '/metrics' })
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toMatch(/^target_info\{.*service_name="event-service"/m)
+    for (const attribute of [
+      'process_command',
+      'process_executable',
+      'process_owner',
+      'process_pid',
+      'host_name',
+      'host_id',
+    ]) {
+      expect(res.body).not.toContain(attribute)
+    }
+    for (const secret of [process.cwd(), process.execPath, hostname(), userInfo().username]) {
+      expect(res.body).not.toContain(secret)
+    }
   })
 
   it('/metrics serves the semantic-convention client histogram beside the service series', async () => {

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+export { createEventAggregator } from './aggregator.js'
 export type {
   AggregatorClient,
   BatchRouteOptions,
@@ -13,22 +14,19 @@ export type {
   EventAggregatorOptions,
   GetEventsOptions,
   IterateEventsOptions,
-} from './aggregator.js'
-export { createEventAggregator } from './aggregator.js'
-export type { AggregatorErrorByCode, AggregatorErrorCode } from './errors/aggregator-error.js'
-export {
-  AggregatorError,
-  isAggregatorError,
-  isAggregatorErrorCode,
-} from './errors/aggregator-error.js'
+} from './aggregator-types.js'
+export type { AggregatorErrorCode } from './errors/aggregator-error.js'
+export { AggregatorError, isAggregatorError } from './errors/aggregator-error.js'
+export type { AggregatorErrorByCode } from './errors/error-by-code.js'
+export { isAggregatorErrorCode } from './errors/error-by-code.js'
 export { EventNotFoundError } from './errors/event-not-found-error.js'
 export { InvalidUpstreamDataError } from './errors/invalid-upstream-data-error.js'
 export { UpstreamUnavailableError } from './errors/upstream-unavailable-error.js'
 export { UserNotFoundError } from './errors/user-not-found-error.js'
 export { AggregatorValidationError } from './errors/validation-error.js'
 export type { CacheMap, Clock, LoaderCacheOptions } from './loader/cache.js'
-export type { LoadContext, Loader, LoaderOptions, LoadOptions } from './loader/loader.js'
 export { createLoader } from './loader/loader.js'
+export type { LoadContext, Loader, LoaderOptions, LoadOptions } from './loader/types.js'
 export { EVENT_FIELDS, normalizeFields } from './projection.js'
 export type { JsonSchema } from './schemas.js'
 export {

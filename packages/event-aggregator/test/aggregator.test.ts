@@ -125,6 +125,40 @@ describe('getEventsByUserId against the mock server', () => {
     expect(mock.calls('getUserById')).toBe(0)
   })
 
+  it('rejects an unknown option key at creation, listing the valid ones', () => {
+    const client = { get: async <T>() => ({}) as T }
+    const cases: [Record<string, unknown>, string, string][] = [
+      [
+        { maxlimit: 10 },
+        'maxlimit',
+        'Unknown option `maxlimit`; expected one of client, concurrency, cache, userCache, batch, defaultLimit, maxLimit, staleIfError, clock, store',
+      ],
+      [
+        { batch: { path: '/b', max: 5 } },
+        'batch.max',
+        'Unknown option `batch.max`; expected one of path, maxIds',
+      ],
+      [
+        { cache: { ttl: 1_000 } },
+        'cache.ttl',
+        'Unknown option `cache.ttl`; expected one of ttlMs, max',
+      ],
+      [
+        { userCache: { ttlMs: 1_000, maxSize: 5 } },
+        'userCache.maxSize',
+        'Unknown option `userCache.maxSize`; expected one of ttlMs, max',
+      ],
+    ]
+    for (const [options, field, message] of cases) {
+      const error = catchError(() => createEventAggregator({ client, ...options } as never))
+      expect(error).toBeInstanceOf(AggregatorValidationError)
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', field, message })
+    }
+    // A cache map is open: its other members (a Map's `size`, an LRU's settings) are not options.
+    const map = Object.assign(new Map(), { note: 'mine' })
+    expect(createEventAggregator({ client, cache: map, userCache: map }).events).toBeDefined()
+  })
+
   it('throws a typed not-found error for an unknown user', async () => {
     const { client } = await start()
     const aggregator = createEventAggregator({ client })
@@ -470,3 +504,13 @@ describe('one cache per value: the client GET cache and the aggregator caches', 
     expect(mock.calls('getEventById')).toBe(2)
   })
 })
+
+/** Private: what `fn` throws, or undefined. */
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}

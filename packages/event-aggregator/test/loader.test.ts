@@ -357,6 +357,9 @@ describe('createLoader', () => {
       'Expected `maxBatchSize` to be an integer >= 1, got 1.5',
     )
     expect(() => createLoader({})).toThrow(AggregatorValidationError)
+    expect(() => createLoader({ load, concurency: 5 } as never)).toThrow(
+      'Unknown option `concurency`; expected one of load, batchLoad, maxBatchSize, concurrency, window, cache, staleIfError, clock, store, storeNamespace',
+    )
     const loader = createLoader({ load })
     const [bad] = await loader.loadMany([42 as unknown as string])
     expect(isAggregatorErrorCode(bad, 'INVALID_ARGUMENT')).toBe(true)

@@ -1,3 +1,4 @@
+import { isHeaderToken } from '@userevents/check-kit'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
@@ -45,10 +46,7 @@ export function frameworkErrorHandler(
     throw new InvalidPluginOptionError('options', 'an object', options)
   }
   const { requestIdHeader = 'x-request-id', format = 'json' } = options
-  if (
-    requestIdHeader !== false &&
-    (typeof requestIdHeader !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(requestIdHeader))
-  ) {
+  if (requestIdHeader !== false && !isHeaderToken(requestIdHeader)) {
     throw new InvalidPluginOptionError('requestIdHeader', 'a header name or false', requestIdHeader)
   }
   if (format !== 'json' && format !== 'problem+json') {

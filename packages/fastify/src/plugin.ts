@@ -11,6 +11,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import { callerGoneSignal } from './caller-gone.js'
+import { checks } from './checks.js'
 import { DeadlineExceededError, InvalidPluginOptionError } from './errors/plugin-error.js'
 import { type HttpProblemOptions, toHttpProblem } from './problem.js'
 import { RejectionLog } from './rejection-log.js'
@@ -98,9 +99,21 @@ declare module 'fastify' {
      * aborts when the caller goes away before the answer was sent. Created on first use, then
      * the same object. (On the reply, because the signal listens to the response.)
      */
-    upstreamContext(): import('./plugin.js').UpstreamCallContext
+    upstreamContext(): UpstreamCallContext
   }
 }
+
+/** Private: the keys of {@link UserEventsPluginOptions}; any other is a mistake, caught at `register`. */
+const PLUGIN_OPTIONS = ['client', 'aggregator', 'errorHandler', 'deadline']
+/**
+ * Private: Fastify's own `register` options. Fastify hands the plugin the same object it read
+ * them from (fastify-plugin only makes it ignore them), so they must pass the unknown-key check.
+ */
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
+/** Private: the keys of {@link ErrorHandlerOptions}. */
+const ERROR_HANDLER_OPTIONS = ['format', 'notFound', 'rejectionLogIntervalMs']
+/** Private: the keys of {@link DeadlineOptions}. */
+const DEADLINE_OPTIONS = ['header', 'minDeadlineMs']
 
 const kContext = Symbol('userevents.upstreamContext')
 const kDeadline = Symbol('userevents.deadlineAt')
@@ -233,6 +246,7 @@ function validate(options: UserEventsPluginOptions) {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidPluginOptionError('options', 'an object', options)
   }
+  checks.rejectUnknown('', options, [...PLUGIN_OPTIONS, ...REGISTER_OPTIONS])
   const { client, aggregator, errorHandler = true, deadline = {} } = options
   if (typeof client !== 'object' || client === null) {
     throw new InvalidPluginOptionError('client', 'an UpstreamClient or its options', client)
@@ -257,17 +271,12 @@ function validate(options: UserEventsPluginOptions) {
         errorHandler,
       )
     }
-    const interval = errorHandler.rejectionLogIntervalMs
-    if (
-      interval !== undefined &&
-      !(Number.isSafeInteger(interval) && interval >= 0 && interval <= 2_147_483_647)
-    ) {
-      throw new InvalidPluginOptionError(
-        'errorHandler.rejectionLogIntervalMs',
-        'an integer number of milliseconds from 0 to 2147483647',
-        interval,
-      )
-    }
+    checks.rejectUnknown('errorHandler.', errorHandler, ERROR_HANDLER_OPTIONS)
+    checks.timerMs(
+      'errorHandler.rejectionLogIntervalMs',
+      errorHandler.rejectionLogIntervalMs,
+      10_000,
+    )
     const { notFound } = errorHandler as ErrorHandlerOptions
     if (notFound !== undefined && typeof notFound !== 'boolean') {
       throw new InvalidPluginOptionError('errorHandler.notFound', 'a boolean', notFound)
@@ -289,17 +298,13 @@ function validateDeadline(
   if (typeof deadline !== 'object' || deadline === null) {
     throw new InvalidPluginOptionError('deadline', 'an object or false', deadline)
   }
-  const { header = 'x-request-timeout-ms', minDeadlineMs = 10 } = deadline
-  if (typeof header !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-    throw new InvalidPluginOptionError('deadline.header', 'a header name', header)
-  }
-  if (typeof minDeadlineMs !== 'number' || !Number.isFinite(minDeadlineMs) || minDeadlineMs < 0) {
-    throw new InvalidPluginOptionError(
-      'deadline.minDeadlineMs',
-      'a non-negative number',
-      minDeadlineMs,
-    )
-  }
+  checks.rejectUnknown('deadline.', deadline, DEADLINE_OPTIONS)
+  const header = checks.headerName('deadline.header', deadline.header, 'x-request-timeout-ms')
+  const minDeadlineMs = checks.nonNegativeNumber(
+    'deadline.minDeadlineMs',
+    deadline.minDeadlineMs,
+    10,
+  )
   return { header: header.toLowerCase(), minDeadlineMs }
 }
 

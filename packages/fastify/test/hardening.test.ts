@@ -5,7 +5,7 @@ import {
   type MockServerHandle,
   type MockUpstream,
 } from '@userevents/mock-server'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyServerOptions, LogController } from 'fastify'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { frameworkErrorHandler, InvalidPluginOptionError, userEvents } from '../src/index.js'
@@ -107,7 +107,10 @@ describe('frameworkErrorHandler (errors Fastify raises before routing)', () => {
 describe('logging of expected, fast rejections', () => {
   async function outage(errorHandler: Record<string, unknown>) {
     const { logger, lines } = recordingLogger()
-    const app = Fastify({ loggerInstance: logger, disableRequestLogging: true })
+    const app = Fastify({
+      loggerInstance: logger,
+      logController: new LogController({ disableRequestLogging: true }),
+    })
     cleanups.push(() => app.close())
     await app.register(userEvents, {
       client: {

@@ -401,6 +401,51 @@ describe('lifecycle and options', () => {
     expect((err as Error).message).toBe(message)
   })
 
+  it.each([
+    [
+      { client: { baseUrl: 'http://x' }, errorHandle: true },
+      'errorHandle',
+      'Unknown option `errorHandle`; expected one of client, aggregator, errorHandler, deadline, prefix, logLevel, logSerializers',
+    ],
+    [
+      { client: { baseUrl: 'http://x' }, errorHandler: { format: 'json', notfound: true } },
+      'errorHandler.notfound',
+      'Unknown option `errorHandler.notfound`; expected one of format, notFound, rejectionLogIntervalMs',
+    ],
+    [
+      { client: { baseUrl: 'http://x' }, deadline: { minDeadline: 5 } },
+      'deadline.minDeadline',
+      'Unknown option `deadline.minDeadline`; expected one of header, minDeadlineMs',
+    ],
+  ])('rejects an unknown option key at registration: %j', async (options, option, message) => {
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await expect(fastify.register(userEvents, options as never).ready()).rejects.toMatchObject({
+      name: 'InvalidPluginOptionError',
+      code: 'FASTIFY_USEREVENTS_INVALID_OPTION',
+      option,
+      message,
+    })
+  })
+
+  it("accepts Fastify's own register options (prefix, logLevel, logSerializers) next to its own", async () => {
+    const fastify = Fastify()
+    cleanups.push(() => fastify.close())
+    await fastify.register(userEvents, {
+      client: { baseUrl: server.url, retry: false },
+      prefix: '/api',
+      logLevel: 'warn',
+      logSerializers: { user: (value: unknown) => String(value) },
+    })
+    fastify.get('/users', async (_request, reply) =>
+      fastify.upstream.get('/getUsers', reply.upstreamContext()),
+    )
+    const url = await fastify.listen({ host: '127.0.0.1', port: 0 })
+    const res = await fetch(`${url}/users`)
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { id: string }[]).map((u) => u.id)).toEqual(['1', '2', '3'])
+  })
+
   it('rejects a page route on an instance without the plugin, and a URL without :id', async () => {
     const bare = Fastify()
     cleanups.push(() => bare.close())

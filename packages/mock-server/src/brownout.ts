@@ -1,3 +1,4 @@
+import { checks } from './checks.js'
 import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 
 /**
@@ -59,12 +60,7 @@ export function resolveBrownout(
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new InvalidMockOptionError(option, 'an object', given)
   }
-  const known = ['latencyFactor', 'errorRate', 'capacity']
-  for (const key of Object.keys(given)) {
-    if (!known.includes(key)) {
-      throw new InvalidMockOptionError(`${option}.${key}`, `one of ${known.join(', ')}`, key)
-    }
-  }
+  checks.rejectUnknown(`${option}.`, given, ['latencyFactor', 'errorRate', 'capacity'])
   const g = given as BrownoutOptions
   const latencyFactor = g.latencyFactor ?? base.latencyFactor
   if (typeof latencyFactor !== 'number' || !Number.isFinite(latencyFactor) || latencyFactor < 1) {
@@ -198,15 +194,4 @@ export class CapacityGate {
       this.#head = 0
     }
   }
-}
-
-/**
- * Internal: the propagated deadline of a request, from `x-request-timeout-ms` (a non-negative
- * integer of milliseconds); `undefined` when absent or malformed (then it is ignored, as a
- * server ignores a header it cannot read).
- */
-export function requestTimeoutOf(request: Request): number | undefined {
-  const raw = request.headers.get('x-request-timeout-ms')
-  if (raw === null || !/^\d{1,10}$/.test(raw.trim())) return undefined
-  return Number(raw.trim())
 }

@@ -5,9 +5,11 @@ import {
   type CapacityStats,
   resolveBrownout,
 } from './brownout.js'
+import { adminRoutes } from './core/admin-routes.js'
+import { dataRoutes } from './core/data-routes.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
-import { type ListenOptions, type MockServerHandle, serveHandlers } from './listen.js'
+import { type ListenOptions, type MockServerHandle, serveRoutes } from './listen.js'
 import { checkMode, type MockUpstreamOptions, resolveOptions } from './options.js'
 import { createRandom } from './prng.js'
 import { type RecordedRequest, RequestRecorder } from './recorder.js'
@@ -66,8 +68,9 @@ export interface MockUpstream {
   /** Read access to the data (copies). */
   readonly store: MockStore
   /**
-   * Serves the same handlers on a real node:http server (default `127.0.0.1`, port 0), for
-   * clients msw does not intercept, such as undici's `request`/`Pool`/`Agent`.
+   * Serves the same routes on a real node:http server (default `127.0.0.1`, port 0), for clients
+   * msw does not intercept, such as undici's `request`/`Pool`/`Agent`. The behaviour is the one
+   * behind `handlers`; the server reads node requests directly, without msw's pipeline.
    */
   listen(options?: ListenOptions): Promise<MockServerHandle>
 }
@@ -106,7 +109,9 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     state.gate.setCapacity(capacityIn(checked, state.brownout.capacity))
     if (checked === 'flapping') state.addEventSeq = 0
   }
-  const handlers = createHandlers(state, setMode)
+  // One definition of behaviour: the core routes, adapted for msw here and served by listen().
+  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode)]
+  const handlers = createHandlers(routes, resolved.baseUrl)
   const counters = state.counters
   const mock = {
     baseUrl: resolved.baseUrl,
@@ -134,8 +139,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       listEvents: () => state.store.listEvents(),
       listUsers: () => state.store.listUsers(),
     },
-    listen: (listenOptions?: ListenOptions) =>
-      serveHandlers(handlers, resolved.baseUrl, listenOptions),
+    listen: (listenOptions?: ListenOptions) => serveRoutes(routes, resolved.baseUrl, listenOptions),
   }
   return mock as MockUpstream
 }

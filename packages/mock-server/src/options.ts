@@ -1,4 +1,5 @@
 import { type BrownoutOptions, type ResolvedBrownout, resolveBrownout } from './brownout.js'
+import { checks } from './checks.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
 import { seedData } from './data.js'
@@ -77,6 +78,9 @@ export interface ResolvedOptions {
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
 export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptions {
+  // A misspelt option (`dealys`) would otherwise be ignored and the default used silently.
+  if (typeof options !== 'object' || options === null) invalid('options', 'an object', options)
+  checks.rejectUnknown('', options, OPTION_KEYS)
   const baseUrl = checkBaseUrl(options.baseUrl ?? 'http://event.com')
   const mode = checkMode('mode', options.mode ?? 'flapping')
   const raw = options.delays ?? {}
@@ -86,6 +90,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
       : typeof raw === 'object' && raw !== null
         ? raw
         : (invalid('delays', 'a number or an object', raw) as never)
+  checks.rejectUnknown('delays.', given, DELAY_KEYS)
   for (const [key, value] of Object.entries(given)) {
     if (value !== undefined) checkDelay(`delays.${key}`, value)
   }
@@ -101,6 +106,12 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     addEventFailure: given.addEventFailure ?? 100,
     slowExtra: given.slowExtra ?? 1000,
     default: fallback,
+  }
+  if (options.failureCycle !== undefined) {
+    if (typeof options.failureCycle !== 'object' || options.failureCycle === null) {
+      invalid('failureCycle', 'an object', options.failureCycle)
+    }
+    checks.rejectUnknown('failureCycle.', options.failureCycle, ['succeed', 'fail'])
   }
   const succeed = options.failureCycle?.succeed ?? 5
   const fail = options.failureCycle?.fail ?? 10
@@ -142,6 +153,34 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     recordRequests,
   }
 }
+
+/** Private: the keys of {@link MockUpstreamOptions}, for the unknown-key check. */
+const OPTION_KEYS = [
+  'baseUrl',
+  'mode',
+  'delays',
+  'failureCycle',
+  'networkErrorRate',
+  'seed',
+  'data',
+  'retryAfterSeconds',
+  'brownout',
+  'clock',
+  'recordRequests',
+] as const satisfies readonly (keyof MockUpstreamOptions)[]
+
+/** Private: the keys of {@link MockDelays}. */
+const DELAY_KEYS = [
+  'getUsers',
+  'getUserById',
+  'getEvents',
+  'getEventById',
+  'getEventsByIds',
+  'addEvent',
+  'addEventFailure',
+  'default',
+  'slowExtra',
+] as const satisfies readonly (keyof MockDelays)[]
 
 /** Validates a mode name (used by the factory, `setMode` and the admin route). */
 export function checkMode(option: string, mode: unknown): MockMode {

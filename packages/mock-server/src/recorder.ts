@@ -1,3 +1,4 @@
+import type { CoreRequest } from './core/exchange.js'
 import type { RouteName } from './types.js'
 
 /** One request a mock instance received, as {@link MockUpstream.requests} returns it. */
@@ -25,14 +26,13 @@ export class RequestRecorder {
     this.#limit = limit
   }
 
-  record(route: RouteName, request: Request): void {
+  record(route: RouteName, request: CoreRequest): void {
     if (this.#limit === 0) return
-    const url = new URL(request.url)
     const entry: RecordedRequest = {
       route,
       method: request.method,
-      path: url.pathname + url.search,
-      headers: Object.fromEntries(request.headers),
+      path: request.target,
+      headers: request.headers(),
     }
     if (this.#entries.length < this.#limit) this.#entries.push(entry)
     else this.#entries[this.#next] = entry

@@ -63,7 +63,11 @@ describe('brownout options', () => {
     [{ errorRate: 1.2 }, 'brownout.errorRate', 'a number from 0 to 1, got 1.2'],
     [{ capacity: 0 }, 'brownout.capacity', 'a positive integer or Infinity, got 0'],
     [{ capacity: 2.5 }, 'brownout.capacity', 'a positive integer or Infinity, got 2.5'],
-    [{ queue: 3 }, 'brownout.queue', 'one of latencyFactor, errorRate, capacity'],
+    [
+      { queue: 3 },
+      'brownout.queue',
+      'Unknown option `brownout.queue`; expected one of latencyFactor, errorRate, capacity',
+    ],
   ])('rejects %j naming the option', (brownout, option, message) => {
     const make = () => createMockUpstream({ brownout: brownout as never })
     expect(make).toThrow(InvalidMockOptionError)

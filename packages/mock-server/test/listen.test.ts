@@ -184,3 +184,74 @@ describe('requests()', () => {
     )
   })
 })
+
+describe('listen() and the msw handlers', () => {
+  it('answer the same status, body and headers: one definition of behaviour, two transports', async () => {
+    const { getResponse } = await import('msw')
+    const options = { baseUrl: 'http://event.com/api', delays: 0, mode: 'healthy' } as const
+    const viaMsw = createMockUpstream(options)
+    const viaListen = createMockUpstream(options)
+    handle = await viaListen.listen()
+    agent = new Agent({ keepAlive: true })
+    const cases: { path: string; method?: string; body?: string }[] = [
+      { path: '/getUsers' },
+      { path: '/getUserById/2' },
+      { path: '/getUserById/nobody' },
+      { path: '/getUserById/%32' },
+      { path: '/getEvents?userId=1&sort=-name&limit=2&fields=id,name' },
+      { path: '/getEvents?limit=x' },
+      { path: '/getEventById/3' },
+      { path: '/getEventsByIds?ids=1,2,zz' },
+      { path: '/getEventsByIds' },
+      { path: '/addEvent', method: 'POST', body: '{"name":"n","userId":"1"}' },
+      { path: '/addEvent', method: 'POST', body: '{' },
+      { path: '/__admin/mode' },
+      { path: '/__admin/calls' },
+    ]
+    for (const c of cases) {
+      const method = c.method ?? 'GET'
+      const fetched = await getResponse(
+        viaMsw.handlers,
+        new Request(`http://event.com/api${c.path}`, { method, body: c.body }),
+      )
+      const served = await callWithHeaders(`${handle.url}${c.path}`, agent, method, c.body)
+      expect({ path: c.path, status: served.status, body: JSON.parse(served.body) }).toEqual({
+        path: c.path,
+        status: fetched?.status,
+        body: await fetched?.json(),
+      })
+      for (const name of ['x-total-count', 'x-missing-ids', 'content-type']) {
+        expect([c.path, name, served.headers[name]]).toEqual([
+          c.path,
+          name,
+          fetched?.headers.get(name) ?? undefined,
+        ])
+      }
+    }
+    expect(viaListen.calls()).toEqual(viaMsw.calls())
+    expect(viaListen.requests().map((r) => [r.route, r.method, r.path])).toEqual(
+      viaMsw.requests().map((r) => [r.route, r.method, r.path]),
+    )
+  })
+})
+
+/** A node:http request returning status, body and response headers. */
+function callWithHeaders(url: string, a: Agent, method: string, body?: string) {
+  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = request(url, { agent: a, method }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }),
+        )
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(body)
+    },
+  )
+}

@@ -34,6 +34,18 @@ describe('option validation', () => {
     ],
     [{ networkErrorRate: 2 }, 'Expected `networkErrorRate` to be a number from 0 to 1, got 2'],
     [{ seed: 'abc' }, 'Expected `seed` to be an integer, got "abc"'],
+    [
+      { dealys: 0 },
+      'Unknown option `dealys`; expected one of baseUrl, mode, delays, failureCycle, networkErrorRate, seed, data, retryAfterSeconds, brownout, clock, recordRequests',
+    ],
+    [
+      { delays: { getEvent: 5 } },
+      'Unknown option `delays.getEvent`; expected one of getUsers, getUserById, getEvents, getEventById, getEventsByIds, addEvent, addEventFailure, default, slowExtra',
+    ],
+    [
+      { failureCycle: { succeeds: 1 } },
+      'Unknown option `failureCycle.succeeds`; expected one of succeed, fail',
+    ],
   ])('rejects %j', (options, message) => {
     const error = (() => {
       try {

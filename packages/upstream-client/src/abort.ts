@@ -1,3 +1,6 @@
+import type { Call } from './call.js'
+import { UpstreamAbortError } from './errors/abort-error.js'
+
 /**
  * @internal Abort subscriptions with one listener per signal.
  *
@@ -29,4 +32,14 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   return () => {
     own.delete(listener)
   }
+}
+
+/** @internal The error of a call whose caller aborted before any attempt of its own. */
+export function abortErrorOf(call: Call, signal: AbortSignal): UpstreamAbortError {
+  return new UpstreamAbortError({
+    method: call.method,
+    url: call.url,
+    attempts: 0,
+    cause: signal.reason,
+  })
 }

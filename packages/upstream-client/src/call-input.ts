@@ -1,3 +1,4 @@
+import { checks, describe, fail, isHeaderToken } from './checks.js'
 import { InvalidOptionError } from './errors/invalid-option-error.js'
 
 /**
@@ -91,26 +92,26 @@ export function validateHeaders(option: string, headers: unknown): void {
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw new InvalidOptionError(
       option,
-      `Expected \`${option}\` to be an object of header strings, got ${show(headers)}`,
+      `Expected \`${option}\` to be an object of header strings, got ${describe(headers)}`,
       headers,
     )
   }
   for (const [name, value] of Object.entries(headers)) {
     const at = `${option}.${name}`
-    if (!TOKEN.test(name)) {
+    if (!isHeaderToken(name)) {
       throw new InvalidOptionError(
         at,
-        `Expected header name ${show(name)} to be an HTTP token`,
+        `Expected header name ${describe(name)} to be an HTTP token`,
         name,
       )
     }
     if (FORBIDDEN_HEADERS.has(name.toLowerCase())) {
-      throw new InvalidOptionError(at, `Header ${show(name)} is managed by the client`, value)
+      throw new InvalidOptionError(at, `Header ${describe(name)} is managed by the client`, value)
     }
     if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
       throw new InvalidOptionError(
         at,
-        `Expected \`${at}\` to be a string without CR, LF or NUL, got ${show(value)}`,
+        `Expected \`${at}\` to be a string without CR, LF or NUL, got ${describe(value)}`,
         value,
       )
     }
@@ -125,7 +126,7 @@ export function validateHeaderValue(option: string, value: unknown): void {
   if (typeof value !== 'string' || !HEADER_VALUE.test(value)) {
     throw new InvalidOptionError(
       option,
-      `Expected \`${option}\` to be a string without CR, LF or NUL, got ${show(value)}`,
+      `Expected \`${option}\` to be a string without CR, LF or NUL, got ${describe(value)}`,
       value,
     )
   }
@@ -161,7 +162,7 @@ export function appendQuery(callPath: string, query: unknown): string {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) {
     throw new InvalidOptionError(
       'query',
-      `Expected \`query\` to be an object, got ${show(query)}`,
+      `Expected \`query\` to be an object, got ${describe(query)}`,
       query,
     )
   }
@@ -177,6 +178,46 @@ export function appendQuery(callPath: string, query: unknown): string {
 }
 
 // Private helpers below.
+
+/** @internal Validates the per-call options the client reads on the hot path. */
+export function validateCallOptions(options: {
+  timeoutMs?: unknown
+  deadlineMs?: unknown
+  headers?: unknown
+  operation?: unknown
+  requestId?: unknown
+  idempotencyKey?: unknown
+  signal?: unknown
+  cache?: unknown
+}): void {
+  const op = options.operation
+  if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
+    fail('operation', 'a string of 1 to 128 printable ASCII characters', op)
+  }
+  if (options.timeoutMs !== undefined) checks.timerDelay('timeoutMs', options.timeoutMs, 0)
+  if (options.deadlineMs !== undefined)
+    checks.positiveNumber('deadlineMs', options.deadlineMs, 0, true)
+  if (options.headers !== undefined) validateHeaders('headers', options.headers)
+  // These two travel as header values (x-request-id, idempotency-key): a CR/LF in one would
+  // otherwise be found by undici only during the attempt.
+  if (options.requestId !== undefined) validateHeaderValue('requestId', options.requestId)
+  if (options.idempotencyKey !== undefined) {
+    validateHeaderValue('idempotencyKey', options.idempotencyKey)
+  }
+  const signal = options.signal as { aborted?: unknown; addEventListener?: unknown } | undefined
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function')
+  ) {
+    fail('signal', 'an AbortSignal', signal)
+  }
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+    fail('cache', 'a boolean', options.cache)
+  }
+}
 
 /** Private: longest first segment kept in a fallback operation key. */
 const MAX_SEGMENT = 64
@@ -195,6 +236,9 @@ const MAX_TEMPLATES = 1_024
  * `strings` array on every evaluation of one call site, so the text is built once per site.
  */
 const templateTexts = new WeakMap<TemplateStringsArray, string>()
+
+/** An operation key: bounded printable ASCII, safe as a metric label and inside a Redis key. */
+const OPERATION = /^[\x20-\x7e]{1,128}$/
 
 function templateOf(strings: TemplateStringsArray): string {
   let text = templateTexts.get(strings)
@@ -216,7 +260,7 @@ function encodeSegment(value: unknown): string {
   if (!isPathValue(value)) {
     throw new InvalidOptionError(
       'path',
-      `Expected a path value to be a string, number, bigint or boolean, got ${show(value)}`,
+      `Expected a path value to be a string, number, bigint or boolean, got ${describe(value)}`,
       value,
     )
   }
@@ -224,7 +268,7 @@ function encodeSegment(value: unknown): string {
   if (text === '' || text === '.' || text === '..') {
     throw new InvalidOptionError(
       'path',
-      `Expected a path value to be a non-empty segment other than "." and "..", got ${show(text)}`,
+      `Expected a path value to be a non-empty segment other than "." and "..", got ${describe(text)}`,
       value,
     )
   }
@@ -235,7 +279,7 @@ function queryValue(key: string, value: unknown): string {
   if (!isPathValue(value)) {
     throw new InvalidOptionError(
       `query.${key}`,
-      `Expected \`query.${key}\` to be a string, number, bigint, boolean or an array of them, got ${show(value)}`,
+      `Expected \`query.${key}\` to be a string, number, bigint, boolean or an array of them, got ${describe(value)}`,
       value,
     )
   }
@@ -257,11 +301,12 @@ function isHex(c: number): boolean {
 }
 
 function pathError(value: unknown, rule: string): never {
-  throw new InvalidOptionError('path', `Expected \`path\` to ${rule}, got ${show(value)}`, value)
+  throw new InvalidOptionError(
+    'path',
+    `Expected \`path\` to ${rule}, got ${describe(value)}`,
+    value,
+  )
 }
-
-/** RFC 9110 token: the characters allowed in a header name. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** What undici accepts in a header value: tab, visible ASCII, space and obs-text. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
@@ -275,12 +320,3 @@ const FORBIDDEN_HEADERS = new Set([
   'expect',
   'content-length',
 ])
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'bigint') return `${value}n`
-  if (typeof value === 'function') return 'a function'
-  if (value === null || typeof value !== 'object') return String(value)
-  if (Array.isArray(value)) return 'an array'
-  return 'an object'
-}

@@ -1,3 +1,6 @@
+import type { Clock } from './clock.js'
+import { UpstreamTimeoutError } from './errors/timeout-error.js'
+
 /**
  * @internal The state of one client call, created once per call and handed down the policy
  * chain. Plain mutable fields keep the success path free of per-layer allocations.
@@ -39,6 +42,44 @@ export interface Call {
   attempts: number
   /** Clock time the call started, read only when someone listens to call ends (else 0). */
   startedAt: number
+  /** Attempts started so far (numbers the next one); set at the call/attempt boundary. */
+  attemptsStarted: number
+  /** `false` when the caller bypassed the cache and coalescing (`cache: false`). */
+  useCache: boolean
+  /** The cache and coalescing key, set by the cache step for a cacheable GET (else undefined). */
+  cacheKey: string | undefined
+  /** Time left to live of an answer from the shared tier, for the local cache (else undefined). */
+  entryTtlMs: number | undefined
   /** How a successful call was answered (see `CallOutcome`); `upstream` unless a cache step set it. */
   outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced'
+}
+
+// The call's deadline: foundations, read by the deadline step, the queues and the transport.
+
+/**
+ * @internal Fixes the absolute time by which the whole call (attempts, retry waits, queueing)
+ * must have settled.
+ */
+export function startDeadline(call: Call, clock: Clock, deadlineMs: number): void {
+  call.deadlineAt = clock.now() + deadlineMs
+}
+
+/** @internal The error of a call whose overall deadline passed, after `attempts` attempts. */
+export function deadlineError(call: Call, attempts: number): UpstreamTimeoutError {
+  return new UpstreamTimeoutError({
+    method: call.method,
+    url: call.url,
+    attempts,
+    timeoutMs: call.deadlineMs,
+    phase: 'deadline',
+  })
+}
+
+/**
+ * @internal Per-attempt budget: the smaller of the attempt's own timeout and the time left before
+ * the deadline. Zero or less means the deadline has already passed; a budget below
+ * `call.timeoutMs` means the deadline, not the attempt timeout, is what limits this attempt.
+ */
+export function attemptBudget(call: Call, now: number): number {
+  return Math.min(call.deadlineAt - now, call.timeoutMs)
 }

@@ -72,6 +72,8 @@ export interface ResponseEvent {
   operation: string
   attempt: number
   status: number
+  /** The response's headers (lower-case names), as undici delivered them. */
+  headers: Readonly<Record<string, string | string[] | undefined>>
   durationMs: number
   requestId?: string
   /** The call this attempt belongs to. */

@@ -6,8 +6,6 @@
  * @packageDocumentation
  */
 
-export type { CircuitBreaker, CircuitBreakerOptions } from './breaker.js'
-export { createCircuitBreaker } from './breaker.js'
 export type { PathValue, Query, QueryValue } from './call-input.js'
 export { path } from './call-input.js'
 export type { CallOptions, UpstreamClient, WriteOptions } from './client.js'
@@ -16,6 +14,8 @@ export type { Clock } from './clock.js'
 export { systemClock } from './clock.js'
 export { UpstreamAbortError } from './errors/abort-error.js'
 export { BodyTooLargeError } from './errors/body-too-large-error.js'
+export type { UpstreamErrorByCode } from './errors/by-code.js'
+export { isUpstreamErrorCode } from './errors/by-code.js'
 export { CircuitOpenError } from './errors/circuit-open-error.js'
 export { ConcurrencyLimitError } from './errors/concurrency-limit-error.js'
 export { UpstreamHttpError } from './errors/http-error.js'
@@ -23,24 +23,8 @@ export { InvalidBodyError } from './errors/invalid-body-error.js'
 export { InvalidOptionError } from './errors/invalid-option-error.js'
 export { UpstreamNetworkError } from './errors/network-error.js'
 export { UpstreamTimeoutError } from './errors/timeout-error.js'
-export type { UpstreamErrorByCode, UpstreamErrorInit } from './errors/upstream-error.js'
-export {
-  isUpstreamError,
-  isUpstreamErrorCode,
-  UpstreamError,
-  UpstreamErrorCode,
-} from './errors/upstream-error.js'
-export type {
-  BreakerStateStore,
-  BreakerStoreEvent,
-  FleetCircuit,
-  FleetCircuitState,
-  FleetOutcome,
-  FleetPermit,
-  FleetRule,
-  FleetView,
-} from './fleet.js'
-export { breakerStateStoreKind, isBreakerStateStore } from './fleet.js'
+export type { UpstreamErrorInit } from './errors/upstream-error.js'
+export { isUpstreamError, UpstreamError, UpstreamErrorCode } from './errors/upstream-error.js'
 export type {
   AttemptErrorEvent,
   BudgetExhaustedEvent,
@@ -59,19 +43,31 @@ export type {
   RetryEvent,
   StateChangeEvent,
 } from './hooks.js'
-export type {
-  BreakerOptions,
-  CacheOptions,
-  Logger,
-  RetryOptions,
-  UpstreamClientOptions,
-} from './options.js'
+export type { Logger } from './logging.js'
+export type { UpstreamClientOptions } from './options.js'
 export { defaults } from './options.js'
+export type { AttemptState, UpstreamStep } from './pipeline.js'
 export type { AdaptiveLimitOptions } from './policies/adaptive-limit.js'
-export { defaultIsFailure } from './policies/circuit-breaker.js'
-export type { RetryBudgetOptions } from './policies/retry-budget.js'
-export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './store.js'
-export { isSharedStore, sharedStoreKind } from './store.js'
+export type { BreakerOptions } from './policies/breaker/options.js'
+export { defaultIsFailure } from './policies/breaker/options.js'
+export type { CircuitBreaker, CircuitBreakerOptions } from './policies/breaker/shared.js'
+export { createCircuitBreaker } from './policies/breaker/shared.js'
+export type {
+  BreakerStateStore,
+  BreakerStoreEvent,
+  FleetCircuit,
+  FleetCircuitState,
+  FleetOutcome,
+  FleetPermit,
+  FleetRule,
+  FleetView,
+} from './policies/breaker/state-store.js'
+export { breakerStateStoreKind, isBreakerStateStore } from './policies/breaker/state-store.js'
+export type { CacheOptions } from './policies/cache.js'
+export type { RetryBudgetOptions } from './policies/retry/budget.js'
+export type { RetryOptions } from './policies/retry/retry.js'
+export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './shared-store.js'
+export { isSharedStore, sharedStoreKind } from './shared-store.js'
 export { diagnosticsChannels } from './telemetry/channels.js'
 export type { TelemetryOptions } from './telemetry/options.js'
 export { hasTraceparent } from './telemetry/undici.js'

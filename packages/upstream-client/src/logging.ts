@@ -1,5 +1,23 @@
 import type { CircuitState, ClientHooks } from './hooks.js'
-import type { Logger } from './options.js'
+
+/**
+ * The subset of a pino logger the client uses. A pino `Logger` fits as is; so does any logger
+ * with `child()` and level methods taking `(fields, message)`.
+ */
+export interface Logger {
+  /** Returns a logger that adds `bindings` to every line. */
+  child(bindings: Record<string, unknown>): Logger
+  /** Logs at debug level. */
+  debug(fields: object, message?: string): void
+  /** Logs at info level. */
+  info(fields: object, message?: string): void
+  /** Logs at warn level. */
+  warn(fields: object, message?: string): void
+  /** Logs at error level. */
+  error(fields: object, message?: string): void
+  /** pino's level check; used to skip building fields for disabled levels. */
+  isLevelEnabled?(level: string): boolean
+}
 
 /**
  * @internal Attaches a pino-compatible logger to the client's hooks. This is the only place the

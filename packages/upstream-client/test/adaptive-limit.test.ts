@@ -60,7 +60,7 @@ describe('adaptiveLimit options', () => {
     [{ tolerance: 0.9 }, 'Expected `adaptiveLimit.tolerance` to be a finite number >= 1, got 0.9'],
     [{ smoothing: 0 }, 'Expected `adaptiveLimit.smoothing` to be a number in (0, 1], got 0'],
     [{ maxQueued: -1 }, 'Expected `adaptiveLimit.maxQueued` to be an integer >= 0, got -1'],
-    [{ gradient: 2 }, 'Expected `adaptiveLimit.gradient` to be one of'],
+    [{ gradient: 2 }, 'Unknown option `adaptiveLimit.gradient`; expected one of'],
     ['on', 'Expected `adaptiveLimit` to be an object, true or false, got "on"'],
   ])('rejects %j', (adaptiveLimit, message) => {
     const create = () =>

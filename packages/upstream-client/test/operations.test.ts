@@ -269,7 +269,7 @@ describe('path tag and query option', () => {
       expect(() => path`/getUserById/${bad}`).toThrow(InvalidOptionError)
     }
     expect(() => path`/getUserById/${{} as never}`).toThrow(
-      'Expected a path value to be a string, number, bigint or boolean, got an object',
+      'Expected a path value to be a string, number, bigint or boolean, got {}',
     )
   })
 

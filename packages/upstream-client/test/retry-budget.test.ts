@@ -6,7 +6,7 @@ import {
   InvalidOptionError,
   isUpstreamErrorCode,
 } from '../src/index.js'
-import { RetryBudget, resolveRetryBudget } from '../src/policies/retry-budget.js'
+import { RetryBudget, resolveRetryBudget } from '../src/policies/retry/budget.js'
 import { closeAfterEach, json, recordingLogger, startServer, TestClock } from './helpers.js'
 
 const open = closeAfterEach()
@@ -69,7 +69,7 @@ describe('RetryBudget (policy)', () => {
         { minRetriesPerSecond: -1 },
         'Expected `retry.budget.minRetriesPerSecond` to be a finite number >= 0, got -1',
       ],
-      [{ percent: 20 }, 'Expected `retry.budget.percent` to be one of'],
+      [{ percent: 20 }, 'Unknown option `retry.budget.percent`; expected one of'],
       ['20%', 'Expected `retry.budget` to be an object or false, got "20%"'],
     ]
     for (const [budget, message] of cases) {

@@ -1,6 +1,6 @@
 import { registerEventPageRoute } from '@userevents/fastify'
 import type { FastifyInstance } from 'fastify'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../app-deps.js'
 import { normalizeEventInput, writeIdentity } from '../idempotency.js'
 import type { Event, User } from '../ports.js'
 import { createdEventResponses, eventArrayResponses, userListResponses } from '../responses.js'

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../app-deps.js'
 import { emptyQuerySchema } from '../schemas.js'
 
 const healthResponse = {
@@ -27,7 +27,7 @@ const readyResponse = {
  * `/metrics` (Prometheus text format).
  */
 export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { metrics, redis } = deps
+  const { redis } = deps
 
   app.get(
     '/healthz',
@@ -55,12 +55,23 @@ export function registerOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     }),
   )
 
-  // prom-client's series, then the OpenTelemetry SDK's (semantic-convention client histogram,
-  // `userevents_client_*`) when it runs: one scrape, one text exposition.
+  // With METRICS_PORT the scrape is served by its own listener (see service.ts), not here.
+  if (deps.config.metricsPort === undefined) registerMetricsRoute(app, deps)
+}
+
+/**
+ * Registers `/metrics` (Prometheus text format): prom-client's series, then the OpenTelemetry
+ * SDK's (semantic-convention client histogram, `userevents_client_*`) when it runs: one scrape,
+ * one text exposition. On the main app, or on the metrics listener of `METRICS_PORT`.
+ */
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  deps: Pick<AppDeps, 'metrics' | 'telemetry'>,
+): void {
+  const { metrics, telemetry } = deps
   app.get('/metrics', { schema: { querystring: emptyQuerySchema } }, async (_request, reply) => {
     reply.type(metrics.contentType)
     const own = await metrics.render()
-    const telemetry = deps.telemetry
     return telemetry === undefined ? own : `${own}\n${await telemetry.renderMetrics()}`
   })
 }

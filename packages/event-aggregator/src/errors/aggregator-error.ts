@@ -49,30 +49,3 @@ export function isAggregatorError(error: unknown): error is AggregatorError {
     (error instanceof AggregatorError || (error as { [BRAND]?: unknown })[BRAND] === true)
   )
 }
-
-/**
- * Maps each {@link AggregatorErrorCode} to its error class; used by {@link isAggregatorErrorCode}
- * to narrow, so `retryAfterMs` is typed after a check for `UPSTREAM_UNAVAILABLE`.
- */
-export interface AggregatorErrorByCode {
-  USER_NOT_FOUND: import('./user-not-found-error.js').UserNotFoundError
-  EVENT_NOT_FOUND: import('./event-not-found-error.js').EventNotFoundError
-  INVALID_ARGUMENT: import('./validation-error.js').AggregatorValidationError
-  UPSTREAM_UNAVAILABLE: import('./upstream-unavailable-error.js').UpstreamUnavailableError
-  UPSTREAM_INVALID_DATA: import('./invalid-upstream-data-error.js').InvalidUpstreamDataError
-}
-
-/**
- * True when `error` is an {@link AggregatorError} with the given code; narrows to that code's
- * class (see {@link AggregatorErrorByCode}).
- *
- * @example
- * if (isAggregatorErrorCode(err, 'USER_NOT_FOUND')) reply.code(404)
- * if (isAggregatorErrorCode(err, 'UPSTREAM_UNAVAILABLE')) reply.header('retry-after', err.retryAfterMs)
- */
-export function isAggregatorErrorCode<C extends AggregatorErrorCode>(
-  error: unknown,
-  code: C,
-): error is AggregatorErrorByCode[C] & { code: C } {
-  return isAggregatorError(error) && error.code === code
-}

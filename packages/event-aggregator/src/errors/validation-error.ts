@@ -1,3 +1,4 @@
+import { expectedMessage } from '@userevents/check-kit'
 import { AggregatorError } from './aggregator-error.js'
 
 /**
@@ -6,6 +7,7 @@ import { AggregatorError } from './aggregator-error.js'
  *
  * @example
  * // Expected `limit` to be an integer between 1 and 200, got 500
+ * // Unknown option `cache.ttl`; expected one of ttlMs, max
  */
 export class AggregatorValidationError extends AggregatorError {
   /** The name of the argument or option, e.g. `limit`, `fields`, `cache.ttlMs`. */
@@ -17,23 +19,18 @@ export class AggregatorValidationError extends AggregatorError {
    * @param field - the name of the argument or option
    * @param expected - what was expected, e.g. "a non-negative integer"
    * @param value - the rejected value
+   * @param message - the whole message, when it is not the ``Expected `field` to be …`` shape
+   * built from `expected` (an unknown option key: ``Unknown option `x`; expected one of …``)
    */
-  constructor(field: string, expected: string, value: unknown) {
-    super('INVALID_ARGUMENT', `Expected \`${field}\` to be ${expected}, got ${describe(value)}`)
+  constructor(
+    field: string,
+    expected: string,
+    value: unknown,
+    message = expectedMessage(field, expected, value),
+  ) {
+    super('INVALID_ARGUMENT', message)
     this.name = 'AggregatorValidationError'
     this.field = field
     this.value = value
-  }
-}
-
-/** @internal Quotes a value for an error message without throwing on odd inputs. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'bigint') return `${value}n`
-  if (typeof value === 'function' || typeof value === 'symbol') return String(value)
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
   }
 }

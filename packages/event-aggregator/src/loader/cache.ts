@@ -1,5 +1,6 @@
 import { isSharedStore } from '@userevents/upstream-client'
 import { LRUCache } from 'lru-cache'
+import { checks } from '../checks.js'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import { integerInRange, positiveNumber } from '../validate.js'
 
@@ -88,6 +89,8 @@ export function validateCacheOption(field: string, option: unknown): void {
       )
     }
   }
+  // A map may carry any other members; only `{ ttlMs, max }` is a closed set of keys.
+  if (!isCacheMap(option)) checks.rejectUnknown(`${field}.`, option, ['ttlMs', 'max'])
 }
 
 /** @internal Duck-types a get/set/delete/clear map. */

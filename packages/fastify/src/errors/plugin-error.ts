@@ -1,3 +1,5 @@
+import { describe, expectedMessage } from '@userevents/check-kit'
+
 /** Stable codes of the errors this package throws. */
 export type UserEventsFastifyErrorCode =
   | 'FASTIFY_USEREVENTS_INVALID_OPTION'
@@ -42,6 +44,7 @@ export function isUserEventsFastifyError(error: unknown): error is UserEventsFas
  *
  * @example
  * // Expected `pageRoute.maxLimit` to be a positive integer, got 0
+ * // Unknown option `errorHandle`; expected one of client, aggregator, errorHandler, deadline, prefix, logLevel, logSerializers
  */
 export class InvalidPluginOptionError extends UserEventsFastifyError {
   /** The option's name, e.g. `client`. */
@@ -53,12 +56,16 @@ export class InvalidPluginOptionError extends UserEventsFastifyError {
    * @param option - the option's name
    * @param expected - what it should have been
    * @param value - what was given
+   * @param message - the whole message, when it is not the ``Expected `option` to be …`` shape
+   * built from `expected` (an unknown option key: ``Unknown option `x`; expected one of …``)
    */
-  constructor(option: string, expected: string, value: unknown) {
-    super(
-      'FASTIFY_USEREVENTS_INVALID_OPTION',
-      `Expected \`${option}\` to be ${expected}, got ${quote(value)}`,
-    )
+  constructor(
+    option: string,
+    expected: string,
+    value: unknown,
+    message = expectedMessage(option, expected, value),
+  ) {
+    super('FASTIFY_USEREVENTS_INVALID_OPTION', message)
     this.name = 'InvalidPluginOptionError'
     this.option = option
     this.value = value
@@ -87,7 +94,7 @@ export class InvalidQueryError extends UserEventsFastifyError {
    * @param value - what was received
    */
   constructor(field: string, rule: string, value: unknown) {
-    super('INVALID_INPUT', `querystring.${field} ${rule}, got ${quote(value)}`)
+    super('INVALID_INPUT', `querystring.${field} ${rule}, got ${describe(value)}`)
     this.name = 'InvalidQueryError'
     this.field = field
     this.value = value
@@ -119,17 +126,4 @@ export class DeadlineExceededError extends UserEventsFastifyError {
     this.name = 'DeadlineExceededError'
     this.remainingMs = remainingMs
   }
-}
-
-/** @internal Quotes a value for a message; long values are cut. */
-export function quote(value: unknown): string {
-  if (value === undefined) return 'undefined'
-  if (typeof value === 'function') return 'a function'
-  let json: string
-  try {
-    json = JSON.stringify(value) ?? String(value)
-  } catch {
-    json = String(value)
-  }
-  return json.length > 80 ? `${json.slice(0, 77)}...` : json
 }

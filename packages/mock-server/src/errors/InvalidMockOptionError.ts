@@ -1,14 +1,23 @@
+import { expectedMessage } from '@userevents/check-kit'
 import { MockServerError } from './MockServerError.js'
 
-/** Thrown by a factory when an option has a bad value; the message quotes the value. */
+/**
+ * Thrown by a factory when an option has a bad value (the message quotes the value: ``Expected
+ * `seed` to be an integer, got "abc"``) or is not an option at all (``Unknown option `dealys`;
+ * expected one of …``). The message shapes are the toolkit's, from its one check kit.
+ */
 export class InvalidMockOptionError extends MockServerError {
   /** The option path, e.g. `delays.getEventById`. */
   readonly option: string
   /** The rejected value. */
   readonly value: unknown
 
-  constructor(option: string, expected: string, value: unknown) {
-    super('MOCK_INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got ${show(value)}`)
+  /**
+   * @param expected what the option must be, e.g. `a non-negative integer`.
+   * @param message the whole message instead of the ``Expected … got …`` one (an unknown key).
+   */
+  constructor(option: string, expected: string, value: unknown, message?: string) {
+    super('MOCK_INVALID_OPTION', message ?? expectedMessage(option, expected, value))
     this.name = 'InvalidMockOptionError'
     this.option = option
     this.value = value
@@ -20,16 +29,5 @@ export class InvalidMockDataError extends MockServerError {
   constructor(message: string) {
     super('MOCK_INVALID_DATA', message)
     this.name = 'InvalidMockDataError'
-  }
-}
-
-/** Private: renders a rejected value for an error message. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
   }
 }

@@ -88,31 +88,6 @@ export function isUpstreamError(error: unknown): error is UpstreamError {
   )
 }
 
-/**
- * True when `error` is an {@link UpstreamError} with the given `code`; narrows to that subclass.
- *
- * @example
- * if (isUpstreamErrorCode(e, 'UPSTREAM_CIRCUIT_OPEN')) retryLater(e.retryAfterMs)
- */
-export function isUpstreamErrorCode<C extends UpstreamErrorCode>(
-  error: unknown,
-  code: C,
-): error is UpstreamErrorByCode[C] {
-  return isUpstreamError(error) && error.code === code
-}
-
-/** Maps each code to its error class; used by {@link isUpstreamErrorCode} for narrowing. */
-export interface UpstreamErrorByCode {
-  UPSTREAM_TIMEOUT: import('./timeout-error.js').UpstreamTimeoutError
-  UPSTREAM_NETWORK: import('./network-error.js').UpstreamNetworkError
-  UPSTREAM_HTTP_STATUS: import('./http-error.js').UpstreamHttpError
-  UPSTREAM_CIRCUIT_OPEN: import('./circuit-open-error.js').CircuitOpenError
-  UPSTREAM_INVALID_BODY: import('./invalid-body-error.js').InvalidBodyError
-  UPSTREAM_BODY_TOO_LARGE: import('./body-too-large-error.js').BodyTooLargeError
-  UPSTREAM_ABORTED: import('./abort-error.js').UpstreamAbortError
-  UPSTREAM_INVALID_OPTION: import('./invalid-option-error.js').InvalidOptionError
-}
-
 /** @internal Formats the shared message tail: `(3 attempts)`. */
 export function attemptsSuffix(attempts: number): string {
   return attempts === 1 ? '(1 attempt)' : `(${attempts} attempts)`

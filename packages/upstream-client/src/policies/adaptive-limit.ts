@@ -1,12 +1,12 @@
 import type { Call } from '../call.js'
+import { checks, fail } from '../checks.js'
 import type { Clock } from '../clock.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
 import { isUpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks } from '../hooks.js'
-import { fail } from '../validate.js'
-import { OTHER_OPERATION } from './operation-breakers.js'
-import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
-import type { AttemptFn } from './retry.js'
+import { OperationMap } from '../operation-map.js'
+import type { Attempt, Step } from '../pipeline.js'
+import { type AttemptFn, type QueuedAttempt, queueAttempt } from '../queue-wait.js'
 
 /**
  * Adaptive concurrency options (`adaptiveLimit`): a limit on the attempts of each operation in
@@ -73,9 +73,7 @@ export function resolveAdaptiveLimit(
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     fail('adaptiveLimit', 'an object, true or false', value)
   }
-  for (const key of Object.keys(given)) {
-    if (!KEYS.includes(key)) fail(`adaptiveLimit.${key}`, `one of ${KEYS.join(', ')}`, key)
-  }
+  checks.rejectUnknown('adaptiveLimit.', given, KEYS)
   const g = given as AdaptiveLimitOptions
   const d = adaptiveLimitDefaults
   const minLimit = integer('minLimit', g.minLimit ?? d.minLimit, 1)
@@ -107,6 +105,17 @@ export function resolveAdaptiveLimit(
     longWindow,
     queueSize,
     maxQueued,
+  }
+}
+
+/**
+ * @internal The adaptive-limit step (per attempt): runs each attempt within its operation's
+ * learned limit. It sits outside the breakers, so its refusals are never breaker failures.
+ */
+export function adaptiveLimitStep(limiter: AdaptiveLimiter): Step<Attempt> {
+  return {
+    name: 'adaptive-limit',
+    run: (attempt, next) => limiter.execute(attempt.call.operation, attempt.call, attempt, next),
   }
 }
 
@@ -161,8 +170,7 @@ export class AdaptiveLimiter {
   readonly #options: ResolvedAdaptiveLimit
   readonly #clock: Clock
   readonly #hooks: ClientHooks
-  readonly #maxOperations: number
-  readonly #operations = new Map<string, OperationLimit>()
+  readonly #operations: OperationMap<OperationLimit>
   readonly #factor: number
 
   constructor(
@@ -176,24 +184,32 @@ export class AdaptiveLimiter {
     this.#options = options
     this.#clock = clock
     this.#hooks = hooks
-    this.#maxOperations = maxOperations
+    this.#operations = new OperationMap(maxOperations, (name) => ({
+      name,
+      estimate: options.initialLimit,
+      inFlight: 0,
+      longRtt: 0,
+      lastRtt: 0,
+      samples: 0,
+      queue: [],
+    }))
     this.#factor = 2 / (options.longWindow + 1)
   }
 
   /** The current limit of `operation` (the initial limit before its first call). */
   limit(operation: string): number {
-    const op = this.#operations.get(operation)
+    const op = this.#operations.peek(operation)
     return op === undefined ? this.#options.initialLimit : Math.floor(op.estimate)
   }
 
   /** Runs one attempt of `operation` within its limit, waiting for a slot or failing fast. */
-  execute(operation: string, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  execute(operation: string, call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     const op = this.#operation(operation)
     if (op.inFlight < Math.floor(op.estimate) && op.queue.length === 0) {
-      return this.#run(op, call, attempt, run)
+      return this.#run(op, attempt, run)
     }
     // An already-aborted call rejects at once without a request; it needs no slot.
-    if (call.signal?.aborted) return run(call, attempt)
+    if (call.signal?.aborted) return run(attempt)
     if (op.queue.length >= this.#options.maxQueued) {
       return Promise.reject(this.#limitError(op, call, attempt, 'its queue is full'))
     }
@@ -215,11 +231,11 @@ export class AdaptiveLimiter {
     )
   }
 
-  #run(op: OperationLimit, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  #run(op: OperationLimit, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     op.inFlight++
     const inFlight = op.inFlight
     const startedAt = this.#clock.now()
-    return run(call, attempt).then(
+    return run(attempt).then(
       (value) => {
         this.#settled(op, startedAt, inFlight, SAMPLE)
         return value
@@ -287,7 +303,7 @@ export class AdaptiveLimiter {
         )
         continue
       }
-      waiter.resolve(waiter.scope(() => this.#run(op, call, attempt, waiter.run)))
+      waiter.resolve(waiter.scope(() => this.#run(op, attempt, waiter.run)))
     }
   }
 
@@ -300,35 +316,20 @@ export class AdaptiveLimiter {
   }
 
   #operation(name: string): OperationLimit {
-    let op = this.#operations.get(name)
-    if (op === undefined) {
-      // Operation names come from callers; past the bound they share one limit.
-      if (this.#operations.size >= this.#maxOperations) return this.#operation(OTHER_OPERATION)
-      op = {
-        name,
-        estimate: this.#options.initialLimit,
-        inFlight: 0,
-        longRtt: 0,
-        lastRtt: 0,
-        samples: 0,
-        queue: [],
-      }
-      this.#operations.set(name, op)
-    }
-    return op
+    return this.#operations.get(name)
   }
 
   #limitError(
     op: OperationLimit,
     call: Call,
-    attempt: number,
+    attempt: Attempt,
     reason: string,
   ): ConcurrencyLimitError {
     const limit = Math.floor(op.estimate)
     return new ConcurrencyLimitError({
       method: call.method,
       url: call.url,
-      attempts: attempt - 1,
+      attempts: attempt.number - 1,
       breaker: this.#name,
       operation: op.name,
       limit,

@@ -1,9 +1,11 @@
 import { AsyncResource } from 'node:async_hooks'
+import { abortErrorOf } from '../abort.js'
 import type { Call } from '../call.js'
+import { checks, fail } from '../checks.js'
 import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
 import { ConcurrencyLimitError } from '../errors/concurrency-limit-error.js'
-import { watchQueuedCall } from './queue-wait.js'
+import type { Step } from '../pipeline.js'
+import { watchQueuedCall } from '../queue-wait.js'
 
 /** @internal Resolved `maxInFlight` settings of a client. */
 export interface BulkheadOptions {
@@ -11,6 +13,26 @@ export interface BulkheadOptions {
   maxInFlight: number
   /** Calls of one operation allowed to wait for a slot (within their deadline); 0 fails fast. */
   maxWaiting: number
+}
+
+/**
+ * @internal Validates `maxInFlight` (`Infinity` when not set: no bulkhead) and `maxWaiting`
+ * (which needs `maxInFlight`).
+ */
+export function resolveBulkhead(maxInFlight: unknown, maxWaiting: unknown): BulkheadOptions {
+  const limit = checks.positiveInteger('maxInFlight', maxInFlight, Number.POSITIVE_INFINITY)
+  const waiting = checks.nonNegativeInteger('maxWaiting', maxWaiting, 0)
+  if (waiting > 0 && maxInFlight === undefined)
+    fail('maxWaiting', '0 without `maxInFlight`', waiting)
+  return { maxInFlight: limit, maxWaiting: waiting }
+}
+
+/**
+ * @internal The bulkhead step (per call, after the deadline started, around the retries): a
+ * call keeps its operation's slot during retry waits.
+ */
+export function bulkheadStep(bulkhead: BulkheadPolicy): Step<Call> {
+  return { name: 'bulkhead', run: (call, next) => bulkhead.execute(call, () => next(call)) }
 }
 
 /** Hint given to a rejected call: slots free up as soon as the calls in flight settle. */
@@ -71,7 +93,7 @@ export class BulkheadPolicy {
     if (slots.queue.length >= this.#options.maxWaiting) {
       return Promise.reject(this.#busy(call, undefined))
     }
-    if (call.signal?.aborted) return Promise.reject(abortError(call, call.signal))
+    if (call.signal?.aborted) return Promise.reject(abortErrorOf(call, call.signal))
     const own = slots
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -136,14 +158,4 @@ export class BulkheadPolicy {
       reason,
     })
   }
-}
-
-/** Private: the error of a call whose caller gave up while it waited for a slot. */
-function abortError(call: Call, signal: AbortSignal): UpstreamAbortError {
-  return new UpstreamAbortError({
-    method: call.method,
-    url: call.url,
-    attempts: 0,
-    cause: signal.reason,
-  })
 }

@@ -1,8 +1,14 @@
+import { abortErrorOf, onAbort } from '../abort.js'
+import { type Call, deadlineError, startDeadline } from '../call.js'
+import type { Clock } from '../clock.js'
+import type { ClientHooks } from '../hooks.js'
+import type { Step } from '../pipeline.js'
+
 /**
  * @internal In-flight coalescing policy: concurrent identical GETs share one upstream call. The
  * shared promise is dropped as soon as it settles, so later calls go to the cache or the
- * upstream again; the caller stores a success in the cache before this happens, which leaves no
- * gap where a new call would miss both.
+ * upstream again; the write-back step stores a success in the cache before this happens, which
+ * leaves no gap where a new call would miss both.
  */
 export class Coalescer {
   readonly #inFlight = new Map<string, Promise<unknown>>()
@@ -22,4 +28,71 @@ export class Coalescer {
     this.#inFlight.set(key, promise)
     return promise
   }
+}
+
+/**
+ * @internal The coalescing step (per call): a cacheable GET (`call.cacheKey` set) joins an
+ * identical one in flight, or starts the shared work (the rest of the pipeline) for it.
+ *
+ * The shared work must not be cancelled by whichever caller happened to start it, so it runs
+ * without a signal; each caller's own signal only releases that caller. A follower keeps its own
+ * deadline: the call it joined may have been started by a caller with a longer one.
+ */
+export function coalesceStep(coalescer: Coalescer, clock: Clock, hooks: ClientHooks): Step<Call> {
+  return {
+    name: 'coalesce',
+    run: (call, next) => {
+      const key = call.cacheKey
+      if (key === undefined) return next(call)
+      const follower = coalescer.has(key)
+      if (follower) {
+        call.outcome = 'coalesced'
+        if (hooks.coalesced.active) hooks.coalesced.emit({ key, call })
+      }
+      const signal = call.signal
+      call.signal = undefined
+      const shared = coalescer.run(key, () => next(call))
+      const own = follower ? raceDeadline(shared, call, clock) : shared
+      return signal === undefined ? own : raceSignal(own, signal, call)
+    },
+  }
+}
+
+/**
+ * Private: settles with `promise`, or with a deadline timeout when the call's own `deadlineMs`
+ * runs out first (a coalesced follower, whose shared call runs on its starter's deadline).
+ */
+function raceDeadline(promise: Promise<unknown>, call: Call, clock: Clock): Promise<unknown> {
+  startDeadline(call, clock, call.deadlineMs)
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(deadlineError(call, 0)), call.deadlineMs)
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** Private: settles with `promise`, or with an abort error as soon as `signal` fires. */
+function raceSignal(promise: Promise<unknown>, signal: AbortSignal, call: Call): Promise<unknown> {
+  if (signal.aborted) return Promise.reject(abortErrorOf(call, signal))
+  return new Promise((resolve, reject) => {
+    const unsubscribe = onAbort(signal, () => reject(abortErrorOf(call, signal)))
+    promise.then(
+      (value) => {
+        unsubscribe()
+        resolve(value)
+      },
+      (error: unknown) => {
+        unsubscribe()
+        reject(error)
+      },
+    )
+  })
 }

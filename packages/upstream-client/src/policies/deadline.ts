@@ -1,78 +1,42 @@
-import type { Call } from '../call.js'
+import { type Call, deadlineError, startDeadline } from '../call.js'
 import type { Clock } from '../clock.js'
-import { UpstreamTimeoutError } from '../errors/timeout-error.js'
+import type { Step } from '../pipeline.js'
 
 /**
- * @internal Overall-deadline policy: fixes the absolute time by which the whole call (attempts,
- * retry waits, ramp queueing) must have settled. The retry policy refuses waits that would end
- * past it, and the transport cuts each attempt to the time left.
+ * @internal The overall-deadline step (per call): fixes the absolute time by which the whole
+ * call (attempts, retry waits, queueing) must have settled. The retry step refuses waits that
+ * would end past it, the queues let a waiting call go at it, and the transport cuts each attempt
+ * to the time left. For a cacheable GET it runs inside the coalesced work and before the shared
+ * tier, so a wait for another replica's fetch spends the same deadline as the fetch after it.
  */
-export function startDeadline(call: Call, clock: Clock, deadlineMs: number): void {
-  call.deadlineAt = clock.now() + deadlineMs
+export function deadlineStep(clock: Clock): Step<Call> {
+  return {
+    name: 'deadline',
+    run: (call, next) => {
+      startDeadline(call, clock, call.deadlineMs)
+      return next(call)
+    },
+  }
 }
 
 /**
- * @internal The error of a call whose overall deadline passed, after `attempts` attempts.
+ * @internal The delivery step (per call, right inside the fresh-cache step, so a cache hit
+ * skips it): a success reaches the caller only before the call's deadline. The transport already refuses an answer that completed late; this covers
+ * the policies' own work after it (breaker and limiter bookkeeping, releasing queued calls) on a
+ * busy event loop. Stale answers are exempt: they are served because the call failed, possibly
+ * at its deadline. So are writes
+ * without an idempotency key, whose success must not look like a failure worth sending again.
+ * Outside coalescing, so each caller of a coalesced GET is held to its own deadline.
  */
-export function deadlineError(call: Call, attempts: number): UpstreamTimeoutError {
-  return new UpstreamTimeoutError({
-    method: call.method,
-    url: call.url,
-    attempts,
-    timeoutMs: call.deadlineMs,
-    phase: 'deadline',
-  })
-}
-
-/**
- * @internal Per-attempt budget: the smaller of the attempt's own timeout and the time left before
- * the deadline. Zero or less means the deadline has already passed; a budget below
- * `call.timeoutMs` means the deadline, not the attempt timeout, is what limits this attempt.
- */
-export function attemptBudget(call: Call, now: number): number {
-  return Math.min(call.deadlineAt - now, call.timeoutMs)
-}
-
-/**
- * @internal Settles with `promise`, or with a deadline timeout when the call's own `deadlineMs`
- * runs out first (a coalesced follower, whose shared call runs on its starter's deadline).
- */
-export function raceDeadline(
-  promise: Promise<unknown>,
-  call: Call,
-  clock: Clock,
-): Promise<unknown> {
-  startDeadline(call, clock, call.deadlineMs)
-  return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(deadlineError(call, 0)), call.deadlineMs)
-    promise.then(
-      (value) => {
-        clock.clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clock.clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
-}
-
-/**
- * @internal Delivers a success only before the call's deadline. The transport already refuses an
- * answer that completed late; this covers the policies' own work after it (breaker and limiter
- * bookkeeping, releasing queued calls) on a busy event loop. Stale answers are exempt: they are
- * served because the call failed, possibly at its deadline. So are writes without an
- * idempotency key, whose success must not look like a failure worth sending again.
- */
-export function deliverByDeadline(
-  promise: Promise<unknown>,
-  call: Call,
-  clock: Clock,
-): Promise<unknown> {
-  if (!call.retrySafe || call.deadlineMs === Number.POSITIVE_INFINITY) return promise
-  return promise.then((value) => {
-    if (call.outcome === 'stale' || clock.now() < call.deadlineAt) return value
-    throw deadlineError(call, call.attempts)
-  })
+export function deliveryStep(clock: Clock): Step<Call> {
+  return {
+    name: 'deliver-by-deadline',
+    run: (call, next) => {
+      if (!call.retrySafe || call.deadlineMs === Number.POSITIVE_INFINITY) return next(call)
+      return next(call).then((value) => {
+        if (call.outcome === 'stale' || clock.now() < call.deadlineAt) return value
+        throw deadlineError(call, call.attempts)
+      })
+    },
+  }
 }

@@ -1,21 +1,7 @@
 import type { Call } from '../call.js'
 import { InvalidOptionError } from '../errors/invalid-option-error.js'
-import { isSharedStore, type SharedStore } from '../store.js'
-
-/** @internal What the GET cache stores after the shared tier (or the upstream) answered. */
-export interface TierEntry {
-  value: unknown
-  bytes: number
-  /** Time left to live; `undefined` means the local cache's own TTL. */
-  ttlMs: number | undefined
-}
-
-/** @internal Step 2½ of `execute`: the shared tier between local coalescing and the upstream. */
-export type SharedTierStep = (
-  key: string,
-  call: Call,
-  fetch: () => Promise<unknown>,
-) => Promise<TierEntry>
+import type { Step } from '../pipeline.js'
+import { isSharedStore, type SharedStore } from '../shared-store.js'
 
 /**
  * @internal Validates the client's `store` option: a branded {@link SharedStore}, and only
@@ -42,36 +28,37 @@ export function resolveStore(store: unknown, cacheEnabled: boolean): SharedStore
 }
 
 /**
- * @internal Builds the shared-tier step. Without a store it is the plain fetch, so "fleet mode
- * off" and "store degraded" (which the store answers by running `fetch` itself) are one path.
+ * @internal The shared-tier step (per call, inside the coalesced work, after the deadline
+ * started): a cacheable GET asks the store, and a cold key is fetched once fleet-wide (the rest
+ * of the pipeline runs as the fetch). A degraded store runs the fetch itself, so "fleet mode
+ * off" and "store degraded" are one path. It tells the cache write-back step how long an answer
+ * from the store has left to live (`call.entryTtlMs`) and its size.
  *
  * Keys are `http:<client name>:<cache key>`: clients of different upstreams can share a store.
  * A waiter gives up on another replica's fetch after half of its deadline, so its own fetch
  * still has time to run.
  */
-export function sharedTierStep(
-  store: SharedStore | undefined,
-  name: string,
-  ttlMs: number,
-): SharedTierStep {
-  if (store === undefined) {
-    return (_key, call, fetch) =>
-      fetch().then((value) => ({ value, bytes: call.responseBytes, ttlMs: undefined }))
-  }
+export function sharedTierStep(store: SharedStore, name: string, ttlMs: number): Step<Call> {
   const prefix = `http:${name}:`
-  return (key, call, fetch) =>
-    store
-      .load(prefix + key, fetch, {
-        ttlMs,
-        ...(Number.isFinite(call.deadlineMs) ? { waitMs: call.deadlineMs / 2 } : {}),
-      })
-      .then((result) => {
-        // Reported by `onCallEnd` (and the call's span): answered by the fleet, no attempt here.
-        if (result.source === 'store') call.outcome = 'store'
-        return {
-          value: result.value,
-          bytes: result.bytes ?? call.responseBytes,
-          ttlMs: result.source === 'store' ? result.ttlMs : undefined,
-        }
-      })
+  return {
+    name: 'shared-tier',
+    run: (call, next) => {
+      const key = call.cacheKey
+      if (key === undefined) return next(call)
+      return store
+        .load(prefix + key, () => next(call), {
+          ttlMs,
+          ...(Number.isFinite(call.deadlineMs) ? { waitMs: call.deadlineMs / 2 } : {}),
+        })
+        .then((result) => {
+          if (result.source === 'store') {
+            // Reported by `onCallEnd` (and the call's span): answered by the fleet, no attempt here.
+            call.outcome = 'store'
+            call.entryTtlMs = result.ttlMs
+          }
+          if (result.bytes !== undefined) call.responseBytes = result.bytes
+          return result.value
+        })
+    },
+  }
 }

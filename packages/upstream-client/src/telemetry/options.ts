@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors/invalid-option-error.js'
+import { checks, fail } from '../checks.js'
 
 /**
  * OpenTelemetry options of a client; `telemetry: false` turns all of it off. OpenTelemetry is
@@ -30,31 +30,15 @@ export function resolveTelemetryOptions(
   if (option === false) return false
   if (option === undefined) return { traces: true, propagate: true, metrics: true }
   if (typeof option !== 'object' || option === null) {
-    throw new InvalidOptionError(
-      'telemetry',
-      `Expected \`telemetry\` to be an object or false, got ${String(option)}`,
-      option,
-    )
+    fail('telemetry', 'an object or false', option)
   }
-  for (const key of Object.keys(option)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new InvalidOptionError(
-        `telemetry.${key}`,
-        `Unknown option \`telemetry.${key}\`; expected one of ${KEYS.join(', ')}`,
-        (option as Record<string, unknown>)[key],
-      )
-    }
-  }
+  checks.rejectUnknown('telemetry.', option, KEYS)
   const resolved = { traces: true, propagate: true, metrics: true }
   for (const key of KEYS) {
     const value = option[key]
     if (value === undefined) continue
     if (typeof value !== 'boolean') {
-      throw new InvalidOptionError(
-        `telemetry.${key}`,
-        `Expected \`telemetry.${key}\` to be a boolean, got ${JSON.stringify(value) ?? String(value)}`,
-        value,
-      )
+      fail(`telemetry.${key}`, 'a boolean', value)
     }
     resolved[key] = value
   }

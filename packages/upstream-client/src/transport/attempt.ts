@@ -1,7 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { Dispatcher } from 'undici'
-import { onAbort } from '../abort.js'
-import type { Call } from '../call.js'
+import { attemptBudget, type Call, deadlineError } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
 import { BodyTooLargeError } from '../errors/body-too-large-error.js'
@@ -10,7 +9,7 @@ import { InvalidBodyError } from '../errors/invalid-body-error.js'
 import { UpstreamTimeoutError } from '../errors/timeout-error.js'
 import type { UpstreamError } from '../errors/upstream-error.js'
 import type { ClientHooks, Hook } from '../hooks.js'
-import { attemptBudget, deadlineError } from '../policies/deadline.js'
+import type { AbortWatcher, Attempt } from '../pipeline.js'
 import { BodyCollector, isBodyless, parseErrorBody } from './body.js'
 import { classifyTransportError, parseRetryAfter } from './classify.js'
 
@@ -26,34 +25,38 @@ export interface TransportConfig {
 }
 
 /**
- * @internal One network attempt: per-attempt timeout → undici dispatcher → body limit and JSON
- * parse → error classification. Resolves with the parsed JSON of a 2xx response and rejects with
- * an {@link UpstreamError} otherwise.
+ * @internal One network attempt, the last step of the attempt scope: per-attempt timeout →
+ * undici dispatcher → body limit and JSON parse → error classification. Resolves with the parsed
+ * JSON of a 2xx response and rejects with an {@link UpstreamError} otherwise; either way the
+ * response's status and headers are left on the {@link Attempt} for the steps above.
  *
  * It drives undici's `dispatch()` with its own handler instead of `undici.request()`: that skips
  * the Readable stream `request()` builds for every response, lets the body limit act on each
  * chunk as it arrives, and needs exactly one timer per attempt (no AbortController per call).
  */
-export function runAttempt(config: TransportConfig, call: Call, attempt: number): Promise<unknown> {
+export function runAttempt(config: TransportConfig, state: Attempt): Promise<unknown> {
+  const call = state.call
+  const attempt = state.number
   const startedAt = config.clock.now()
   const budgetMs = attemptBudget(call, startedAt)
   if (budgetMs <= 0) return Promise.reject(deadlineError(call, attempt - 1))
-  if (call.signal?.aborted) {
+  if (state.aborted) {
     return Promise.reject(
       new UpstreamAbortError({
         method: call.method,
         url: call.url,
         attempts: attempt - 1,
-        cause: call.signal.reason,
+        cause: state.abortReason,
       }),
     )
   }
   call.attempts = attempt
   const hooks = config.hooks
-  let headers = call.headers
+  let headers = state.headers as Record<string, string>
   if (hooks.request.active) {
     // A copy per observed attempt, so listeners (trace context) can add headers to this attempt
-    // without touching the call's headers, which are shared between calls.
+    // without touching the call's headers, which are shared between calls (steps write through
+    // `Attempt.setHeader`, which copies on its first write).
     headers = { ...headers }
     hooks.request.emit({
       method: call.method,
@@ -67,7 +70,7 @@ export function runAttempt(config: TransportConfig, call: Call, attempt: number)
     })
   }
   return new Promise((resolve, reject) => {
-    const handler = new AttemptHandler(config, call, attempt, budgetMs, startedAt, resolve, reject)
+    const handler = new AttemptHandler(config, state, budgetMs, startedAt, resolve, reject)
     try {
       config.dispatcher.dispatch(
         {
@@ -105,9 +108,10 @@ function withDeadline(
  * Private: undici handler for one attempt. Exactly one of resolve/reject is called (`#settled`);
  * anything undici reports after that, such as the error caused by our own abort, is ignored.
  */
-class AttemptHandler implements Dispatcher.DispatchHandler {
+class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
   readonly #config: TransportConfig
   readonly #call: Call
+  readonly #state: Attempt
   readonly #attempt: number
   readonly #budgetMs: number
   readonly #startedAt: number
@@ -131,15 +135,17 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   constructor(
     config: TransportConfig,
-    call: Call,
-    attempt: number,
+    state: Attempt,
     budgetMs: number,
     startedAt: number,
     resolve: (value: unknown) => void,
     reject: (error: UpstreamError) => void,
   ) {
+    const call = state.call
+    const attempt = state.number
     this.#config = config
     this.#call = call
+    this.#state = state
     this.#attempt = attempt
     this.#budgetMs = budgetMs
     this.#startedAt = startedAt
@@ -150,19 +156,20 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       config.hooks.response.active || config.hooks.attemptError.active
         ? new AsyncResource('UpstreamAttempt')
         : undefined
-    const signal = call.signal
-    if (signal !== undefined) {
-      this.#unsubscribeAbort = onAbort(signal, () =>
-        this.#abortWith(
-          new UpstreamAbortError({
-            method: call.method,
-            url: call.url,
-            attempts: attempt,
-            cause: signal.reason,
-          }),
-        ),
-      )
-    }
+    // The caller's signal, or this attempt's own abort (a hedge that lost), whichever comes first.
+    this.#unsubscribeAbort = state.watchAbort(this)
+  }
+
+  /** Called by the attempt when its caller's signal fires or it was aborted on its own. */
+  attemptAborted(): void {
+    this.#abortWith(
+      new UpstreamAbortError({
+        method: this.#call.method,
+        url: this.#call.url,
+        attempts: this.#attempt,
+        cause: this.#state.abortReason,
+      }),
+    )
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -183,6 +190,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#status = statusCode
     this.#statusText = statusMessage
     this.#retryAfter = headers['retry-after']
+    // The attempt keeps the response's status and headers, for steps that read more than the body
+    // (a 401 that refreshes a token, Cache-Control, RateLimit).
+    this.#state.status = statusCode
+    this.#state.responseHeaders = headers
     const declared = headers['content-length']
     if (declared !== undefined && Number(declared) > this.#config.maxBodyBytes) {
       this.#abortWith(this.#tooLarge())
@@ -200,6 +211,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const status = this.#status
     const text = isBodyless(status) ? '' : this.#body.text()
     call.responseBytes = this.#body.bytes
+    this.#state.responseBytes = this.#body.bytes
     this.#emitResponse()
     if (status >= 200 && status < 300) {
       if (text === '') {
@@ -332,6 +344,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       operation: this.#call.operation,
       attempt: this.#attempt,
       status: this.#status,
+      headers: this.#state.responseHeaders ?? {},
       durationMs: this.#config.clock.now() - this.#startedAt,
       requestId: this.#call.requestId,
       call: this.#call,

@@ -1,8 +1,9 @@
-import { type Clock, systemClock } from './clock.js'
-import type { CircuitState, RampChangeEvent, StateChangeEvent } from './hooks.js'
-import { type BreakerOptions, fail, resolveBreakerOptions, validateClock } from './options.js'
-import { CircuitBreakerPolicy, sharedPolicies } from './policies/circuit-breaker.js'
-import { FleetBreakerPolicy, sharedFleets } from './policies/fleet-breaker.js'
+import { fail, validateClock } from '../../checks.js'
+import { type Clock, systemClock } from '../../clock.js'
+import type { CircuitState, RampChangeEvent, StateChangeEvent } from '../../hooks.js'
+import { CircuitBreakerPolicy, sharedPolicies } from './circuit-breaker.js'
+import { FleetBreakerPolicy, sharedFleets } from './fleet-breaker.js'
+import { type BreakerOptions, resolveBreakerOptions } from './options.js'
 
 /** Options of {@link createCircuitBreaker}: the `breaker` options of a client, plus a name. */
 export interface CircuitBreakerOptions extends BreakerOptions {

@@ -1,7 +1,10 @@
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { CircuitOpenError } from '../errors/circuit-open-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import type { Call } from '../../call.js'
+import type { Clock } from '../../clock.js'
+import { CircuitOpenError } from '../../errors/circuit-open-error.js'
+import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
+import { type CircuitState, Hook, type StateChangeEvent } from '../../hooks.js'
+import type { Attempt } from '../../pipeline.js'
+import type { AttemptFn } from '../../queue-wait.js'
 import type {
   BreakerStateStore,
   BreakerStoreEvent,
@@ -9,9 +12,7 @@ import type {
   FleetOutcome,
   FleetRule,
   FleetView,
-} from '../fleet.js'
-import { type CircuitState, Hook, type StateChangeEvent } from '../hooks.js'
-import type { AttemptFn } from './retry.js'
+} from './state-store.js'
 
 /**
  * Longest wait for the store on a call's path (probe lease, ramp slot). A store that has not
@@ -94,14 +95,14 @@ export class FleetBreakerPolicy {
   }
 
   /** Runs one attempt of `operation` under the fleet circuit, then through `run` (the local breaker). */
-  execute(call: Call, attempt: number, operation: string, run: AttemptFn): Promise<unknown> {
-    if (!this.#available) return run(call, attempt)
+  execute(call: Call, attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
+    if (!this.#available) return run(attempt)
     const view = this.#views.get(operation)
     if (view === undefined) {
       this.#learn(operation)
-      return this.#closed(call, attempt, operation, run)
+      return this.#closed(attempt, operation, run)
     }
-    if (view.state === 'closed') return this.#closed(call, attempt, operation, run)
+    if (view.state === 'closed') return this.#closed(attempt, operation, run)
     if (view.state !== 'recovering') {
       const left = view.until - this.#clock.now()
       if (left > 0) {
@@ -121,8 +122,8 @@ export class FleetBreakerPolicy {
     this.#views.clear()
   }
 
-  #closed(call: Call, attempt: number, operation: string, run: AttemptFn): Promise<unknown> {
-    return run(call, attempt).catch((error: unknown) => {
+  #closed(attempt: Attempt, operation: string, run: AttemptFn): Promise<unknown> {
+    return run(attempt).catch((error: unknown) => {
       if (isUpstreamError(error) && this.#isFailure(error)) {
         // Not awaited: the caller's error does not wait for the fleet's bookkeeping.
         this.#ask(this.#store.recordFailure(this.#circuit(operation), this.#rule)).then((view) => {
@@ -139,7 +140,7 @@ export class FleetBreakerPolicy {
   /** The probe (open past its reset time) or a ramp call (recovering): needs a permit. */
   async #permitted(
     call: Call,
-    attempt: number,
+    attempt: Attempt,
     operation: string,
     run: AttemptFn,
   ): Promise<unknown> {
@@ -156,10 +157,10 @@ export class FleetBreakerPolicy {
       },
     )
     // The store is away: this replica decides alone, on its local breaker.
-    if (permit === undefined) return run(call, attempt)
+    if (permit === undefined) return run(attempt)
     if (!permit.granted) {
       this.#apply(operation, permit.view)
-      if (permit.view.state === 'closed') return this.#closed(call, attempt, operation, run)
+      if (permit.view.state === 'closed') return this.#closed(attempt, operation, run)
       const reason =
         permit.view.state === 'recovering'
           ? `is recovering in the fleet and every ramp slot is taken (operation ${operation})`
@@ -180,7 +181,7 @@ export class FleetBreakerPolicy {
       })
     }
     try {
-      const value = await run(call, attempt)
+      const value = await run(attempt)
       settle('success')
       return value
     } catch (error) {
@@ -281,11 +282,11 @@ export class FleetBreakerPolicy {
     return { name: this.#name, operation }
   }
 
-  #openError(call: Call, attempt: number, reason: string, retryAfterMs: number): CircuitOpenError {
+  #openError(call: Call, attempt: Attempt, reason: string, retryAfterMs: number): CircuitOpenError {
     return new CircuitOpenError({
       method: call.method,
       url: call.url,
-      attempts: attempt - 1,
+      attempts: attempt.number - 1,
       breaker: this.#name,
       retryAfterMs,
       reason,

@@ -1,18 +1,93 @@
 import pRetry from 'p-retry'
-import { onAbort } from '../abort.js'
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
-import type { ClientHooks } from '../hooks.js'
-import type { ResolvedRetry } from '../options.js'
-import type { RetryBudget } from './retry-budget.js'
+import { onAbort } from '../../abort.js'
+import type { Call } from '../../call.js'
+import { checks, fail, MAX_TIMER_MS } from '../../checks.js'
+import type { Clock } from '../../clock.js'
+import { UpstreamAbortError } from '../../errors/abort-error.js'
+import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
+import type { ClientHooks } from '../../hooks.js'
+import type { Next, Step } from '../../pipeline.js'
+import {
+  type ResolvedRetryBudget,
+  type RetryBudget,
+  type RetryBudgetOptions,
+  resolveRetryBudget,
+  retryBudgetDefaults,
+} from './budget.js'
 
-/** Largest delay a timer accepts; a longer Retry-After without a deadline is not waited for. */
-const MAX_TIMER_MS = 2_147_483_647
+/** Retry policy options; `retry: false` disables retries. */
+export interface RetryOptions {
+  /** Retries after the first attempt (so at most `retries + 1` attempts). Default 2. */
+  retries?: number
+  /** Delay before the first retry, in ms. Default 100. */
+  minDelayMs?: number
+  /** Upper bound of a backoff delay, in ms (Retry-After may exceed it if it fits the deadline). Default 2000. */
+  maxDelayMs?: number
+  /** Exponential growth factor of the delay. Default 2. */
+  factor?: number
+  /** Randomise each delay to 50–100 % of its value so clients do not retry in lockstep. Default true. */
+  jitter?: boolean
+  /**
+   * Retry budget per operation: retries stay under a share of recent calls (default 20 % over
+   * 10 s, with a floor of 1 retry per second). A retry it refuses gives the caller the real error
+   * at once and is reported to `onBudgetExhausted`. `false` turns it off. On by default.
+   */
+  budget?: RetryBudgetOptions | false
+}
 
-/** @internal One attempt of a call; `attempt` starts at 1. */
-export type AttemptFn = (call: Call, attempt: number) => Promise<unknown>
+/** @internal Retry options after validation and defaults. */
+export type ResolvedRetry = Required<Omit<RetryOptions, 'budget'>> & {
+  budget: ResolvedRetryBudget | false
+}
+
+/** @internal Defaults of `retry` (the budget's are {@link retryBudgetDefaults}). */
+export const retryDefaults = {
+  retries: 2,
+  minDelayMs: 100,
+  maxDelayMs: 2_000,
+  factor: 2,
+  jitter: true,
+} as const
+
+const KEYS = ['retries', 'minDelayMs', 'maxDelayMs', 'factor', 'jitter', 'budget']
+
+/**
+ * @internal Validates `retry` and fills in defaults; `false` turns retries off. Throws
+ * `InvalidOptionError` naming the option and quoting the value.
+ */
+export function resolveRetry(retry: RetryOptions | false | undefined): ResolvedRetry | false {
+  if (retry === false) return false
+  if (retry === undefined) return { ...retryDefaults, budget: { ...retryBudgetDefaults } }
+  if (typeof retry !== 'object' || retry === null) fail('retry', 'an object or false', retry)
+  checks.rejectUnknown('retry.', retry, KEYS)
+  const d = retryDefaults
+  const retries = checks.nonNegativeInteger('retry.retries', retry.retries, d.retries)
+  const minDelayMs = checks.nonNegativeNumber('retry.minDelayMs', retry.minDelayMs, d.minDelayMs)
+  const maxDelayMs = checks.nonNegativeNumber(
+    'retry.maxDelayMs',
+    retry.maxDelayMs,
+    Math.max(d.maxDelayMs, minDelayMs),
+  )
+  if (maxDelayMs < minDelayMs) {
+    fail('retry.maxDelayMs', `>= retry.minDelayMs (${minDelayMs})`, maxDelayMs)
+  }
+  const factor = retry.factor ?? d.factor
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
+    fail('retry.factor', 'a finite number >= 1', factor)
+  }
+  const jitter = retry.jitter ?? d.jitter
+  if (typeof jitter !== 'boolean') fail('retry.jitter', 'a boolean', jitter)
+  const budget = resolveRetryBudget(retry.budget)
+  return { retries, minDelayMs, maxDelayMs, factor, jitter, budget }
+}
+
+/**
+ * @internal The retry step (per call), the innermost call step: each `next(call)` is one
+ * attempt, run through the attempt steps (see `toAttempts`).
+ */
+export function retryStep(policy: RetryPolicy): Step<Call> {
+  return { name: 'retry', run: (call, next) => policy.execute(call, next) }
+}
 
 /**
  * @internal Retry policy.
@@ -44,16 +119,15 @@ export class RetryPolicy {
     this.#budget = budget
   }
 
-  execute(call: Call, attempt: AttemptFn): Promise<unknown> {
-    if (this.#options.retries === 0) return attempt(call, 1)
-    return attempt(call, 1).catch((error: unknown) =>
-      this.#retryAfterFirstFailure(call, attempt, error),
-    )
+  /** Runs the call's first attempt (`next(call)`), and retries it while allowed. */
+  execute(call: Call, next: Next<Call>): Promise<unknown> {
+    if (this.#options.retries === 0) return next(call)
+    return next(call).catch((error: unknown) => this.#retryAfterFirstFailure(call, next, error))
   }
 
-  async #retryAfterFirstFailure(call: Call, attempt: AttemptFn, error: unknown): Promise<unknown> {
+  async #retryAfterFirstFailure(call: Call, next: Next<Call>, error: unknown): Promise<unknown> {
     await this.#waitBeforeRetry(call, error, 1)
-    return pRetry((n) => attempt(call, n + 1), {
+    return pRetry(() => next(call), {
       retries: this.#options.retries - 1,
       minTimeout: 0,
       maxTimeout: 0,

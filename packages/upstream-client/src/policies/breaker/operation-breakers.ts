@@ -1,11 +1,14 @@
-import type { Clock } from '../clock.js'
-import type { UpstreamError } from '../errors/upstream-error.js'
-import { type CircuitState, Hook, type RampChangeEvent, type StateChangeEvent } from '../hooks.js'
-import type { ResolvedBreakerOptions } from '../options.js'
+import type { Clock } from '../../clock.js'
+import type { UpstreamError } from '../../errors/upstream-error.js'
+import {
+  type CircuitState,
+  Hook,
+  type RampChangeEvent,
+  type StateChangeEvent,
+} from '../../hooks.js'
+import { OperationMap } from '../../operation-map.js'
 import { ALL_OPERATIONS, CircuitBreakerPolicy } from './circuit-breaker.js'
-
-/** The operation key shared by every operation beyond a client's `maxOperations`. */
-export const OTHER_OPERATION = '(other)'
+import type { ResolvedBreakerOptions } from './options.js'
 
 /**
  * @internal The breakers of one client, as the client sees them: the breaker that guards an
@@ -33,20 +36,15 @@ export interface BreakerSet {
  * own {@link CircuitBreakerPolicy}, created on its first call, with its own trip rule, probe and
  * ramp, so a flapping write route cannot open the circuit of the reads beside it.
  *
- * At most `maxOperations` breakers are created. Keys beyond that share one breaker under the key
- * {@link OTHER_OPERATION}, and `onOverflow` is called once, with the first such key, so the
- * owner can warn. Breakers are never evicted: an evicted open breaker would let a failing
- * operation straight back in, and keys are expected to be few (routes, not ids), which the cap
- * enforces.
+ * At most `maxOperations` breakers are created (an {@link OperationMap}): keys beyond that share
+ * one breaker under the key `(other)`, and `onOverflow` is called once, with the first such key,
+ * so the owner can warn. Breakers are never evicted.
  */
 export class OperationBreakers implements BreakerSet {
   readonly #name: string
   readonly #options: ResolvedBreakerOptions
   readonly #clock: Clock
-  readonly #maxOperations: number
-  readonly #onOverflow: (operation: string) => void
-  readonly #breakers = new Map<string, CircuitBreakerPolicy>()
-  #other: CircuitBreakerPolicy | undefined
+  readonly #breakers: OperationMap<CircuitBreakerPolicy>
   #shutDown = false
   readonly stateChanges = new Hook<StateChangeEvent>()
   readonly rampChanges = new Hook<RampChangeEvent>()
@@ -61,8 +59,11 @@ export class OperationBreakers implements BreakerSet {
     this.#name = name
     this.#options = options
     this.#clock = clock
-    this.#maxOperations = maxOperations
-    this.#onOverflow = onOverflow
+    this.#breakers = new OperationMap(
+      maxOperations,
+      (operation) => this.#create(operation),
+      onOverflow,
+    )
   }
 
   get isFailure(): (error: UpstreamError) => boolean {
@@ -70,22 +71,11 @@ export class OperationBreakers implements BreakerSet {
   }
 
   for(operation: string): CircuitBreakerPolicy {
-    const existing = this.#breakers.get(operation)
-    if (existing !== undefined) return existing
-    if (this.#breakers.size < this.#maxOperations) {
-      const breaker = this.#create(operation)
-      this.#breakers.set(operation, breaker)
-      return breaker
-    }
-    if (this.#other === undefined) {
-      this.#other = this.#create(OTHER_OPERATION)
-      this.#onOverflow(operation)
-    }
-    return this.#other
+    return this.#breakers.get(operation)
   }
 
   get state(): CircuitState {
-    let worst: CircuitState = this.#other?.state ?? 'closed'
+    let worst: CircuitState = 'closed'
     for (const breaker of this.#breakers.values()) {
       const state = breaker.state
       if (state === 'open') return 'open'
@@ -96,15 +86,13 @@ export class OperationBreakers implements BreakerSet {
 
   states(): Record<string, CircuitState> {
     const states: Record<string, CircuitState> = {}
-    for (const [operation, breaker] of this.#breakers) states[operation] = breaker.state
-    if (this.#other !== undefined) states[OTHER_OPERATION] = this.#other.state
+    for (const [operation, breaker] of this.#breakers.entries()) states[operation] = breaker.state
     return states
   }
 
   shutdown(): void {
     this.#shutDown = true
     for (const breaker of this.#breakers.values()) breaker.shutdown()
-    this.#other?.shutdown()
   }
 
   #create(operation: string): CircuitBreakerPolicy {

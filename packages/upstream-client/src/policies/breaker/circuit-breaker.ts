@@ -1,41 +1,20 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { CircuitOpenError } from '../errors/circuit-open-error.js'
-import { isUpstreamError, type UpstreamError } from '../errors/upstream-error.js'
+import { type Call, deadlineError } from '../../call.js'
+import type { Clock } from '../../clock.js'
+import { CircuitOpenError } from '../../errors/circuit-open-error.js'
+import { isUpstreamError, type UpstreamError } from '../../errors/upstream-error.js'
 import {
   type CircuitState,
   Hook,
   type RampChangeEvent,
   type RampPhase,
   type StateChangeEvent,
-} from '../hooks.js'
-import type { ResolvedBreakerOptions } from '../options.js'
-import { channels } from '../telemetry/channels.js'
-import { deadlineError } from './deadline.js'
-import { type QueuedAttempt, queueAttempt } from './queue-wait.js'
-import type { AttemptFn } from './retry.js'
-
-/**
- * The default failure classification of the breaker (and of stale-if-error): 5xx, 429, timeouts
- * and network errors say the upstream is unhealthy; other 4xx, aborts and body problems do not.
- * Useful as a building block for a custom `breaker.isFailure`.
- *
- * @example
- * breaker: { isFailure: (e) => defaultIsFailure(e) && e.status !== 501 }
- */
-export function defaultIsFailure(error: UpstreamError): boolean {
-  switch (error.code) {
-    case 'UPSTREAM_TIMEOUT':
-    case 'UPSTREAM_NETWORK':
-      return true
-    case 'UPSTREAM_HTTP_STATUS':
-      return error.status !== undefined && (error.status >= 500 || error.status === 429)
-    default:
-      return false
-  }
-}
+} from '../../hooks.js'
+import type { Attempt } from '../../pipeline.js'
+import { type AttemptFn, type QueuedAttempt, queueAttempt } from '../../queue-wait.js'
+import { channels } from '../../telemetry/channels.js'
+import type { ResolvedBreakerOptions } from './options.js'
 
 /** Private: the gradual return of traffic after a successful probe. */
 interface Ramp {
@@ -84,7 +63,7 @@ export class CircuitBreakerPolicy {
   readonly stateChanges = new Hook<StateChangeEvent>(channels.circuitState)
   /** Emitted at every step of the post-recovery ramp (and on its diagnostics channel). */
   readonly rampChanges = new Hook<RampChangeEvent>(channels.circuitRamp)
-  readonly #breaker: CircuitBreaker<[AttemptFn, Call, number], unknown>
+  readonly #breaker: CircuitBreaker<[AttemptFn, Attempt], unknown>
   readonly #failureTimes: number[]
   #failureCount = 0
   #nextSlot = 0
@@ -108,27 +87,24 @@ export class CircuitBreakerPolicy {
     this.#options = options
     this.#clock = clock
     this.#failureTimes = new Array<number>(options.failureThreshold).fill(0)
-    this.#breaker = new CircuitBreaker(
-      (run: AttemptFn, call: Call, attempt: number) => run(call, attempt),
-      {
-        name,
-        timeout: false,
-        resetTimeout: options.resetTimeoutMs,
-        errorThresholdPercentage: 100,
-        // A probe the caller aborted got no answer, so it proves nothing about the upstream; as
-        // a "success" it would close the circuit while the upstream may still be down.
-        errorFilter: (error: unknown) =>
-          !(
-            isUpstreamError(error) &&
-            (options.isFailure(error) || error.code === 'UPSTREAM_ABORTED')
-          ),
-        rollingPercentilesEnabled: false,
-        enableSnapshots: false,
-        // opossum's rolling stats are unused; a controller that never emits keeps them from
-        // starting a setInterval per breaker.
-        rotateBucketController: new EventEmitter(),
-      },
-    )
+    this.#breaker = new CircuitBreaker((run: AttemptFn, attempt: Attempt) => run(attempt), {
+      name,
+      timeout: false,
+      resetTimeout: options.resetTimeoutMs,
+      errorThresholdPercentage: 100,
+      // A probe the caller aborted got no answer, so it proves nothing about the upstream; as
+      // a "success" it would close the circuit while the upstream may still be down.
+      errorFilter: (error: unknown) =>
+        !(
+          isUpstreamError(error) &&
+          (options.isFailure(error) || error.code === 'UPSTREAM_ABORTED')
+        ),
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      // opossum's rolling stats are unused; a controller that never emits keeps them from
+      // starting a setInterval per breaker.
+      rotateBucketController: new EventEmitter(),
+    })
     this.#breaker.on('failure', () => this.#onFailure())
     this.#breaker.on('open', () => {
       this.#openedAt = this.#clock.now()
@@ -171,7 +147,7 @@ export class CircuitBreakerPolicy {
   }
 
   /** Runs one attempt through the breaker, or rejects with {@link CircuitOpenError} at once. */
-  execute(call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  execute(call: Call, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     const breaker = this.#breaker
     if (breaker.opened) {
       const retryAfterMs = Math.max(
@@ -190,22 +166,22 @@ export class CircuitBreakerPolicy {
       // Closed and not ramping: the common case. opossum's fire() would only update rolling
       // stats this policy does not use, at about 1 µs per call (bench/overhead.bench.ts), so the
       // attempt runs directly and only its failures are recorded.
-      return run(call, attempt).catch(this.#recordFailure)
+      return run(attempt).catch(this.#recordFailure)
     }
     if (ramp === undefined) {
       // An already-aborted call rejects without a request; it must not use up the single probe.
-      if (call.signal?.aborted) return run(call, attempt)
-      return breaker.fire(run, call, attempt) // the half-open probe
+      if (call.signal?.aborted) return run(attempt)
+      return breaker.fire(run, attempt) // the half-open probe
     }
-    if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, call, attempt, run)
+    if (ramp.inFlight < ramp.allowance) return this.#runRamped(ramp, attempt, run)
     if (ramp.queue.length >= this.#options.maxQueued) {
       return Promise.reject(
         this.#openError(call, attempt, 'is recovering and its queue is full', this.#hint()),
       )
     }
-    if (call.signal?.aborted) return run(call, attempt) // rejects at once, without a request
+    if (call.signal?.aborted) return run(attempt) // rejects at once, without a request
     return queueAttempt(ramp.queue, call, attempt, run, this.#clock, () =>
-      deadlineError(call, attempt - 1),
+      deadlineError(call, attempt.number - 1),
     )
   }
 
@@ -244,13 +220,13 @@ export class CircuitBreakerPolicy {
     }
   }
 
-  #runRamped(ramp: Ramp, call: Call, attempt: number, run: AttemptFn): Promise<unknown> {
+  #runRamped(ramp: Ramp, attempt: Attempt, run: AttemptFn): Promise<unknown> {
     ramp.inFlight++
     // Ramp calls run beside opossum, not through fire(): a call admitted by this ramp may still
     // be in flight after a failure re-opened the circuit and it half-opened again. Through
     // fire(), its late success would close the circuit as if it were the new probe. Only the
     // ramp that admitted a call may act on its outcome.
-    return run(call, attempt).then(
+    return run(attempt).then(
       (value) => {
         this.#rampSettled(ramp, true)
         return value
@@ -294,17 +270,17 @@ export class CircuitBreakerPolicy {
     // A waiter whose deadline passed or whose caller gave up must not spend a ramp slot, and must
     // not be counted as an upstream failure either.
     if (this.#clock.now() >= call.deadlineAt) {
-      waiter.reject(deadlineError(call, attempt - 1))
+      waiter.reject(deadlineError(call, attempt.number - 1))
       return
     }
     if (call.signal?.aborted) {
-      waiter.resolve(run(call, attempt))
+      waiter.resolve(run(attempt))
       return
     }
     waiter.resolve(
       ramp === undefined
-        ? run(call, attempt).catch(this.#recordFailure) // the ramp finished: plain closed state
-        : this.#runRamped(ramp, call, attempt, run),
+        ? run(attempt).catch(this.#recordFailure) // the ramp finished: plain closed state
+        : this.#runRamped(ramp, attempt, run),
     )
   }
 
@@ -345,11 +321,11 @@ export class CircuitBreakerPolicy {
     return Math.min(RECOVERING_HINT_MS, this.#options.resetTimeoutMs)
   }
 
-  #openError(call: Call, attempt: number, reason: string, retryAfterMs: number): CircuitOpenError {
+  #openError(call: Call, attempt: Attempt, reason: string, retryAfterMs: number): CircuitOpenError {
     return new CircuitOpenError({
       method: call.method,
       url: call.url,
-      attempts: attempt - 1,
+      attempts: attempt.number - 1,
       breaker: this.#name,
       operation: call.operation,
       retryAfterMs,

@@ -1,6 +1,7 @@
-import type { Clock } from '../clock.js'
-import { fail } from '../validate.js'
-import { OTHER_OPERATION } from './operation-breakers.js'
+import { checks, fail } from '../../checks.js'
+import type { Clock } from '../../clock.js'
+import { OperationMap } from '../../operation-map.js'
+import type { Attempt, Step } from '../../pipeline.js'
 
 /**
  * Retry budget options (`retry.budget`); `retry.budget: false` turns the budget off. Retries of
@@ -39,9 +40,7 @@ export function resolveRetryBudget(value: unknown): ResolvedRetryBudget | false 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail('retry.budget', 'an object or false', value)
   }
-  for (const key of Object.keys(value)) {
-    if (!KEYS.includes(key)) fail(`retry.budget.${key}`, `one of ${KEYS.join(', ')}`, key)
-  }
+  checks.rejectUnknown('retry.budget.', value, KEYS)
   const v = value as RetryBudgetOptions
   const d = retryBudgetDefaults
   const ratio = v.ratio ?? d.ratio
@@ -57,6 +56,21 @@ export function resolveRetryBudget(value: unknown): ResolvedRetryBudget | false 
     fail('retry.budget.minRetriesPerSecond', 'a finite number >= 0', floor)
   }
   return { ratio, windowMs, minRetriesPerSecond: floor }
+}
+
+/**
+ * @internal The budget's counting step (per attempt), placed below the breakers: a call counts
+ * toward its operation's budget only when its first attempt is really sent, not when an open
+ * circuit or a concurrency limit refused it.
+ */
+export function budgetRecordStep(budget: RetryBudget): Step<Attempt> {
+  return {
+    name: 'retry-budget',
+    run: (attempt, next) => {
+      if (attempt.number === 1) budget.recordCall(attempt.call.operation)
+      return next(attempt)
+    },
+  }
 }
 
 /** What a budget decision saw, reported with a refusal. */
@@ -96,13 +110,16 @@ export class RetryBudget {
   readonly #clock: Clock
   readonly #bucketMs: number
   readonly #floor: number
-  readonly #windows = new Map<string, Window>()
-  readonly #maxOperations: number
+  readonly #windows: OperationMap<Window>
 
   constructor(options: ResolvedRetryBudget, clock: Clock, maxOperations = 100) {
     this.#options = options
     this.#clock = clock
-    this.#maxOperations = maxOperations
+    this.#windows = new OperationMap(maxOperations, () => ({
+      epochs: new Array<number>(BUCKETS).fill(-1),
+      calls: new Array<number>(BUCKETS).fill(0),
+      retries: new Array<number>(BUCKETS).fill(0),
+    }))
     this.#bucketMs = options.windowMs / BUCKETS
     this.#floor = (options.minRetriesPerSecond * options.windowMs) / 1000
   }
@@ -133,18 +150,7 @@ export class RetryBudget {
   }
 
   #window(operation: string): Window {
-    let w = this.#windows.get(operation)
-    if (w === undefined) {
-      // Operation names come from callers; past the bound they share one window.
-      if (this.#windows.size >= this.#maxOperations) return this.#window(OTHER_OPERATION)
-      w = {
-        epochs: new Array<number>(BUCKETS).fill(-1),
-        calls: new Array<number>(BUCKETS).fill(0),
-        retries: new Array<number>(BUCKETS).fill(0),
-      }
-      this.#windows.set(operation, w)
-    }
-    return w
+    return this.#windows.get(operation)
   }
 
   /**

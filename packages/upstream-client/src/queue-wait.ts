@@ -1,13 +1,17 @@
 import { AsyncResource } from 'node:async_hooks'
-import { onAbort } from '../abort.js'
-import type { Call } from '../call.js'
-import type { Clock } from '../clock.js'
-import { UpstreamAbortError } from '../errors/abort-error.js'
-import type { UpstreamError } from '../errors/upstream-error.js'
-import type { AttemptFn } from './retry.js'
+import { onAbort } from './abort.js'
+import type { Call } from './call.js'
+import { MAX_TIMER_MS } from './checks.js'
+import type { Clock } from './clock.js'
+import { UpstreamAbortError } from './errors/abort-error.js'
+import type { UpstreamError } from './errors/upstream-error.js'
+import type { Attempt } from './pipeline.js'
 
-/** Longest delay `setTimeout` takes; a longer wait (an `Infinity` deadline) gets no timer. */
-const MAX_TIMER_MS = 2_147_483_647
+/**
+ * @internal The rest of the attempt pipeline, as the per-attempt policies run it: a step passes
+ * its `next` as is, so the queue can start the attempt when its turn comes.
+ */
+export type AttemptFn = (attempt: Attempt) => Promise<unknown>
 
 /**
  * @internal Watches a call waiting in one of the client's queues (the bulkhead's slots, the
@@ -54,7 +58,7 @@ export function watchQueuedCall(
  */
 export interface QueuedAttempt {
   call: Call
-  attempt: number
+  attempt: Attempt
   run: AttemptFn
   resolve: (value: Promise<unknown>) => void
   reject: (error: UpstreamError) => void
@@ -79,7 +83,7 @@ export function runInScope<T>(fn: () => T): T {
 export function queueAttempt(
   queue: QueuedAttempt[],
   call: Call,
-  attempt: number,
+  attempt: Attempt,
   run: AttemptFn,
   clock: Clock,
   deadlineError: () => UpstreamError,
@@ -95,7 +99,7 @@ export function queueAttempt(
       scope: AsyncResource.bind(runInScope),
     }
     queue.push(waiter)
-    waiter.unwatch = watchQueuedCall(call, clock, attempt - 1, deadlineError, (error) => {
+    waiter.unwatch = watchQueuedCall(call, clock, attempt.number - 1, deadlineError, (error) => {
       const index = queue.indexOf(waiter)
       if (index === -1) return
       queue.splice(index, 1)
