@@ -28,6 +28,9 @@ interface RampSnapshot {
   queued: number
 }
 
+/** Private: a call with the slot the client keeps for its in-flight mark (`Call.metered`). */
+type Metered = CallState & { metered?: boolean }
+
 const STATES: readonly CircuitState[] = ['closed', 'open', 'halfOpen']
 
 /** Private: the results of a cache lookup (`userevents.cache.result`). */
@@ -161,12 +164,6 @@ class MetricState {
   readonly inFlight = new Map<string, number>()
   /** Cache lookups per operation and result, since the recorders attached. */
   readonly lookups = new Map<string, Record<LookupResult, number>>()
-  /**
-   * The calls counted in `inFlight`. With a late-registered SDK the recorders attach while calls
-   * started before are in flight; their end must not be subtracted from a count that never had
-   * them.
-   */
-  readonly started = new WeakSet<CallState>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
   readonly #attributes = new Map<string, Attributes>()
   readonly #base: Attributes
@@ -257,7 +254,10 @@ function subscribeRecorders(
 ): { callStart: (call: CallState) => void; unsubscribe: (() => void)[] } {
   const { duration, retries, coalesced, rejections, transitions } = instruments
   const callStart = (call: CallState) => {
-    state.started.add(call)
+    // The calls counted in `inFlight` (the call's `metered` slot): with a late-registered SDK the
+    // recorders attach while calls started before are in flight; their end must not be
+    // subtracted from a count that never had them.
+    ;(call as Metered).metered = true
     state.inFlight.set(call.operation, (state.inFlight.get(call.operation) ?? 0) + 1)
   }
   const lookup = (operation: string, result: LookupResult) => {
@@ -272,7 +272,9 @@ function subscribeRecorders(
     hooks.callStart.subscribe(callStart),
     hooks.callEnd.subscribe((event) => {
       const operation = event.call.operation
-      if (state.started.delete(event.call)) {
+      const call = event.call as Metered
+      if (call.metered === true) {
+        call.metered = false
         state.inFlight.set(operation, (state.inFlight.get(operation) as number) - 1)
       }
       if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {

@@ -28,6 +28,14 @@ interface CallTrace {
   attempt: Span | undefined
 }
 
+/** Private: a call with the slot the client keeps for its trace (`Call.traceState`). */
+type Traced = CallState & { traceState?: CallTrace }
+
+/** Private: the trace of a call, `undefined` for one that started before tracing attached. */
+function traceOf(call: CallState): CallTrace | undefined {
+  return (call as Traced).traceState
+}
+
 /**
  * @internal Traces every call from the client's hooks: an INTERNAL span per call that does
  * something (a call answered from the fresh cache gets none), named after its operation and
@@ -50,16 +58,15 @@ export function attachTracing(
   // spans are all non-recording.
   if (tracer instanceof api.ProxyTracer) return undefined
   const { SpanKind, SpanStatusCode } = api
-  const traces = new WeakMap<CallState, CallTrace>()
 
   const callStart = (call: CallState) => {
-    traces.set(call, {
+    ;(call as Traced).traceState = {
       parent: api.context.active(),
       startTime: performance.now(),
       span: undefined,
       context: undefined,
       attempt: undefined,
-    })
+    }
   }
   /** The call's span, opened now (back-dated to the call's start) if it is not yet. */
   const spanOf = (call: CallState, trace: CallTrace): Span => {
@@ -82,13 +89,13 @@ export function attachTracing(
     return span
   }
   const eventOn = (call: CallState, name: string, attributes?: Record<string, unknown>) => {
-    const trace = traces.get(call)
+    const trace = traceOf(call)
     if (trace !== undefined) spanOf(call, trace).addEvent(name, attributes as never)
   }
   const unsubscribe = [
     hooks.callStart.subscribe(callStart),
     hooks.request.subscribe((event) => {
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       if (trace === undefined) return
       const attributes: Record<string, string | number> = {
         [attr.method]: event.method,
@@ -111,7 +118,7 @@ export function attachTracing(
       }
     }),
     hooks.response.subscribe((event) => {
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       const span = trace?.attempt
       if (trace === undefined || span === undefined) return
       trace.attempt = undefined
@@ -124,7 +131,7 @@ export function attachTracing(
     }),
     hooks.attemptError.subscribe((event) => {
       // An HTTP status error already ended its span at the response, with its status.
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       const span = trace?.attempt
       if (trace === undefined || span === undefined) return
       trace.attempt = undefined
@@ -151,7 +158,7 @@ export function attachTracing(
     hooks.callEnd.subscribe((event) => {
       // The entry stays: a caller who stopped waiting ends its call while the attempt it started
       // for coalesced callers may still be in flight, and that attempt's span must still end.
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       if (trace === undefined) return
       if (trace.span === undefined && event.outcome === 'cache') return
       const span = spanOf(event.call, trace)
