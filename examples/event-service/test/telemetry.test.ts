@@ -99,4 +99,24 @@ describe('OpenTelemetry in the service', () => {
     // prom-client's own series are still there.
     expect(res.body).toMatch(/^http_requests_total\{/m)
   })
+
+  it('a /getUsers answered from the client cache is counted as a hit on /metrics', async () => {
+    const hits = async () => {
+      const body = (await stack.service.app.inject({ method: 'GET', url: '/metrics' })).body
+      const line = body
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('userevents_client_cache_lookups_total{') &&
+            l.includes('userevents_cache_result="hit"') &&
+            l.includes('userevents_operation="getUsers"'),
+        )
+      return line === undefined ? 0 : Number(line.split(' ').at(-1))
+    }
+    await stack.service.app.inject({ method: 'GET', url: '/getUsers' })
+    const before = await hits()
+    await stack.service.app.inject({ method: 'GET', url: '/getUsers' })
+    await stack.service.app.inject({ method: 'GET', url: '/getUsers' })
+    expect((await hits()) - before).toBe(2)
+  })
 })

@@ -7,7 +7,7 @@ import type {
 } from './aggregator-types.js'
 import { AggregatorValidationError } from './errors/validation-error.js'
 import { createAggregatorLoaders } from './loaders.js'
-import { loadPage, loadUser } from './pages.js'
+import { cachedPage, loadPage, loadUser } from './pages.js'
 import { normalizeFields } from './projection.js'
 import { createPageSpan } from './telemetry.js'
 import type { EventField, EventPage, ProjectedEvent } from './types.js'
@@ -44,8 +44,14 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
       const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
       const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
       const fields = normalizeFields(opts.fields)
-      const context = callContext(opts.requestId, opts.deadlineMs)
       const signal = opts.signal
+      // A page served whole from the caches does no I/O: answered here, with no span and no
+      // promise of its own (an aborted caller still gets its rejection from the loaders below).
+      if (signal?.aborted !== true) {
+        const page = cachedPage<K>(users, events, userId, offset, limit, fields)
+        if (page !== undefined) return page
+      }
+      const context = callContext(opts.requestId, opts.deadlineMs)
       const load = async () => {
         const user = await loadUser(users, userId, signal, context)
         return loadPage<K>(events, { user, offset, limit, fields, signal, context })

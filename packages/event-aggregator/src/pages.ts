@@ -38,6 +38,35 @@ export async function loadUser(
   }
 }
 
+/**
+ * @internal The page as {@link loadUser} and {@link loadPage} would answer it, when the user and
+ * every event of the page are fresh in the loaders' caches; otherwise `undefined` (the caller
+ * then loads). Synchronous: no promise, no upstream call, so no span either (the aggregator's
+ * `getEventsByUserId` span covers pages that load something).
+ */
+export function cachedPage<K extends EventField>(
+  users: Loader<User>,
+  events: Loader<Event>,
+  userId: string,
+  offset: number,
+  limit: number,
+  fields: readonly EventField[],
+): EventPage<ProjectedEvent<K>> | undefined {
+  const user = users.peek(userId)
+  if (user === undefined) return undefined
+  const ids = user.events.slice(offset, offset + limit)
+  const cached: Event[] = new Array(ids.length)
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]
+    const event = typeof id === 'string' ? events.peek(id) : undefined
+    if (event === undefined) return undefined
+    cached[i] = event
+  }
+  const project = projector(fields)
+  const items = cached.map((event) => project(event) as ProjectedEvent<K>)
+  return { items, total: user.events.length, limit, offset, missing: [] }
+}
+
 /** @internal Where a page is: its user, its first index and size, the fields it shows. */
 export interface PageRequest {
   user: User

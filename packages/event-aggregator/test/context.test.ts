@@ -119,6 +119,34 @@ describe('the span tree of a page load', () => {
   })
 })
 
+describe('a page served from cache', () => {
+  it('opens no span, answers the same page, and a partly cached page opens one again', async () => {
+    const data = usersWithEvents([3])
+    upstream = await startUpstream({ data })
+    const aggregator = createEventAggregator({ client: upstream.client })
+    const first = await aggregator.getEventsByUserId('u3', { limit: 2 })
+    const loaded = spans.getFinishedSpans().length
+    expect(loaded).toBeGreaterThan(0)
+    // Every event of the page and the user cached: no I/O, so no span (and no upstream call).
+    const again = await aggregator.getEventsByUserId('u3', { limit: 2 })
+    expect(again).toEqual(first)
+    const projected = await aggregator.getEventsByUserId('u3', { limit: 2, fields: ['name'] })
+    expect(projected.items).toEqual(first.items.map((e) => ({ id: e.id, name: e.name })))
+    expect(spans.getFinishedSpans()).toHaveLength(loaded)
+    // One event of the next page is not cached: the page loads, in its span.
+    const next = await aggregator.getEventsByUserId('u3', { limit: 2, offset: 1 })
+    expect(next.items).toHaveLength(2)
+    const pageSpans = spans.getFinishedSpans().filter((s) => s.name === 'getEventsByUserId')
+    expect(pageSpans).toHaveLength(2)
+    expect(pageSpans[1]?.attributes['userevents.page.offset']).toBe(1)
+    // An aborted caller of a cached page still gets its abort.
+    const aborted = AbortSignal.abort(new Error('stop'))
+    await expect(aggregator.getEventsByUserId('u3', { limit: 2, signal: aborted })).rejects.toThrow(
+      'stop',
+    )
+  })
+})
+
 describe('async context of queued work', () => {
   it('2 pages at concurrency 1: each event read is a child of its own page', async () => {
     const data = usersWithEvents([3, 4])

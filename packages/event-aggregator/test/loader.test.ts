@@ -326,6 +326,9 @@ describe('createLoader', () => {
     expect(map.get('a')).toBe('v:a')
     loader.prime('a', 'ignored') // prime never overwrites
     expect(await loader.load('a')).toBe('v:a')
+    // peek: the cached value or undefined, never a load
+    expect(loader.peek('a')).toBe('v:a')
+    expect(loader.peek('never')).toBeUndefined()
     loader.clear('a')
     await loader.load('a')
     loader.clearAll()

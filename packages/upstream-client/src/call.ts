@@ -52,6 +52,13 @@ export interface Call {
   entryTtlMs: number | undefined
   /** How a successful call was answered (see `CallOutcome`); `upstream` unless a cache step set it. */
   outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced'
+  /**
+   * The client's own OpenTelemetry state of this call: its trace (`telemetry/tracing.ts`) and
+   * whether it is counted in flight (`telemetry/metrics.ts`). Slots on the call rather than
+   * `WeakMap` entries: a weak entry per call is ephemeron work for every garbage collection.
+   */
+  traceState: unknown
+  metered: boolean
 }
 
 // The call's deadline: foundations, read by the deadline step, the queues and the transport.

@@ -98,6 +98,8 @@ export function callFactory(
       entryTtlMs: undefined,
       startedAt: 0,
       outcome: 'upstream',
+      traceState: undefined,
+      metered: false,
     }
   }
 }

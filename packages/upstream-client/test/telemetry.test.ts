@@ -10,7 +10,7 @@ import {
   path,
   type UpstreamClientOptions,
 } from '../src/index.js'
-import { closeAfterEach, json, startServer } from './helpers.js'
+import { closeAfterEach, json, startServer, TestClock } from './helpers.js'
 import { only, parentOf, pointsOf, startTestSdk, sumOf, type TestSdk } from './otel.js'
 
 const open = closeAfterEach()
@@ -97,7 +97,7 @@ describe('traces', () => {
     )
   })
 
-  it('a circuit rejection, a cache hit and coalescing are events on the call span', async () => {
+  it('a circuit rejection and coalescing are events on the call span; a fresh cache hit has no span', async () => {
     sdk = startTestSdk()
     open.server = await startServer((req, res) => {
       if (req.url === '/down') json(res, 503, {})
@@ -127,14 +127,18 @@ describe('traces', () => {
         events: ['userevents.coalesced'],
         attempts: 0,
       },
-      { name: 'GET /getUserById', outcome: 'cache', events: ['userevents.cache.hit'], attempts: 0 },
+      // The third call, answered from the fresh cache, did no I/O: no span.
       { name: 'GET /down', outcome: 'error', events: [], attempts: 1 },
       { name: 'GET /down', outcome: 'error', events: ['userevents.circuit.rejected'], attempts: 0 },
     ])
-    const rejected = calls[4]!
+    const rejected = calls[3]!
     expect(rejected.status.code).toBe(SpanStatusCode.ERROR)
     expect(rejected.attributes['error.type']).toBe('UPSTREAM_CIRCUIT_OPEN')
-    expect(calls[2]!.events[0]!.attributes).toEqual({ 'userevents.cache.stale': false })
+    // The call span starts when the call does, not when it first needed one.
+    const upstream = calls[0]!
+    expect(upstream.startTime[0] * 1e9 + upstream.startTime[1]).toBeLessThan(
+      upstream.endTime[0] * 1e9 + upstream.endTime[1],
+    )
     expect(open.server.requests).toBe(2)
   })
 
@@ -225,6 +229,53 @@ describe('an SDK registered after the client was created', () => {
     )
     // The /slow call, started before the meter existed, ends without driving the count negative.
     expect(sumOf(m.get('userevents.client.calls.in_flight'))).toBe(0)
+  })
+})
+
+describe('cache hits', () => {
+  it('a fresh cache hit records no span but counts a hit; a stale-if-error answer keeps its span', async () => {
+    sdk = startTestSdk()
+    const clock = new TestClock()
+    open.server = await startServer((_req, res, n) =>
+      n === 1 ? json(res, 200, { n }) : json(res, 503, {}),
+    )
+    const c = client({
+      clock,
+      retry: false,
+      breaker: false,
+      cache: { ttlMs: 1_000, staleIfError: true },
+    })
+    const tracer = trace.getTracer('test')
+    await tracer.startActiveSpan('page', async (page) => {
+      await c.get('/getUserById/1') // miss: the upstream answers
+      await c.get('/getUserById/1') // fresh hit
+      await c.get('/getUserById/1') // fresh hit
+      page.end()
+    })
+    const internal = () =>
+      sdk!.spans.getFinishedSpans().filter((s) => s.kind === SpanKind.INTERNAL && s.name !== 'page')
+    // One call span for the miss, none for the two hits; the page span is still the parent.
+    expect(internal().map((s) => s.attributes['userevents.call.outcome'])).toEqual(['upstream'])
+    expect(parentOf(internal()[0]!)).toBe(
+      only(sdk.spans.getFinishedSpans(), 'page').spanContext().spanId,
+    )
+    let lookups = (await sdk.collect()).get('userevents.client.cache.lookups')
+    expect(sumOf(lookups, { 'userevents.cache.result': 'hit' })).toBe(2)
+    expect(sumOf(lookups, { 'userevents.cache.result': 'miss' })).toBe(1)
+    expect(pointsOf(lookups!, { 'userevents.cache.result': 'stale' })).toEqual([])
+    // Expired, then the upstream fails: the expired entry is served, on a span with its attempt.
+    clock.skip(2_000)
+    expect(await c.get('/getUserById/1')).toEqual({ n: 1 })
+    const stale = internal()[1]!
+    expect(stale.attributes['userevents.call.outcome']).toBe('stale')
+    expect(stale.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['userevents.cache.hit', { 'userevents.cache.stale': true }],
+    ])
+    // Cumulative, as a counter: the second collection counts on from the first.
+    lookups = (await sdk.collect()).get('userevents.client.cache.lookups')
+    expect(sumOf(lookups, { 'userevents.cache.result': 'hit' })).toBe(2)
+    expect(sumOf(lookups, { 'userevents.cache.result': 'miss' })).toBe(2)
+    expect(sumOf(lookups, { 'userevents.cache.result': 'stale' })).toBe(1)
   })
 })
 

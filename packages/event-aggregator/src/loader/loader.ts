@@ -51,6 +51,9 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     loadMany(ids, opts) {
       return collect(deps, ids, opts?.signal, opts?.context)
     },
+    peek(id) {
+      return store.getFresh(id)
+    },
     clear(id) {
       store.delete(id)
       return loader

@@ -80,6 +80,12 @@ export interface Loader<V> {
    * value, or the `Error` for that id. It never rejects for a single id; it rejects only on abort.
    */
   loadMany(ids: readonly string[], options?: LoadOptions): Promise<Array<V | Error>>
+  /**
+   * The fresh cached value of an id, or `undefined`: a synchronous look at the cache that never
+   * loads, never waits for a load in flight and never asks a shared `store`. What `load` would
+   * answer at once from the cache.
+   */
+  peek(id: string): V | undefined
   /** Forgets the cached value of one id. */
   clear(id: string): Loader<V>
   /** Forgets every cached value. */

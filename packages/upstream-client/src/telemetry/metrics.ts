@@ -4,6 +4,7 @@ import type {
   Counter,
   Histogram,
   Meter,
+  ObservableCounter,
   ObservableGauge,
   ObservableUpDownCounter,
 } from '@opentelemetry/api'
@@ -27,7 +28,14 @@ interface RampSnapshot {
   queued: number
 }
 
+/** Private: a call with the slot the client keeps for its in-flight mark (`Call.metered`). */
+type Metered = CallState & { metered?: boolean }
+
 const STATES: readonly CircuitState[] = ['closed', 'open', 'halfOpen']
+
+/** Private: the results of a cache lookup (`userevents.cache.result`). */
+type LookupResult = 'hit' | 'miss' | 'stale'
+const LOOKUP_RESULTS: readonly LookupResult[] = ['hit', 'miss', 'stale']
 
 /**
  * @internal Records the client's metrics from its hooks: `http.client.request.duration` per
@@ -56,6 +64,7 @@ export function attachMetrics(
     instruments.rampGauge,
     instruments.queuedGauge,
     instruments.inFlightGauge,
+    instruments.cacheLookups,
   ]
   meter.addBatchObservableCallback(batch, observables)
   const { callStart, unsubscribe } = subscribeRecorders(hooks, instruments, state)
@@ -72,7 +81,7 @@ export function attachMetrics(
 interface Instruments {
   duration: Histogram
   retries: Counter
-  cacheLookups: Counter
+  cacheLookups: ObservableCounter
   coalesced: Counter
   rejections: Counter
   transitions: Counter
@@ -99,11 +108,14 @@ function createInstruments(meter: Meter, ValueType: OpenTelemetryApi['ValueType'
       'Retries scheduled, by the error.type of the failed attempt.',
       '{retry}',
     ),
-    cacheLookups: counter(
-      metric.cacheLookups,
-      'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
-      '{lookup}',
-    ),
+    // Observed, not added per lookup: a cache hit is the whole call, and a synchronous record
+    // (the SDK hashes its attributes) would cost more than the hit; counted in `MetricState` and
+    // read only when the SDK collects. Exported the same way: a monotonic sum.
+    cacheLookups: meter.createObservableCounter(metric.cacheLookups, {
+      description: 'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
+      unit: '{lookup}',
+      valueType: ValueType.INT,
+    }),
     coalesced: counter(
       metric.coalesced,
       'GET calls answered by an identical call already in flight.',
@@ -150,12 +162,8 @@ class MetricState {
   /** The last ramp step per operation, while its breaker ramps. */
   readonly ramps = new Map<string, RampSnapshot>()
   readonly inFlight = new Map<string, number>()
-  /**
-   * The calls counted in `inFlight`. With a late-registered SDK the recorders attach while calls
-   * started before are in flight; their end must not be subtracted from a count that never had
-   * them.
-   */
-  readonly started = new WeakSet<CallState>()
+  /** Cache lookups per operation and result, since the recorders attached. */
+  readonly lookups = new Map<string, Record<LookupResult, number>>()
   /** Attribute sets are reused: one per operation (and status), not one per call. */
   readonly #attributes = new Map<string, Attributes>()
   readonly #base: Attributes
@@ -203,7 +211,7 @@ function observeGauges(
   circuitStates: CircuitStates,
   waiting: Waiting,
 ): void {
-  const { stateGauge, inFlightGauge, queuedGauge, rampGauge } = instruments
+  const { stateGauge, inFlightGauge, queuedGauge, rampGauge, cacheLookups } = instruments
   for (const [operation, current] of circuitStates()) {
     for (const s of STATES) {
       result.observe(stateGauge, s === current ? 1 : 0, {
@@ -214,6 +222,17 @@ function observeGauges(
   }
   for (const [operation, count] of state.inFlight)
     result.observe(inFlightGauge, count, state.ofOperation(operation))
+  for (const [operation, counts] of state.lookups) {
+    for (const r of LOOKUP_RESULTS) {
+      // Only results seen, as a counter added to would export them.
+      if (counts[r] === 0) continue
+      const attributes = state.cached(`${operation}\n${r}`, () => ({
+        ...state.ofOperation(operation),
+        [attr.cacheResult]: r,
+      }))
+      result.observe(cacheLookups, counts[r], attributes)
+    }
+  }
   for (const [operation, count] of waiting()) {
     result.observe(queuedGauge, count, {
       ...state.ofOperation(operation),
@@ -233,24 +252,29 @@ function subscribeRecorders(
   instruments: Instruments,
   state: MetricState,
 ): { callStart: (call: CallState) => void; unsubscribe: (() => void)[] } {
-  const { duration, retries, cacheLookups, coalesced, rejections, transitions } = instruments
+  const { duration, retries, coalesced, rejections, transitions } = instruments
   const callStart = (call: CallState) => {
-    state.started.add(call)
+    // The calls counted in `inFlight` (the call's `metered` slot): with a late-registered SDK the
+    // recorders attach while calls started before are in flight; their end must not be
+    // subtracted from a count that never had them.
+    ;(call as Metered).metered = true
     state.inFlight.set(call.operation, (state.inFlight.get(call.operation) ?? 0) + 1)
   }
-  const lookup = (operation: string, result: string) =>
-    cacheLookups.add(
-      1,
-      state.cached(`${operation}\n${result}`, () => ({
-        ...state.ofOperation(operation),
-        [attr.cacheResult]: result,
-      })),
-    )
+  const lookup = (operation: string, result: LookupResult) => {
+    let counts = state.lookups.get(operation)
+    if (counts === undefined) {
+      counts = { hit: 0, miss: 0, stale: 0 }
+      state.lookups.set(operation, counts)
+    }
+    counts[result]++
+  }
   const unsubscribe = [
     hooks.callStart.subscribe(callStart),
     hooks.callEnd.subscribe((event) => {
       const operation = event.call.operation
-      if (state.started.delete(event.call)) {
+      const call = event.call as Metered
+      if (call.metered === true) {
+        call.metered = false
         state.inFlight.set(operation, (state.inFlight.get(operation) as number) - 1)
       }
       if ((event.error as { code?: unknown } | undefined)?.code === 'UPSTREAM_CIRCUIT_OPEN') {

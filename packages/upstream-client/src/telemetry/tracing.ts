@@ -10,21 +10,39 @@ export interface ClientInfo {
   serverPort: number
 }
 
-/** Private: the spans of one call, kept beside its state object. */
+/**
+ * Private: the trace of one call, kept beside its state object. Its span opens lazily, with the
+ * call's start time, at the first thing worth a span (an attempt, a wait for an identical call,
+ * a retry, a failure, an answer from the shared store): a call answered from the fresh cache does
+ * no I/O and records no span (the cache-lookups counter counts it).
+ */
 interface CallTrace {
-  span: Span
+  /** The caller's active context when the call started: the parent of the call's span. */
+  parent: Context
+  /** When the call started (`performance.now()`), the span's start time. */
+  startTime: number
+  span: Span | undefined
   /** The caller's context with the call's span set: the parent of its attempt spans. */
-  context: Context
+  context: Context | undefined
   /** The span of the attempt in flight, until its response or error. */
   attempt: Span | undefined
 }
 
+/** Private: a call with the slot the client keeps for its trace (`Call.traceState`). */
+type Traced = CallState & { traceState?: CallTrace }
+
+/** Private: the trace of a call, `undefined` for one that started before tracing attached. */
+function traceOf(call: CallState): CallTrace | undefined {
+  return (call as Traced).traceState
+}
+
 /**
- * @internal Traces every call from the client's hooks: an INTERNAL span per call, named after
- * its operation and parented to the caller's active context, and a CLIENT span per attempt below
- * it, with the HTTP client semantic-convention attributes. Retries, circuit rejections, cache
- * hits and coalescing are events on the call's span. With `propagate`, the global propagator
- * writes the attempt span's context into the attempt's headers.
+ * @internal Traces every call from the client's hooks: an INTERNAL span per call that does
+ * something (a call answered from the fresh cache gets none), named after its operation and
+ * parented to the caller's active context, and a CLIENT span per attempt below it, with the HTTP
+ * client semantic-convention attributes. Retries, circuit rejections, stale-if-error answers and
+ * coalescing are events on the call's span. With `propagate`, the global propagator writes the
+ * attempt span's context into the attempt's headers.
  *
  * Returns `undefined` when no tracer provider is registered: the client then subscribes to
  * nothing here (`attachTelemetry` tries again once one is).
@@ -40,28 +58,44 @@ export function attachTracing(
   // spans are all non-recording.
   if (tracer instanceof api.ProxyTracer) return undefined
   const { SpanKind, SpanStatusCode } = api
-  const traces = new WeakMap<CallState, CallTrace>()
 
   const callStart = (call: CallState) => {
-    const parent = api.context.active()
+    ;(call as Traced).traceState = {
+      parent: api.context.active(),
+      startTime: performance.now(),
+      span: undefined,
+      context: undefined,
+      attempt: undefined,
+    }
+  }
+  /** The call's span, opened now (back-dated to the call's start) if it is not yet. */
+  const spanOf = (call: CallState, trace: CallTrace): Span => {
+    if (trace.span !== undefined) return trace.span
     const span = tracer.startSpan(
       call.operation,
       {
         kind: SpanKind.INTERNAL,
+        startTime: trace.startTime,
         attributes: {
           [attr.client]: client.name,
           [attr.operation]: call.operation,
           [attr.method]: call.method,
         },
       },
-      parent,
+      trace.parent,
     )
-    traces.set(call, { span, context: api.trace.setSpan(parent, span), attempt: undefined })
+    trace.span = span
+    trace.context = api.trace.setSpan(trace.parent, span)
+    return span
+  }
+  const eventOn = (call: CallState, name: string, attributes?: Record<string, unknown>) => {
+    const trace = traceOf(call)
+    if (trace !== undefined) spanOf(call, trace).addEvent(name, attributes as never)
   }
   const unsubscribe = [
     hooks.callStart.subscribe(callStart),
     hooks.request.subscribe((event) => {
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       if (trace === undefined) return
       const attributes: Record<string, string | number> = {
         [attr.method]: event.method,
@@ -72,16 +106,19 @@ export function attachTracing(
       if (event.attempt > 1) attributes[attr.resendCount] = event.attempt - 1
       const template = urlTemplate(event.call)
       if (template !== undefined) attributes[attr.urlTemplate] = template
+      spanOf(event.call, trace)
       const span = tracer.startSpan(
         clientSpanName(event.call),
         { kind: SpanKind.CLIENT, attributes },
         trace.context,
       )
       trace.attempt = span
-      if (propagate) api.propagation.inject(api.trace.setSpan(trace.context, span), event.headers)
+      if (propagate) {
+        api.propagation.inject(api.trace.setSpan(trace.context as Context, span), event.headers)
+      }
     }),
     hooks.response.subscribe((event) => {
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       const span = trace?.attempt
       if (trace === undefined || span === undefined) return
       trace.attempt = undefined
@@ -94,7 +131,7 @@ export function attachTracing(
     }),
     hooks.attemptError.subscribe((event) => {
       // An HTTP status error already ended its span at the response, with its status.
-      const trace = traces.get(event.call)
+      const trace = traceOf(event.call)
       const span = trace?.attempt
       if (trace === undefined || span === undefined) return
       trace.attempt = undefined
@@ -104,23 +141,27 @@ export function attachTracing(
       span.end()
     }),
     hooks.retry.subscribe((event) => {
-      traces.get(event.call)?.span.addEvent(spanEvent.retry, {
+      eventOn(event.call, spanEvent.retry, {
         [attr.retryAttempt]: event.attempt,
         [attr.retryDelay]: event.delayMs,
         [attr.errorType]: errorType(event.error),
       })
     }),
     hooks.cacheHit.subscribe((event) => {
-      traces.get(event.call)?.span.addEvent(spanEvent.cacheHit, { [attr.cacheStale]: event.stale })
+      // A fresh hit is the whole call, with no I/O: no span (the lookups counter counts it). A
+      // stale-if-error answer comes after a failure, on the call's span.
+      if (event.stale) eventOn(event.call, spanEvent.cacheHit, { [attr.cacheStale]: true })
     }),
     hooks.coalesced.subscribe((event) => {
-      traces.get(event.call)?.span.addEvent(spanEvent.coalesced)
+      eventOn(event.call, spanEvent.coalesced)
     }),
     hooks.callEnd.subscribe((event) => {
       // The entry stays: a caller who stopped waiting ends its call while the attempt it started
       // for coalesced callers may still be in flight, and that attempt's span must still end.
-      const span = traces.get(event.call)?.span
-      if (span === undefined) return
+      const trace = traceOf(event.call)
+      if (trace === undefined) return
+      if (trace.span === undefined && event.outcome === 'cache') return
+      const span = spanOf(event.call, trace)
       const error = event.error as { code?: unknown; breaker?: unknown; message?: unknown }
       if (error?.code === 'UPSTREAM_CIRCUIT_OPEN') {
         span.addEvent(spanEvent.circuitRejected, { [attr.breaker]: String(error.breaker) })
