@@ -8,6 +8,7 @@ import type {
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CacheNotStoredEvent,
   CallEndEvent,
   CallState,
   CircuitState,
@@ -139,6 +140,11 @@ export interface UpstreamClient {
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
+  /**
+   * Called when a GET's answer was not stored because its headers forbid it (`no-store`,
+   * `private`, `Vary: *`), with the reason. Returns an unsubscribe function.
+   */
+  onCacheNotStored(listener: (event: CacheNotStoredEvent) => void): () => void
   /** Called when a GET joined an identical one in flight. Returns an unsubscribe function. */
   onCoalesced(listener: (event: CoalescedEvent) => void): () => void
   /**
@@ -214,6 +220,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     : undefined
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const ttlMs = config.cache === false ? 0 : config.cache.ttlMs
+  const honorHeaders = config.cache !== false && config.cache.honorHeaders
 
   // The documented order, outermost first. Steps run once per call down to retry; below the
   // boundary each step runs once per attempt.
@@ -221,10 +228,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     cache && cacheReadStep(cache, hooks),
     deliveryStep(clock),
     cache && coalesceStep(new Coalescer(), clock, hooks),
-    cache?.staleIfError && staleIfErrorStep(cache, breakers.isFailure, hooks),
+    cache && staleIfErrorStep(cache, breakers.isFailure, hooks),
     deadlineStep(clock),
-    cache && cacheWriteStep(cache),
-    cache && config.store && sharedTierStep(config.store, name, ttlMs),
+    cache && cacheWriteStep(cache, hooks),
+    cache && config.store && sharedTierStep(config.store, name, ttlMs, honorHeaders),
     bulkhead && bulkheadStep(bulkhead),
     ...config.steps.call,
     retry && retryStep(new RetryPolicy(retry, clock, hooks, budget)),
@@ -308,6 +315,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    onCacheNotStored: (listener) => hooks.cacheNotStored.subscribe(listener),
     onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
     onCallStart: (listener) => hooks.callStart.subscribe(listener),
     onCallEnd: (listener) => hooks.callEnd.subscribe(listener),

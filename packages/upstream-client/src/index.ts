@@ -31,6 +31,7 @@ export type {
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CacheNotStoredEvent,
   CallEndEvent,
   CallOutcome,
   CallState,

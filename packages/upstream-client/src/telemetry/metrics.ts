@@ -280,9 +280,12 @@ function subscribeRecorders(
       )
     }),
     hooks.cacheHit.subscribe((event) =>
-      lookup(event.call.operation, event.stale ? 'stale' : 'hit'),
+      lookup(event.call.operation, event.state === 'fresh' ? 'hit' : event.state),
     ),
     hooks.cacheMiss.subscribe((event) => lookup(event.call.operation, 'miss')),
+    hooks.cacheNotStored.subscribe((event) =>
+      lookup(event.call.operation, `not_stored_${event.reason.replace('-', '_')}`),
+    ),
     hooks.coalesced.subscribe((event) => coalesced.add(1, state.ofOperation(event.call.operation))),
     hooks.stateChange.subscribe((event) => {
       transitions.add(1, {

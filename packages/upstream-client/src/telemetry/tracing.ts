@@ -111,7 +111,10 @@ export function attachTracing(
       })
     }),
     hooks.cacheHit.subscribe((event) => {
-      traces.get(event.call)?.span.addEvent(spanEvent.cacheHit, { [attr.cacheStale]: event.stale })
+      traces.get(event.call)?.span.addEvent(spanEvent.cacheHit, {
+        [attr.cacheStale]: event.stale,
+        [attr.cacheResult]: event.state,
+      })
     }),
     hooks.coalesced.subscribe((event) => {
       traces.get(event.call)?.span.addEvent(spanEvent.coalesced)
