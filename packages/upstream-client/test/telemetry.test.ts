@@ -134,7 +134,10 @@ describe('traces', () => {
     const rejected = calls[4]!
     expect(rejected.status.code).toBe(SpanStatusCode.ERROR)
     expect(rejected.attributes['error.type']).toBe('UPSTREAM_CIRCUIT_OPEN')
-    expect(calls[2]!.events[0]!.attributes).toEqual({ 'userevents.cache.stale': false })
+    expect(calls[2]!.events[0]!.attributes).toEqual({
+      'userevents.cache.stale': false,
+      'userevents.cache.result': 'fresh',
+    })
     expect(open.server.requests).toBe(2)
   })
 
