@@ -252,3 +252,30 @@ async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   }
   throw new Error('condition not met in 2 s')
 }
+
+describe('HTTP caching against the mock upstream', () => {
+  it('revalidates with the mock: a 304 and the stored value', async () => {
+    const { createMockUpstream } = await import('@userevents/mock-server')
+    const mock = createMockUpstream({
+      delays: 0,
+      mode: 'healthy',
+      cacheHeaders: { getEventById: { cacheControl: 'max-age=1', etag: true } },
+    })
+    const server = await mock.listen()
+    const clock = new TestClock()
+    const client = createUpstreamClient({ baseUrl: server.url, clock, cache: { ttlMs: 10_000 } })
+    const outcomes: CallOutcome[] = []
+    client.onCallEnd((e) => outcomes.push(e.outcome))
+    try {
+      const first = await client.get('/getEventById/1')
+      clock.advance(1_001)
+      expect(await client.get('/getEventById/1')).toEqual(first)
+      expect(outcomes).toEqual(['upstream', 'revalidated'])
+      expect(mock.calls('getEventById')).toBe(2)
+      expect(mock.requests().at(-1)?.headers['if-none-match']).toMatch(/^"/)
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
+})
