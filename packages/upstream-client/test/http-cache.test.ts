@@ -234,6 +234,20 @@ describe('HTTP caching headers', () => {
     expect(open.server?.requests).toBe(1)
   })
 
+  it('tells a caller with onHeaders whether the answer may be stored', async () => {
+    const { client } = await setup((_req, res, n) =>
+      json(res, 200, { n }, n === 1 ? { 'cache-control': 'private' } : {}),
+    )
+    const seen: boolean[] = []
+    const onHeaders = (info: { cacheable: boolean }) => seen.push(info.cacheable)
+    await client.get('/x', { cache: false, onHeaders })
+    await client.get('/x', { cache: false, onHeaders })
+    expect(seen).toEqual([false, true])
+    await expect(client.get('/x', { onHeaders: 1 as never })).rejects.toThrow(
+      'Expected `onHeaders` to be a function, got 1',
+    )
+  })
+
   it('validates honorHeaders', () => {
     expect(() =>
       createUpstreamClient({
