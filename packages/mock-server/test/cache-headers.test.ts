@@ -80,7 +80,9 @@ describe('cacheHeaders', () => {
       body: JSON.stringify({ getUser: {} }),
     })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).message).toContain('Unknown option `cacheHeaders.getUser`')
+    expect(((await bad.json()) as { message: string }).message).toContain(
+      'Unknown option `cacheHeaders.getUser`',
+    )
     mock.setCacheHeaders({})
     expect((await fetch(`${handle.url}/getUsers`)).headers.get('cache-control')).toBeNull()
   })
