@@ -248,6 +248,13 @@ describe('HTTP caching headers', () => {
     )
   })
 
+  it("leaves a caller's own conditional request a 304 error", async () => {
+    const { client } = await setup(conditional({ etag: '"a"' }, 'max-age=60'))
+    await expect(
+      client.get('/x', { cache: false, headers: { 'if-none-match': '"a"' } }),
+    ).rejects.toMatchObject({ status: 304 })
+  })
+
   it('validates honorHeaders', () => {
     expect(() =>
       createUpstreamClient({

@@ -215,8 +215,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
     this.#state.responseBytes = this.#body.bytes
     this.#emitResponse()
     // A 304 to our own conditional request is a success: the cache steps that sent the
-    // validators answer with the value they keep (RFC 9111 §4.3.4).
-    if (status === 304 && isConditional(this.#state.headers)) {
+    // validators answer with the value they keep (RFC 9111 §4.3.4). A caller's own
+    // If-None-Match (no stored entry behind it) still gets its 304 as an error, as before.
+    if (status === 304 && call.revalidating !== undefined && isConditional(this.#state.headers)) {
       this.#succeed(notModified)
       return
     }
