@@ -26,6 +26,12 @@ export interface AggregatorClient {
       operation?: string
       deadlineMs?: number
       cache?: boolean
+      /**
+       * Told whether the answer may be stored (`cacheable: false` for `Cache-Control: no-store`,
+       * `private`, `Vary: *`); the aggregator then keeps it in neither of its caches. A client
+       * that does not call it leaves every answer cacheable, as before.
+       */
+      onHeaders?: (info: { cacheable: boolean }) => void
     },
   ): Promise<T>
   /**

@@ -4,6 +4,7 @@ import { EventNotFoundError } from './errors/event-not-found-error.js'
 import { InvalidUpstreamDataError } from './errors/invalid-upstream-data-error.js'
 import type { CacheMap, LoaderCacheOptions } from './loader/cache.js'
 import { createLoader } from './loader/loader.js'
+import { markNoStore } from './loader/no-store.js'
 import type { Loader } from './loader/types.js'
 import type { Event, User } from './types.js'
 import { statusOf } from './upstream-errors.js'
@@ -21,14 +22,15 @@ export function createAggregatorLoaders(
   // Whether the aggregator keeps users and events itself: then its reads skip the client's cache.
   const userCached = options.userCache !== false
   const users = createLoader<User>({
-    load: async (id, { signal, context }) =>
-      checkUser(
-        id,
-        await client.get<unknown>(
-          `/getUserById/${encodeURIComponent(id)}`,
-          callOptions('getUserById', signal, context, userCached),
-        ),
-      ),
+    load: async (id, { signal, context }) => {
+      const read = await readThrough(
+        client,
+        `/getUserById/${encodeURIComponent(id)}`,
+        callOptions('getUserById', signal, context, userCached),
+      )
+      const user = checkUser(id, read.body)
+      return read.cacheable ? user : markNoStore(user)
+    },
     ...commonOptions(options, resolved, 'getUserById', 'user', options.userCache, {
       ttlMs: 5_000,
       max: 1_000,
@@ -53,11 +55,13 @@ function eventLoads(resolved: ResolvedAggregatorOptions, cached: boolean) {
   const { client, batch } = resolved
   const load = async (id: string, signal: AbortSignal, context: unknown): Promise<Event> => {
     try {
-      const body = await client.get<unknown>(
+      const read = await readThrough(
+        client,
         `/getEventById/${encodeURIComponent(id)}`,
         callOptions('getEventById', signal, context, cached),
       )
-      return checkEvent(id, body)
+      const event = checkEvent(id, read.body)
+      return read.cacheable ? event : markNoStore(event)
     } catch (error) {
       if (statusOf(error) === 404) throw new EventNotFoundError(id, { cause: error })
       throw error
@@ -79,10 +83,11 @@ function eventLoads(resolved: ResolvedAggregatorOptions, cached: boolean) {
       { signal, context }: { signal: AbortSignal; context: unknown },
     ) => {
       if (!batchAvailable) return null
-      let body: unknown
+      let read: { body: unknown; cacheable: boolean }
       try {
         const query = ids.map(encodeURIComponent).join(',')
-        body = await client.get<unknown>(
+        read = await readThrough(
+          client,
           `${batch.path}?ids=${query}`,
           callOptions('getEventsByIds', signal, context, cached),
         )
@@ -94,9 +99,29 @@ function eventLoads(resolved: ResolvedAggregatorOptions, cached: boolean) {
         }
         throw error
       }
-      return batchResults(ids, body)
+      const results = batchResults(ids, read.body)
+      return read.cacheable ? results : results.map(markNoStore)
     },
   }
+}
+
+/**
+ * Private: one GET through the client, with whether the upstream allows storing its answer (the
+ * client's `onHeaders`; a client without it leaves every answer cacheable).
+ */
+async function readThrough(
+  client: ResolvedAggregatorOptions['client'],
+  path: string,
+  options: ReturnType<typeof callOptions>,
+): Promise<{ body: unknown; cacheable: boolean }> {
+  let cacheable = true
+  const body = await client.get<unknown>(path, {
+    ...options,
+    onHeaders: (info) => {
+      cacheable = info.cacheable
+    },
+  })
+  return { body, cacheable }
 }
 
 /** @internal The loader options both loaders share: window, cache, shared tier, stale-if-error. */

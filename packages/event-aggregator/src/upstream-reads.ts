@@ -20,6 +20,7 @@ export function callOptions(
     requestId?: string
     deadlineMs?: number
     cache?: boolean
+    onHeaders?: (info: { cacheable: boolean }) => void
   } = { operation, signal }
   // The aggregator's cache is the one cache of what it keeps (see `AggregatorClient.get`).
   if (cached) options.cache = false

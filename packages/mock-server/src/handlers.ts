@@ -61,6 +61,7 @@ class FetchCoreRequest implements CoreRequest {
 /** Private: the core's answer as a Fetch `Response` (a network error as `Response.error()`). */
 function toResponse(answer: CoreAnswer): Response {
   if (answer.kind === 'network-error') return HttpResponse.error()
+  if (answer.status === 304) return new HttpResponse(null, { status: 304, headers: answer.headers })
   // The core only answers JSON values it built itself.
   return HttpResponse.json(answer.body as JsonBodyType, {
     status: answer.status,

@@ -1,5 +1,6 @@
 export type { BrownoutOptions, CapacityStats } from './brownout.js'
 export { BROWNOUT_DEFAULTS } from './brownout.js'
+export type { CacheHeadersOption, RouteCacheHeaders } from './cache-headers.js'
 export type { MockClock } from './clock.js'
 export { MAX_BATCH_IDS } from './core/data-routes.js'
 export { ROUTE_NAMES } from './counters.js'

@@ -200,6 +200,12 @@ function writeJson(
   body: unknown,
   headers?: Readonly<Record<string, string>>,
 ): void {
+  if (status === 304) {
+    // A 304 has no body (RFC 9110 §15.4.5).
+    res.writeHead(status, headers)
+    res.end()
+    return
+  }
   const payload = JSON.stringify(body)
   res.writeHead(status, {
     ...headers,

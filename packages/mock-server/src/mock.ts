@@ -5,8 +5,10 @@ import {
   type CapacityStats,
   resolveBrownout,
 } from './brownout.js'
+import type { CacheHeadersOption } from './cache-headers.js'
 import { adminRoutes } from './core/admin-routes.js'
 import { dataRoutes } from './core/data-routes.js'
+import { cacheHeaderRoutes, setCacheHeaders } from './core/http-cache.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveRoutes } from './listen.js'
@@ -36,6 +38,14 @@ export interface MockUpstream {
    * mock.setMode('brownout', { latencyFactor: 4, errorRate: 0.3, capacity: 8 })
    */
   setMode(mode: MockMode, brownout?: BrownoutOptions): void
+  /**
+   * Replaces the caching headers of the data routes (see the `cacheHeaders` option); `{}` turns
+   * them off. Throws `InvalidMockOptionError` quoting a bad value, leaving them as they were.
+   *
+   * @example
+   * mock.setCacheHeaders({ getEvents: { cacheControl: 'max-age=5', etag: true } })
+   */
+  setCacheHeaders(headers: CacheHeadersOption): void
   /** The current brownout settings (used in `brownout` mode). */
   readonly brownout: Readonly<Required<BrownoutOptions>>
   /**
@@ -110,7 +120,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (checked === 'flapping') state.addEventSeq = 0
   }
   // One definition of behaviour: the core routes, adapted for msw here and served by listen().
-  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode)]
+  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode), ...cacheHeaderRoutes(state)]
   const handlers = createHandlers(routes, resolved.baseUrl)
   const counters = state.counters
   const mock = {
@@ -120,6 +130,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       return state.mode
     },
     setMode,
+    setCacheHeaders: (headers: CacheHeadersOption) => setCacheHeaders(state, headers),
     get brownout() {
       return { ...state.brownout }
     },

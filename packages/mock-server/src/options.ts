@@ -1,4 +1,5 @@
 import { type BrownoutOptions, type ResolvedBrownout, resolveBrownout } from './brownout.js'
+import { type CacheHeadersOption, checkCacheHeaders } from './cache-headers.js'
 import { checks } from './checks.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
@@ -58,6 +59,12 @@ export interface MockUpstreamOptions {
    * for none. Default `100`.
    */
   recordRequests?: number
+  /**
+   * HTTP caching headers per data route (`Cache-Control`, `ETag`, `Last-Modified`, `Vary`), and
+   * `304` answers to matching conditional requests. Default: none, like the original upstream.
+   * Also changed at run time by `mock.setCacheHeaders()` and `POST /__admin/cache-headers`.
+   */
+  cacheHeaders?: CacheHeadersOption
 }
 
 /** Internal: options with every default applied and validated. */
@@ -74,6 +81,7 @@ export interface ResolvedOptions {
   brownout: ResolvedBrownout
   clock: MockClock
   recordRequests: number
+  cacheHeaders: CacheHeadersOption
 }
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
@@ -151,6 +159,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     brownout: resolveBrownout('brownout', options.brownout),
     clock: options.clock ?? systemClock,
     recordRequests,
+    cacheHeaders: checkCacheHeaders('cacheHeaders', options.cacheHeaders),
   }
 }
 
@@ -167,6 +176,7 @@ const OPTION_KEYS = [
   'brownout',
   'clock',
   'recordRequests',
+  'cacheHeaders',
 ] as const satisfies readonly (keyof MockUpstreamOptions)[]
 
 /** Private: the keys of {@link MockDelays}. */

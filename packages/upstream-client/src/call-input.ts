@@ -195,6 +195,7 @@ export function validateCallOptions(options: {
   idempotencyKey?: unknown
   signal?: unknown
   cache?: unknown
+  onHeaders?: unknown
 }): void {
   const op = options.operation
   if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
@@ -222,6 +223,9 @@ export function validateCallOptions(options: {
   }
   if (options.cache !== undefined && typeof options.cache !== 'boolean') {
     fail('cache', 'a boolean', options.cache)
+  }
+  if (options.onHeaders !== undefined && typeof options.onHeaders !== 'function') {
+    fail('onHeaders', 'a function', options.onHeaders)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js'
 import { UpstreamTimeoutError } from './errors/timeout-error.js'
+import type { ResponseHeaders } from './http-freshness.js'
 
 /**
  * @internal The state of one client call, created once per call and handed down the policy
@@ -50,8 +51,15 @@ export interface Call {
   cacheKey: string | undefined
   /** Time left to live of an answer from the shared tier, for the local cache (else undefined). */
   entryTtlMs: number | undefined
+  /** Headers of the last response received (lower-case names), set by the transport. */
+  responseHeaders: ResponseHeaders | undefined
+  /**
+   * The stored answer this call revalidates (an expired entry with validators), set by the cache
+   * step: the write-back step sends its validators, and a `304` answers with its value.
+   */
+  revalidating: StoredAnswer | undefined
   /** How a successful call was answered (see `CallOutcome`); `upstream` unless a cache step set it. */
-  outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced'
+  outcome: 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced' | 'revalidated'
   /**
    * The client's own OpenTelemetry state of this call: its trace (`telemetry/tracing.ts`) and
    * whether it is counted in flight (`telemetry/metrics.ts`). Slots on the call rather than
@@ -60,6 +68,23 @@ export interface Call {
   traceState: unknown
   metered: boolean
 }
+
+/** @internal A stored GET answer, as a conditional request revalidates it. */
+export interface StoredAnswer {
+  value: unknown
+  bytes: number
+  etag: string | undefined
+  lastModified: string | undefined
+  /** The caching headers it was stored with (a `304` updates them). */
+  headers: ResponseHeaders
+}
+
+/**
+ * @internal What the transport resolves with when a conditional GET (one that sent
+ * `If-None-Match` or `If-Modified-Since`) was answered `304 Not Modified`: the stored value
+ * is still good, and the steps that sent the validators replace this marker with it.
+ */
+export const notModified: unique symbol = Symbol('userevents.not-modified')
 
 // The call's deadline: foundations, read by the deadline step, the queues and the transport.
 

@@ -96,6 +96,8 @@ export function callFactory(
       useCache: options?.cache !== false,
       cacheKey: undefined,
       entryTtlMs: undefined,
+      responseHeaders: undefined,
+      revalidating: undefined,
       startedAt: 0,
       outcome: 'upstream',
       traceState: undefined,

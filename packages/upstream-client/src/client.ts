@@ -2,12 +2,14 @@ import { Pool } from 'undici'
 import type { Call } from './call.js'
 import type { Query } from './call-input.js'
 import { callFactory } from './calls.js'
+import type { Clock } from './clock.js'
 import { UpstreamClientClosedError } from './errors/client-closed-error.js'
 import type {
   AttemptErrorEvent,
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CacheNotStoredEvent,
   CallEndEvent,
   CallState,
   CircuitState,
@@ -20,6 +22,7 @@ import type {
   StateChangeEvent,
 } from './hooks.js'
 import { ClientHooks } from './hooks.js'
+import { freshnessOf } from './http-freshness.js'
 import { attachLogger } from './logging.js'
 import { type ResolvedOptions, resolveOptions, type UpstreamClientOptions } from './options.js'
 import { type Attempt, compose, type Step, toAttempts } from './pipeline.js'
@@ -46,6 +49,18 @@ export interface CallOptions {
   headers?: Record<string, string>
   /** `false` bypasses the cache and coalescing for this call. Default true (when a cache is configured). */
   cache?: boolean
+  /**
+   * Called with the caching headers of the call's answer and what they allow, just before the
+   * call resolves, so a caller that keeps the value itself (an aggregator's cache, with
+   * `cache: false`) can honour them: `cacheable` is false for `no-store`, `private` and
+   * `Vary: *`. `headers` are the response headers (lower-case names); `{}` and `cacheable: true`
+   * when the answer came from the client's cache or the shared tier without headers.
+   *
+   * @example
+   * let keep = true
+   * const user = await client.get('/getUserById/1', { cache: false, onHeaders: (info) => { keep = info.cacheable } })
+   */
+  onHeaders?: (info: ResponseCacheInfo) => void
   /** Overrides the client's per-attempt timeout for this call. */
   timeoutMs?: number
   /** Overrides the client's overall deadline for this call. */
@@ -66,6 +81,14 @@ export interface CallOptions {
    * client.get('/getEvents', { query: { ids: [1, 2], from: undefined } }) // GET /getEvents?ids=1&ids=2
    */
   query?: Query
+}
+
+/** Passed to the `onHeaders` call option: the answer's headers and whether it may be stored. */
+export interface ResponseCacheInfo {
+  /** Response headers, lower-case names (`{}` when the call was answered without a response). */
+  headers: Readonly<Record<string, string | string[] | undefined>>
+  /** False when the headers forbid storing the answer (`no-store`, `private`, `Vary: *`). */
+  cacheable: boolean
 }
 
 /** Options of a write (POST, PUT, PATCH, DELETE). */
@@ -139,6 +162,11 @@ export interface UpstreamClient {
   onCacheHit(listener: (event: CacheHitEvent) => void): () => void
   /** Called on a cache miss. Returns an unsubscribe function. */
   onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
+  /**
+   * Called when a GET's answer was not stored because its headers forbid it (`no-store`,
+   * `private`, `Vary: *`), with the reason. Returns an unsubscribe function.
+   */
+  onCacheNotStored(listener: (event: CacheNotStoredEvent) => void): () => void
   /** Called when a GET joined an identical one in flight. Returns an unsubscribe function. */
   onCoalesced(listener: (event: CoalescedEvent) => void): () => void
   /**
@@ -214,6 +242,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     : undefined
   const cache = config.cache === false ? undefined : new ResponseCache(config.cache, clock)
   const ttlMs = config.cache === false ? 0 : config.cache.ttlMs
+  const honorHeaders = config.cache !== false && config.cache.honorHeaders
 
   // The documented order, outermost first. Steps run once per call down to retry; below the
   // boundary each step runs once per attempt.
@@ -221,10 +250,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     cache && cacheReadStep(cache, hooks),
     deliveryStep(clock),
     cache && coalesceStep(new Coalescer(), clock, hooks),
-    cache?.staleIfError && staleIfErrorStep(cache, breakers.isFailure, hooks),
+    cache && staleIfErrorStep(cache, breakers.isFailure, hooks),
     deadlineStep(clock),
-    cache && cacheWriteStep(cache),
-    cache && config.store && sharedTierStep(config.store, name, ttlMs),
+    cache && cacheWriteStep(cache, hooks),
+    cache && config.store && sharedTierStep(config.store, name, ttlMs, honorHeaders),
     bulkhead && bulkheadStep(bulkhead),
     ...config.steps.call,
     retry && retryStep(new RetryPolicy(retry, clock, hooks, budget)),
@@ -266,6 +295,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return Promise.reject(error)
     }
     if (hooks.callStart.active) hooks.callStart.emit(call)
+    const onHeaders = options?.onHeaders
+    if (onHeaders !== undefined) return withHeaders(execute(call), call, onHeaders, hooks, clock)
     if (!hooks.callEnd.active) return execute(call) as Promise<never>
     call.startedAt = clock.now()
     return execute(call).then(
@@ -308,6 +339,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),
     onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
     onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    onCacheNotStored: (listener) => hooks.cacheNotStored.subscribe(listener),
     onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
     onCallStart: (listener) => hooks.callStart.subscribe(listener),
     onCallEnd: (listener) => hooks.callEnd.subscribe(listener),
@@ -324,6 +356,32 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return closing
     },
   }
+}
+
+/**
+ * Private: a call with an `onHeaders` option: the caller hears the answer's caching headers before
+ * the call resolves (a throwing listener is the caller's own error), then the call ends as usual.
+ */
+function withHeaders(
+  running: Promise<unknown>,
+  call: Call,
+  onHeaders: (info: ResponseCacheInfo) => void,
+  hooks: ClientHooks,
+  clock: Clock,
+): Promise<never> {
+  if (hooks.callEnd.active) call.startedAt = clock.now()
+  return running.then(
+    (value) => {
+      const headers = call.responseHeaders ?? {}
+      onHeaders({ headers, cacheable: freshnessOf(headers, 1, true).notStored === undefined })
+      endCall(hooks, call, call.outcome, undefined, clock.now())
+      return value
+    },
+    (error: unknown) => {
+      endCall(hooks, call, 'error', error, clock.now())
+      throw error
+    },
+  ) as Promise<never>
 }
 
 /** Private: the steps that are on (a policy turned off is `undefined` or `false` in the list). */

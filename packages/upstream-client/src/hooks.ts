@@ -42,7 +42,14 @@ export interface CallEndEvent {
  * `store` by the shared (fleet) store, `stale` by an expired entry after a failure
  * (stale-if-error), `coalesced` by an identical call already in flight, `error` when it failed.
  */
-export type CallOutcome = 'upstream' | 'cache' | 'store' | 'stale' | 'coalesced' | 'error'
+export type CallOutcome =
+  | 'upstream'
+  | 'cache'
+  | 'store'
+  | 'stale'
+  | 'coalesced'
+  | 'revalidated'
+  | 'error'
 
 /** Passed to `onRequest` listeners before each attempt is dispatched. */
 export interface RequestEvent {
@@ -203,10 +210,16 @@ export interface RampChangeEvent {
 /** Phase of the post-recovery ramp reported by {@link RampChangeEvent}. */
 export type RampPhase = 'started' | 'widened' | 'finished' | 'aborted'
 
-/** Passed to `onCacheHit` listeners; `stale` is true when an expired entry was served on error. */
+/**
+ * Passed to `onCacheHit` listeners. `state` says how the entry answered: `fresh` (within its
+ * lifetime), `revalidated` (expired, and the upstream answered our conditional request with
+ * `304`), `stale` (expired and served anyway: `stale-while-revalidate`, or on error); `stale` is
+ * true for the last one.
+ */
 export interface CacheHitEvent {
   key: string
   stale: boolean
+  state: 'fresh' | 'revalidated' | 'stale'
   /** The call answered from the cache. */
   call: CallState
 }
@@ -215,6 +228,17 @@ export interface CacheHitEvent {
 export interface CacheMissEvent {
   key: string
   /** The call that missed. */
+  call: CallState
+}
+
+/**
+ * Passed to `onCacheNotStored` listeners when a GET's answer was not stored because its headers
+ * forbid it: `no-store`, `private` (this cache is shared by every caller) or `Vary: *`.
+ */
+export interface CacheNotStoredEvent {
+  key: string
+  reason: 'no-store' | 'private' | 'vary-star'
+  /** The call whose answer was not stored. */
   call: CallState
 }
 
@@ -290,5 +314,6 @@ export class ClientHooks {
   readonly rampChange = new Hook<RampChangeEvent>()
   readonly cacheHit = new Hook<CacheHitEvent>(channels.cacheHit)
   readonly cacheMiss = new Hook<CacheMissEvent>(channels.cacheMiss)
+  readonly cacheNotStored = new Hook<CacheNotStoredEvent>(channels.cacheNotStored)
   readonly coalesced = new Hook<CoalescedEvent>(channels.coalesced)
 }

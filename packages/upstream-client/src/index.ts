@@ -8,7 +8,12 @@
 
 export type { PathValue, Query, QueryValue } from './call-input.js'
 export { path } from './call-input.js'
-export type { CallOptions, UpstreamClient, WriteOptions } from './client.js'
+export type {
+  CallOptions,
+  ResponseCacheInfo,
+  UpstreamClient,
+  WriteOptions,
+} from './client.js'
 export { createUpstreamClient } from './client.js'
 export type { Clock } from './clock.js'
 export { systemClock } from './clock.js'
@@ -31,6 +36,7 @@ export type {
   BudgetExhaustedEvent,
   CacheHitEvent,
   CacheMissEvent,
+  CacheNotStoredEvent,
   CallEndEvent,
   CallOutcome,
   CallState,

@@ -55,9 +55,9 @@ describe('cache', () => {
     expect(open.server.requests).toBe(4)
   })
 
-  it('keys entries by per-call headers but not by request id', async () => {
+  it('keys entries by the headers the answer varies on, not by request id', async () => {
     open.server = await startServer((req, res) =>
-      json(res, 200, { lang: req.headers['accept-language'] }),
+      json(res, 200, { lang: req.headers['accept-language'] }, { vary: 'Accept-Language' }),
     )
     open.client = createUpstreamClient({ baseUrl: open.server.origin, cache: { ttlMs: 10_000 } })
     await open.client.get('/x', { headers: { 'accept-language': 'en' }, requestId: 'a' })

@@ -269,7 +269,10 @@ describe('cache hits', () => {
     const stale = internal()[1]!
     expect(stale.attributes['userevents.call.outcome']).toBe('stale')
     expect(stale.events.map((e) => [e.name, e.attributes])).toEqual([
-      ['userevents.cache.hit', { 'userevents.cache.stale': true }],
+      [
+        'userevents.cache.hit',
+        { 'userevents.cache.stale': true, 'userevents.cache.result': 'stale' },
+      ],
     ])
     // Cumulative, as a counter: the second collection counts on from the first.
     lookups = (await sdk.collect()).get('userevents.client.cache.lookups')

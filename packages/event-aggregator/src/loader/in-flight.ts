@@ -1,4 +1,5 @@
 import type { ValueStore } from './cache.js'
+import { isNoStore, NotShareable } from './no-store.js'
 import { createPending, type Pending, type Scope, type Settle } from './pending.js'
 
 /**
@@ -34,11 +35,15 @@ export function createInFlight<V>(
   }
 
   const succeed = (p: Pending<V>, value: V, ttlMs?: number) => {
-    if (p.sink !== undefined) return p.sink.resolve(value)
+    if (p.sink !== undefined) {
+      // A value the upstream said must not be stored never reaches the shared tier either.
+      if (isNoStore(value)) return p.sink.reject(new NotShareable(value))
+      return p.sink.resolve(value)
+    }
     if (p.settled) return
     p.settled = true
     leave(p)
-    store.set(p.id, value, ttlMs)
+    if (!isNoStore(value)) store.set(p.id, value, ttlMs)
     p.resolve(value)
   }
 

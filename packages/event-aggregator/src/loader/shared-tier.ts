@@ -1,6 +1,7 @@
 import { isSharedStore, type SharedStore } from '@userevents/upstream-client'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import type { LoaderCacheOptions } from './cache.js'
+import { NotShareable } from './no-store.js'
 import { abortError, type Pending, type Settle } from './pending.js'
 import type { LoaderOptions } from './types.js'
 
@@ -40,7 +41,8 @@ export function loadThroughSharedTier<V>(
       },
       (error: unknown) => {
         p.sink = undefined
-        settle.fail(p, error)
+        if (error instanceof NotShareable) settle.succeed(p, error.value as V)
+        else settle.fail(p, error)
       },
     )
 }

@@ -2,6 +2,7 @@ import { sleep } from '../clock.js'
 import type { MockState } from '../state.js'
 import type { RouteName } from '../types.js'
 import { type CoreAnswer, type CoreRequest, gatewayTimeout, unavailable } from './exchange.js'
+import { withCacheHeaders } from './http-cache.js'
 
 /** Internal: a data route's own behaviour, run after the shared per-request steps. */
 export type DataResolver = (
@@ -17,7 +18,8 @@ export type DataResolver = (
  * 2. the `down` mode: `503` after the default delay;
  * 3. the `brownout` mode: a slot of the capacity queue, the route's latency times the factor,
  *    then the error rate;
- * 4. the route itself.
+ * 4. the route itself, then its caching headers (`http-cache.ts`: a `304` for a matching
+ *    conditional request).
  * Behaviour that applies to every data route (another failure mode, an overlay) is one more step
  * here, written once for both transports. The returned function is created once per route.
  */
@@ -38,7 +40,7 @@ export function dataRoute(
         const answer = await brownout(state, name, request)
         if (answer !== undefined) return answer
       }
-      return await resolve(state, request, params)
+      return withCacheHeaders(state, name, request, await resolve(state, request, params))
     } finally {
       leave()
     }

@@ -33,7 +33,8 @@ export function staleIfErrorStep(
           const stale = cache.stale(key)
           if (stale !== undefined) {
             call.outcome = 'stale'
-            if (hooks.cacheHit.active) hooks.cacheHit.emit({ key, stale: true, call })
+            if (hooks.cacheHit.active)
+              hooks.cacheHit.emit({ key, stale: true, state: 'stale', call })
             return stale.value
           }
         }

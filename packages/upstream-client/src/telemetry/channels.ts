@@ -40,6 +40,7 @@ export const diagnosticsChannels = Object.freeze({
   circuitRamp: 'userevents:upstream-client:circuit:ramp',
   cacheHit: 'userevents:upstream-client:cache:hit',
   cacheMiss: 'userevents:upstream-client:cache:miss',
+  cacheNotStored: 'userevents:upstream-client:cache:not-stored',
   coalesced: 'userevents:upstream-client:coalesced',
 } as const)
 
@@ -58,5 +59,6 @@ export const channels = {
   circuitRamp: channel(diagnosticsChannels.circuitRamp),
   cacheHit: channel(diagnosticsChannels.cacheHit),
   cacheMiss: channel(diagnosticsChannels.cacheMiss),
+  cacheNotStored: channel(diagnosticsChannels.cacheNotStored),
   coalesced: channel(diagnosticsChannels.coalesced),
 }

@@ -34,8 +34,16 @@ type Metered = CallState & { metered?: boolean }
 const STATES: readonly CircuitState[] = ['closed', 'open', 'halfOpen']
 
 /** Private: the results of a cache lookup (`userevents.cache.result`). */
-type LookupResult = 'hit' | 'miss' | 'stale'
-const LOOKUP_RESULTS: readonly LookupResult[] = ['hit', 'miss', 'stale']
+const LOOKUP_RESULTS = [
+  'hit',
+  'miss',
+  'stale',
+  'revalidated',
+  'not_stored_no_store',
+  'not_stored_private',
+  'not_stored_vary_star',
+] as const
+type LookupResult = (typeof LOOKUP_RESULTS)[number]
 
 /**
  * @internal Records the client's metrics from its hooks: `http.client.request.duration` per
@@ -112,7 +120,8 @@ function createInstruments(meter: Meter, ValueType: OpenTelemetryApi['ValueType'
     // (the SDK hashes its attributes) would cost more than the hit; counted in `MetricState` and
     // read only when the SDK collects. Exported the same way: a monotonic sum.
     cacheLookups: meter.createObservableCounter(metric.cacheLookups, {
-      description: 'GET cache lookups, by result: hit, miss, or stale (served after a failure).',
+      description:
+        'GET cache lookups, by result: hit (fresh), revalidated (304), stale, miss, or not_stored_<reason>.',
       unit: '{lookup}',
       valueType: ValueType.INT,
     }),
@@ -263,7 +272,7 @@ function subscribeRecorders(
   const lookup = (operation: string, result: LookupResult) => {
     let counts = state.lookups.get(operation)
     if (counts === undefined) {
-      counts = { hit: 0, miss: 0, stale: 0 }
+      counts = Object.fromEntries(LOOKUP_RESULTS.map((r) => [r, 0])) as Record<LookupResult, number>
       state.lookups.set(operation, counts)
     }
     counts[result]++
@@ -304,9 +313,12 @@ function subscribeRecorders(
       )
     }),
     hooks.cacheHit.subscribe((event) =>
-      lookup(event.call.operation, event.stale ? 'stale' : 'hit'),
+      lookup(event.call.operation, event.state === 'fresh' ? 'hit' : event.state),
     ),
     hooks.cacheMiss.subscribe((event) => lookup(event.call.operation, 'miss')),
+    hooks.cacheNotStored.subscribe((event) =>
+      lookup(event.call.operation, `not_stored_${event.reason.replace('-', '_')}` as LookupResult),
+    ),
     hooks.coalesced.subscribe((event) => coalesced.add(1, state.ofOperation(event.call.operation))),
     hooks.stateChange.subscribe((event) => {
       transitions.add(1, {

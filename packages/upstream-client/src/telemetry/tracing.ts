@@ -149,8 +149,13 @@ export function attachTracing(
     }),
     hooks.cacheHit.subscribe((event) => {
       // A fresh hit is the whole call, with no I/O: no span (the lookups counter counts it). A
-      // stale-if-error answer comes after a failure, on the call's span.
-      if (event.stale) eventOn(event.call, spanEvent.cacheHit, { [attr.cacheStale]: true })
+      // revalidated (304) or stale answer is an event on the call's span.
+      if (event.state !== 'fresh' || event.stale) {
+        eventOn(event.call, spanEvent.cacheHit, {
+          [attr.cacheStale]: event.stale,
+          [attr.cacheResult]: event.state,
+        })
+      }
     }),
     hooks.coalesced.subscribe((event) => {
       eventOn(event.call, spanEvent.coalesced)

@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { Dispatcher } from 'undici'
-import { attemptBudget, type Call, deadlineError } from '../call.js'
+import { attemptBudget, type Call, deadlineError, notModified } from '../call.js'
 import type { Clock } from '../clock.js'
 import { UpstreamAbortError } from '../errors/abort-error.js'
 import { BodyTooLargeError } from '../errors/body-too-large-error.js'
@@ -194,6 +194,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
     // (a 401 that refreshes a token, Cache-Control, RateLimit).
     this.#state.status = statusCode
     this.#state.responseHeaders = headers
+    this.#call.responseHeaders = headers
     const declared = headers['content-length']
     if (declared !== undefined && Number(declared) > this.#config.maxBodyBytes) {
       this.#abortWith(this.#tooLarge())
@@ -213,6 +214,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
     call.responseBytes = this.#body.bytes
     this.#state.responseBytes = this.#body.bytes
     this.#emitResponse()
+    // A 304 to our own conditional request is a success: the cache steps that sent the
+    // validators answer with the value they keep (RFC 9111 §4.3.4). A caller's own
+    // If-None-Match (no stored entry behind it) still gets its 304 as an error, as before.
+    if (status === 304 && call.revalidating !== undefined && isConditional(this.#state.headers)) {
+      this.#succeed(notModified)
+      return
+    }
     if (status >= 200 && status < 300) {
       if (text === '') {
         this.#succeed(undefined)
@@ -350,4 +358,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
       call: this.#call,
     })
   }
+}
+
+/** Private: whether a request carried a validator, so a `304` answers it. */
+function isConditional(headers: Readonly<Record<string, string>>): boolean {
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
 }
