@@ -96,7 +96,7 @@ describe('quota overlay', () => {
       body: JSON.stringify({ quota: 'lots' }),
     })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).message).toContain('"lots"')
+    expect(((await bad.json()) as { message: string }).message).toContain('"lots"')
     await fetch(`${server.url}/__admin/quota`, { method: 'POST', body: '{"quota":null}' })
     expect((await fetch(`${server.url}/getUserById/1`)).status).toBe(200)
     expect(mock.quotaStats()).toBeUndefined()
