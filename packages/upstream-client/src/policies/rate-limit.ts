@@ -1,5 +1,5 @@
 import { abortErrorOf } from '../abort.js'
-import { checks, fail } from '../checks.js'
+import { checks, fail, MAX_TIMER_MS } from '../checks.js'
 import type { Clock } from '../clock.js'
 import { UpstreamRateLimitedError } from '../errors/rate-limited-error.js'
 import { isUpstreamError } from '../errors/upstream-error.js'
@@ -94,7 +94,8 @@ export function resolveRateLimit(value: unknown): ResolvedRateLimit | false {
     learn,
     store: o.store,
     replicas: checks.positiveInteger('rateLimit.replicas', o.replicas, 1),
-    maxWaitMs: checks.timerMs('rateLimit.maxWaitMs', o.maxWaitMs, Number.MAX_SAFE_INTEGER),
+    // A wait is one timer: never longer than a timer can wait, even with no deadline.
+    maxWaitMs: checks.timerMs('rateLimit.maxWaitMs', o.maxWaitMs, MAX_TIMER_MS),
   }
 }
 
