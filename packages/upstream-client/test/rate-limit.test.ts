@@ -175,6 +175,27 @@ describe('rateLimit pacing', () => {
     expect(server.requests).toBe(4)
   })
 
+  it('stale-if-error answers a rate-limited GET from the expired entry, with no request sent', async () => {
+    const clock = new TestClock()
+    const server = open.server(await startServer((_req, res) => json(res, 200, { v: 1 })))
+    const client = open.client(
+      createUpstreamClient({
+        baseUrl: server.origin,
+        clock,
+        deadlineMs: 500,
+        cache: { ttlMs: 100, staleIfError: true },
+        rateLimit: { requestsPerSecond: 1, burst: 1 },
+      }),
+    )
+    expect(await client.get('/u')).toEqual({ v: 1 })
+    clock.advance(200)
+    // The entry expired, and the next token is 800 ms away, past the 500 ms deadline.
+    expect(await client.get('/u')).toEqual({ v: 1 })
+    expect(server.requests).toBe(1)
+    const miss = await rejection(client.get('/other'))
+    expect(isUpstreamErrorCode(miss, 'UPSTREAM_RATE_LIMITED')).toBe(true)
+  })
+
   it('a store that is down falls back to the local bucket at rate / replicas', async () => {
     const clock = new TestClock()
     let asked = 0
