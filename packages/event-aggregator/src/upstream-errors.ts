@@ -10,14 +10,17 @@ export function codeOf(error: unknown): string | undefined {
 /**
  * @internal Whether the client refused the call without asking the upstream: an open circuit, or
  * a concurrency limit (`maxInFlight` or the adaptive limit), whose `ConcurrencyLimitError` shares
- * the open circuit's code. Both mean "try again shortly" and both carry `retryAfterMs`.
+ * the open circuit's code, or a spent quota (`rateLimit`: `UPSTREAM_RATE_LIMITED`). All mean
+ * "try again shortly" and all carry `retryAfterMs`.
  */
 export function isUnavailable(error: unknown): boolean {
-  return codeOf(error) === 'UPSTREAM_CIRCUIT_OPEN'
+  const code = codeOf(error)
+  return code === 'UPSTREAM_CIRCUIT_OPEN' || code === 'UPSTREAM_RATE_LIMITED'
 }
 
 /** @internal The reason of an {@link isUnavailable} error, for messages. */
 export function unavailableReason(error: unknown): string {
+  if (codeOf(error) === 'UPSTREAM_RATE_LIMITED') return 'quota is spent (rate limited)'
   return (error as { name?: unknown } | null)?.name === 'ConcurrencyLimitError'
     ? 'concurrency limit refused the call'
     : 'circuit is open'
@@ -37,6 +40,8 @@ export function missingMessage(code: string, error: unknown): string {
       return unavailableReason(error) === 'circuit is open'
         ? 'The upstream is unavailable (circuit open); retry later'
         : 'The upstream is busy (concurrency limit); retry later'
+    case 'UPSTREAM_RATE_LIMITED':
+      return "The upstream's quota is spent (rate limited); retry later"
     case 'UPSTREAM_TIMEOUT':
       return 'The upstream did not answer in time'
     case 'UPSTREAM_NETWORK':

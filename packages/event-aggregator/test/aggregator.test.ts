@@ -277,6 +277,22 @@ describe('getEventsByUserId against the mock server', () => {
     expect(mock.calls('getUserById')).toBe(1)
   })
 
+  it('treats a spent quota (rateLimit) like an open circuit, without sending into the 429', async () => {
+    // The mock allows one request a minute and says so in its headers; the client learns it.
+    const { client, mock } = await start(
+      { data: usersWithEvents([3]), quota: '1/min' },
+      { rateLimit: true, deadlineMs: 2_000 },
+    )
+    const aggregator = createEventAggregator({ client })
+    const error = await aggregator.getEventsByUserId('u3').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UpstreamUnavailableError)
+    expect(isAggregatorErrorCode(error, 'UPSTREAM_UNAVAILABLE')).toBe(true)
+    expect((error as Error).message).toContain('quota is spent')
+    expect((error as UpstreamUnavailableError).retryAfterMs).toBeGreaterThan(0)
+    // The user took the one token (its answer said r=0); the events were never sent.
+    expect(mock.quotaStats()).toEqual({ admitted: 1, limited: 0 })
+  })
+
   it('serves cached items while the circuit is open; expired ones only with staleIfError', async () => {
     const data = usersWithEvents([4])
     const ids = data.users[0]!.events

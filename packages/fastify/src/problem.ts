@@ -78,6 +78,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 1
  * | error (`code`) | status | `code` in the body | log |
  * | --- | --- | --- | --- |
  * | `UPSTREAM_CIRCUIT_OPEN` (client), `UPSTREAM_UNAVAILABLE` (aggregator) | 503 + `Retry-After` | `UPSTREAM_CIRCUIT_OPEN` | warn, no stack |
+ * | `UPSTREAM_RATE_LIMITED` (the client's `rateLimit`: the upstream's quota is spent) | 503 + `Retry-After` | `UPSTREAM_RATE_LIMITED` | warn, no stack |
  * | `UPSTREAM_NETWORK` | 503 + `Retry-After` | `UPSTREAM_NETWORK` | warn |
  * | `UPSTREAM_HTTP_STATUS` 5xx or 429 | 503 + `Retry-After` (the upstream's, else 1 s) | `UPSTREAM_HTTP_STATUS` | warn |
  * | `UPSTREAM_ABORTED` (the caller went away) | 503 + `Retry-After` | `UPSTREAM_ABORTED` | info, no stack |
@@ -175,6 +176,15 @@ function classify(error: unknown): Row {
           'The upstream is unavailable (circuit open); retry later',
           e.retryAfterMs,
           'UPSTREAM_CIRCUIT_OPEN',
+          'warn',
+          false,
+        )
+      case 'UPSTREAM_RATE_LIMITED':
+        // Our own pacing (or the upstream's 429): a quota, not an outage, and never a 500.
+        return unavailable(
+          "The upstream's quota is spent; retry later",
+          e.retryAfterMs,
+          error.code,
           'warn',
           false,
         )

@@ -14,6 +14,7 @@ import {
   UpstreamAbortError,
   UpstreamHttpError,
   UpstreamNetworkError,
+  UpstreamRateLimitedError,
   UpstreamTimeoutError,
 } from '@userevents/upstream-client'
 import { describe, expect, it } from 'vitest'
@@ -37,6 +38,29 @@ function catchQuery(query: unknown): unknown {
 }
 
 describe('toHttpProblem: every row of the table', () => {
+  it('a spent quota (rateLimit) is 503 UPSTREAM_RATE_LIMITED with Retry-After, never 500, and no upstream text', () => {
+    const refused = new UpstreamRateLimitedError({ ...call, bucket: 'events', retryAfterMs: 1_200 })
+    const upstream429 = new UpstreamRateLimitedError({
+      ...call,
+      bucket: 'events',
+      status: 429,
+      retryAfterMs: 3_000,
+      cause: http(429, { body: { message: 'secret tenant 42 over quota' } }),
+    })
+    for (const [err, seconds] of [
+      [refused, '2'],
+      [upstream429, '3'],
+    ] as const) {
+      const p = toHttpProblem(err)
+      expect(p.statusCode).toBe(503)
+      expect(p.headers['retry-after']).toBe(seconds)
+      expect(p.body).toMatchObject({ code: 'UPSTREAM_RATE_LIMITED', error: 'Service Unavailable' })
+      expect(JSON.stringify(p.body)).not.toContain('secret')
+      expect(JSON.stringify(p.body)).not.toContain('127.0.0.1')
+      expect(p.logStack).toBe(false)
+    }
+  })
+
   it('an open circuit is 503 UPSTREAM_CIRCUIT_OPEN with Retry-After, whichever package raised it', () => {
     const fromClient = new CircuitOpenError({
       ...call,

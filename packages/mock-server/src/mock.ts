@@ -9,6 +9,13 @@ import type { CacheHeadersOption } from './cache-headers.js'
 import { adminRoutes } from './core/admin-routes.js'
 import { dataRoutes } from './core/data-routes.js'
 import { cacheHeaderRoutes, setCacheHeaders } from './core/http-cache.js'
+import {
+  QuotaBucket,
+  type QuotaOptions,
+  type QuotaStats,
+  quotaAdminRoutes,
+  resolveQuota,
+} from './core/overlays/quota.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveRoutes } from './listen.js'
@@ -78,6 +85,17 @@ export interface MockUpstream {
   /** Read access to the data (copies). */
   readonly store: MockStore
   /**
+   * Sets the quota overlay (on top of any mode; also `POST /__admin/quota`): `'100/s'`,
+   * `{ limit, windowSeconds }`, or `undefined` to lift it. A new quota starts with a full bucket
+   * and zeroed counts. A bad value throws `InvalidMockOptionError` and leaves the quota as it was.
+   *
+   * @example
+   * mock.setQuota('100/s')
+   */
+  setQuota(quota: string | QuotaOptions | undefined): void
+  /** The quota's counts (requests admitted and answered 429), or `undefined` when there is none. */
+  quotaStats(): QuotaStats | undefined
+  /**
    * Serves the same routes on a real node:http server (default `127.0.0.1`, port 0), for clients
    * msw does not intercept, such as undici's `request`/`Pool`/`Agent`. The behaviour is the one
    * behind `handlers`; the server reads node requests directly, without msw's pipeline.
@@ -108,6 +126,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       resolved.clock.now === undefined ? Date.now() : resolved.clock.now(),
     ),
     addEventSeq: 0,
+    quota: resolved.quota && new QuotaBucket(resolved.quota, resolved.clock),
+  }
+  const setQuota = (quota: unknown) => {
+    const checked = resolveQuota('quota', quota)
+    state.quota = checked && new QuotaBucket(checked, resolved.clock)
   }
   const setMode = (mode: MockMode, brownout?: BrownoutOptions) => {
     const checked = checkMode('mode', mode)
@@ -120,7 +143,12 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (checked === 'flapping') state.addEventSeq = 0
   }
   // One definition of behaviour: the core routes, adapted for msw here and served by listen().
-  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode), ...cacheHeaderRoutes(state)]
+  const routes = [
+    ...dataRoutes(state),
+    ...adminRoutes(state, setMode),
+    ...cacheHeaderRoutes(state),
+    ...quotaAdminRoutes(() => state.quota, setQuota),
+  ]
   const handlers = createHandlers(routes, resolved.baseUrl)
   const counters = state.counters
   const mock = {
@@ -150,6 +178,8 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       listEvents: () => state.store.listEvents(),
       listUsers: () => state.store.listUsers(),
     },
+    setQuota,
+    quotaStats: () => (state.quota === undefined ? undefined : { ...state.quota.stats }),
     listen: (listenOptions?: ListenOptions) => serveRoutes(routes, resolved.baseUrl, listenOptions),
   }
   return mock as MockUpstream

@@ -3,6 +3,7 @@ import { type CacheHeadersOption, checkCacheHeaders } from './cache-headers.js'
 import { checks } from './checks.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
+import { type QuotaOptions, type ResolvedQuota, resolveQuota } from './core/overlays/quota.js'
 import { seedData } from './data.js'
 import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 import type { MockData, MockMode, RouteName } from './types.js'
@@ -52,6 +53,13 @@ export interface MockUpstreamOptions {
    * `{ latencyFactor: 4, errorRate: 0.3, capacity: 10 }`.
    */
   brownout?: BrownoutOptions
+  /**
+   * The quota overlay, on top of any mode: a token bucket of `'100/s'` (or `/min`, `/h`, or
+   * `{ limit, windowSeconds }`) over which data requests get `429` + `Retry-After`; every data
+   * answer carries `RateLimit-Policy`, `RateLimit` and `X-RateLimit-*`. Switch it at run time
+   * with `setQuota()` or `POST /__admin/quota`. Default: no quota.
+   */
+  quota?: string | QuotaOptions
   /** Timers for the delays. Default: the global timers, read at call time. */
   clock?: MockClock
   /**
@@ -79,6 +87,7 @@ export interface ResolvedOptions {
   data: MockData
   retryAfterSeconds: number | undefined
   brownout: ResolvedBrownout
+  quota: ResolvedQuota | undefined
   clock: MockClock
   recordRequests: number
   cacheHeaders: CacheHeadersOption
@@ -157,6 +166,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     data,
     retryAfterSeconds,
     brownout: resolveBrownout('brownout', options.brownout),
+    quota: resolveQuota('quota', options.quota),
     clock: options.clock ?? systemClock,
     recordRequests,
     cacheHeaders: checkCacheHeaders('cacheHeaders', options.cacheHeaders),
@@ -174,6 +184,7 @@ const OPTION_KEYS = [
   'data',
   'retryAfterSeconds',
   'brownout',
+  'quota',
   'clock',
   'recordRequests',
   'cacheHeaders',

@@ -24,5 +24,10 @@ export { connectionDefaults, createRedisConnection } from './connection.js'
 export type { FleetMode, FleetModeChange, RedisBreakerOptions } from './guard.js'
 export { breakerDefaults } from './guard.js'
 export { keyPrefix } from './keys.js'
+export type {
+  RedisRateLimitStore,
+  RedisRateLimitStoreOptions,
+} from './rate-limit-store.js'
+export { createRedisRateLimitStore } from './rate-limit-store.js'
 export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './store.js'
 export { createRedisStore, storeDefaults } from './store.js'

@@ -55,3 +55,12 @@ const MAX_BREAKER_ID_LENGTH = 200
 function shortId(raw: string, max: number): string {
   return raw.length > max ? `#${createHash('sha1').update(raw).digest('hex')}` : raw
 }
+
+/**
+ * @internal The key of one rate-limit bucket (`createRedisRateLimitStore`), tagged
+ * `{<namespace>:<bucket>}` so its script runs on one Redis Cluster slot and buckets spread over
+ * the shards.
+ */
+export function rateLimitKeyOf(namespace: string, bucket: string): string {
+  return `${keyPrefix}{${namespace}:${shortId(bucket, MAX_BREAKER_ID_LENGTH)}}:rl`
+}

@@ -4,10 +4,11 @@ import {
   type MockServerHandle,
   type MockUpstream,
 } from '@userevents/mock-server'
+import type { RateLimitStore } from '@userevents/upstream-client'
 import { Cluster } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createRedisConnection } from '../src/index.js'
-import { breakerKeysOf } from '../src/keys.js'
+import { createRedisConnection, createRedisRateLimitStore } from '../src/index.js'
+import { breakerKeysOf, rateLimitKeyOf } from '../src/keys.js'
 import { closeInChild } from './bundle.js'
 import { type Replica, startReplica } from './fleet.js'
 import { type PageReplica, spawnPageReplica } from './page-replica.js'
@@ -155,6 +156,37 @@ describe('fleet mode on a Redis Cluster (3 primaries, 3 replicas)', { timeout: 6
     })
     expect(mock.calls('getUserById')).toBe(4)
     mock.setMode('healthy')
+  })
+
+  it('the rate-limit store on the cluster: two replicas share one bucket per hash tag, buckets spread over slots', async () => {
+    const connections = [0, 1].map(() =>
+      createRedisConnection({ cluster: [...cluster.urls], commandTimeoutMs: 1_000 }),
+    )
+    try {
+      for (const c of connections) expect(await c.ready({ timeoutMs: 10_000 })).toBe('fleet')
+      const ns = `quota${process.pid}x${namespace}`
+      const [a, b] = connections.map((connection) =>
+        createRedisRateLimitStore({ connection, namespace: ns }),
+      ) as RateLimitStore[] as [RateLimitStore, RateLimitStore]
+      const slow = { ratePerSecond: 0.001, burst: 4, maxWaitMs: 0 }
+      const buckets = ['events', 'users', 'orders', 'billing', 'search', 'audit']
+      for (const bucket of buckets) {
+        const taken = []
+        for (let i = 0; i < 4; i++)
+          taken.push(await a.take(bucket, slow), await b.take(bucket, slow))
+        expect(taken.filter((t) => t?.granted)).toHaveLength(4)
+        expect(taken.filter((t) => t?.granted === false)).toHaveLength(4)
+        expect(await admin.pttl(rateLimitKeyOf(ns, bucket))).toBeGreaterThan(0)
+      }
+      const slots = new Set(
+        await Promise.all(
+          buckets.map((bucket) => admin.cluster('KEYSLOT', rateLimitKeyOf(ns, bucket))),
+        ),
+      )
+      expect(slots.size).toBeGreaterThan(1)
+    } finally {
+      await Promise.all(connections.map((c) => c.close()))
+    }
   })
 
   it('a primary SIGKILLed mid-load: every page answered, fleet mode again within 10 s of the promotion, a cold page still single-flight', async () => {

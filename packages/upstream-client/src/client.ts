@@ -32,6 +32,7 @@ import { BulkheadPolicy, bulkheadStep } from './policies/bulkhead.js'
 import { cacheReadStep, cacheWriteStep, ResponseCache } from './policies/cache.js'
 import { Coalescer, coalesceStep } from './policies/coalesce.js'
 import { deadlineStep, deliveryStep } from './policies/deadline.js'
+import { RateLimitPolicy, rateLimitStep } from './policies/rate-limit.js'
 import { budgetRecordStep, RetryBudget } from './policies/retry/budget.js'
 import { RetryPolicy, retryStep } from './policies/retry/retry.js'
 import { sharedTierStep } from './policies/shared-tier.js'
@@ -198,7 +199,7 @@ export interface UpstreamClient {
  * - per call: fresh cache → delivery by the deadline → coalescing → stale-if-error → deadline →
  *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry;
  * - per attempt (each `next(call)` of the retry step is one attempt, see `toAttempts`): adaptive
- *   limit → fleet breaker → operation breaker → retry-budget count → the user's `attempt` steps →
+ *   limit → fleet breaker → operation breaker → retry-budget count → rate limit → the user's `attempt` steps →
  *   transport (per-attempt timeout, dispatcher, body limit and parse, error classification).
  *
  * For a cacheable GET the deadline starts inside the coalesced work and before the shared tier,
@@ -262,6 +263,9 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     limiter && adaptiveLimitStep(limiter),
     ...breakers.steps(),
     budget && budgetRecordStep(budget),
+    // Inside the breakers: they see a 429 as a quota (not counted), and a retry pays a token.
+    config.rateLimit &&
+      rateLimitStep(new RateLimitPolicy(name, config.rateLimit, clock, config.maxOperations)),
     ...config.steps.attempt,
   )
   const transportStep = (attempt: Attempt) => runAttempt(transport, attempt)

@@ -28,6 +28,7 @@ export { UpstreamHttpError } from './errors/http-error.js'
 export { InvalidBodyError } from './errors/invalid-body-error.js'
 export { InvalidOptionError } from './errors/invalid-option-error.js'
 export { UpstreamNetworkError } from './errors/network-error.js'
+export { UpstreamRateLimitedError } from './errors/rate-limited-error.js'
 export { UpstreamTimeoutError } from './errors/timeout-error.js'
 export type { UpstreamErrorInit } from './errors/upstream-error.js'
 export { isUpstreamError, UpstreamError, UpstreamErrorCode } from './errors/upstream-error.js'
@@ -71,8 +72,15 @@ export type {
 } from './policies/breaker/state-store.js'
 export { breakerStateStoreKind, isBreakerStateStore } from './policies/breaker/state-store.js'
 export type { CacheOptions } from './policies/cache.js'
+export type { RateLimitOptions } from './policies/rate-limit.js'
 export type { RetryBudgetOptions } from './policies/retry/budget.js'
 export type { RetryOptions } from './policies/retry/retry.js'
+export type {
+  RateLimitStore,
+  RateLimitTakeOptions,
+  RateLimitTakeResult,
+} from './rate-limit-store.js'
+export { isRateLimitStore, rateLimitStoreKind } from './rate-limit-store.js'
 export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './shared-store.js'
 export { isSharedStore, sharedStoreKind } from './shared-store.js'
 export { diagnosticsChannels } from './telemetry/channels.js'

@@ -20,6 +20,11 @@ import {
   type ResponseCacheOptions,
   resolveCache,
 } from './policies/cache.js'
+import {
+  type RateLimitOptions,
+  type ResolvedRateLimit,
+  resolveRateLimit,
+} from './policies/rate-limit.js'
 import { retryBudgetDefaults } from './policies/retry/budget.js'
 import {
   type ResolvedRetry,
@@ -114,6 +119,15 @@ export interface UpstreamClientOptions {
    */
   adaptiveLimit?: AdaptiveLimitOptions | boolean
   /**
+   * Quota-aware pacing: a token bucket per upstream (or per operation) set by
+   * `requestsPerSecond`/`burst` and/or learned from the answers' `RateLimit-Policy`/`RateLimit`
+   * and `X-RateLimit-*` headers, shared by the fleet with a `store`. An attempt waits for its
+   * token within the deadline or fails fast with `UpstreamRateLimitedError`; a 429 pauses the
+   * bucket, is not counted by the breaker and is not retried. `true` learns from headers only;
+   * `false` (the default) for none. See {@link RateLimitOptions}.
+   */
+  rateLimit?: RateLimitOptions | boolean
+  /**
    * Steps of your own in the client's pipeline, each at a named scope: `call` steps run once per
    * call that goes upstream (inside the cache, deadline and bulkhead, around the retries), in the
    * order given; `attempt` steps run around each network attempt, after the breakers, right
@@ -146,6 +160,7 @@ export interface ResolvedOptions extends BulkheadOptions {
   /** Lower-cased header name, or undefined when propagation is off. */
   deadlineHeader: string | undefined
   adaptiveLimit: ResolvedAdaptiveLimit | false
+  rateLimit: ResolvedRateLimit | false
   steps: ResolvedSteps
 }
 
@@ -182,6 +197,7 @@ const TOP_LEVEL_KEYS = [
   'clock',
   'deadlineHeader',
   'adaptiveLimit',
+  'rateLimit',
   'telemetry',
   'steps',
 ]
@@ -224,6 +240,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
       Number.isFinite(bulkhead.maxInFlight) ? bulkhead.maxInFlight : connections,
     ),
     telemetry: resolveTelemetryOptions(o.telemetry),
+    rateLimit: resolveRateLimit(o.rateLimit),
     steps: resolveSteps(o.steps),
   }
 }

@@ -10,12 +10,15 @@ import type { CliIo } from './io.js'
 const USAGE = `Usage: userevents-mock [--port 4000] [--host 127.0.0.1] [--mode flapping]
                        [--events-per-user N] [--seed S] [--no-delays]
                        [--latency-factor 4] [--error-rate 0.3] [--capacity 10]
+                       [--quota 100/s]
 
 Serves the mock event API. Prints the URL on stdout. Modes: healthy, down, flapping, slow,
 brownout (--latency-factor, --error-rate and --capacity set the brownout; they apply in that
 mode). Switch modes at run time with
   curl -X POST <url>/__admin/mode -d '{"mode":"down"}'
-  curl -X POST <url>/__admin/mode -d '{"mode":"brownout","brownout":{"capacity":5}}'`
+  curl -X POST <url>/__admin/mode -d '{"mode":"brownout","brownout":{"capacity":5}}'
+--quota 100/s (or /min, /h) limits every mode: 429 + Retry-After over it, RateLimit headers
+on every answer; switch with curl -X POST <url>/__admin/quota -d '{"quota":"50/s"}'`
 
 /**
  * Starts the `userevents-mock` server from `argv` (without the node and script paths). Resolves
@@ -34,6 +37,7 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
       'latency-factor': { type: 'string' },
       'error-rate': { type: 'string' },
       capacity: { type: 'string' },
+      quota: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     USAGE,
@@ -75,6 +79,7 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
       brownout,
       mode: values.mode as MockMode,
       seed: Number(values.seed),
+      ...(values.quota === undefined ? {} : { quota: String(values.quota) }),
       ...(values['no-delays'] ? { delays: 0 } : {}),
       ...(eventsPerUser === undefined ? {} : { data: generateDataSet({ eventsPerUser }) }),
     })

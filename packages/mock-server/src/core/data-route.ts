@@ -3,6 +3,7 @@ import type { MockState } from '../state.js'
 import type { RouteName } from '../types.js'
 import { type CoreAnswer, type CoreRequest, gatewayTimeout, unavailable } from './exchange.js'
 import { withCacheHeaders } from './http-cache.js'
+import { withQuota } from './overlays/quota.js'
 
 /** Internal: a data route's own behaviour, run after the shared per-request steps. */
 export type DataResolver = (
@@ -15,6 +16,7 @@ export type DataResolver = (
  * Internal: wraps a data route in the per-request steps every data route shares, in this order:
  * 1. count the call (and its concurrency, for the whole time it is pending, delays included) and
  *    record the request;
+ * 1b. the quota overlay: a `429` over the quota, and the quota headers on every answer;
  * 2. the `down` mode: `503` after the default delay;
  * 3. the `brownout` mode: a slot of the capacity queue, the route's latency times the factor,
  *    then the error rate;
@@ -32,15 +34,17 @@ export function dataRoute(
     const leave = state.counters.enter(name)
     state.recorder.record(name, request)
     try {
-      if (state.mode === 'down') {
-        await sleep(state.options.clock, state.options.delays.default, request.signal)
-        return unavailable('Event API is down', state.options.retryAfterSeconds)
-      }
-      if (state.mode === 'brownout') {
-        const answer = await brownout(state, name, request)
-        if (answer !== undefined) return answer
-      }
-      return withCacheHeaders(state, name, request, await resolve(state, request, params))
+      return await withQuota(state.quota, async () => {
+        if (state.mode === 'down') {
+          await sleep(state.options.clock, state.options.delays.default, request.signal)
+          return unavailable('Event API is down', state.options.retryAfterSeconds)
+        }
+        if (state.mode === 'brownout') {
+          const answer = await brownout(state, name, request)
+          if (answer !== undefined) return answer
+        }
+        return withCacheHeaders(state, name, request, await resolve(state, request, params))
+      })
     } finally {
       leave()
     }

@@ -6,6 +6,7 @@ import type { UpstreamHttpError } from './http-error.js'
 import type { InvalidBodyError } from './invalid-body-error.js'
 import type { InvalidOptionError } from './invalid-option-error.js'
 import type { UpstreamNetworkError } from './network-error.js'
+import type { UpstreamRateLimitedError } from './rate-limited-error.js'
 import type { UpstreamTimeoutError } from './timeout-error.js'
 import { isUpstreamError, type UpstreamErrorCode } from './upstream-error.js'
 
@@ -36,4 +37,5 @@ export interface UpstreamErrorByCode {
   UPSTREAM_ABORTED: UpstreamAbortError
   UPSTREAM_INVALID_OPTION: InvalidOptionError
   UPSTREAM_CLIENT_CLOSED: UpstreamClientClosedError
+  UPSTREAM_RATE_LIMITED: UpstreamRateLimitedError
 }

@@ -11,6 +11,7 @@ export const UpstreamErrorCode = {
   Aborted: 'UPSTREAM_ABORTED',
   InvalidOption: 'UPSTREAM_INVALID_OPTION',
   ClientClosed: 'UPSTREAM_CLIENT_CLOSED',
+  RateLimited: 'UPSTREAM_RATE_LIMITED',
 } as const
 
 /** The union of all {@link UpstreamErrorCode} values. */

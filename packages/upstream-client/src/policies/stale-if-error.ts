@@ -20,9 +20,13 @@ export function staleIfErrorStep(
   isFailure: (error: UpstreamError) => boolean,
   hooks: ClientHooks,
 ): Step<Call> {
-  // A concurrency-limit refusal shares the open circuit's code, and is served stale the same.
+  // A concurrency-limit refusal shares the open circuit's code, and is served stale the same;
+  // so is a spent quota (`rateLimit`): the upstream will not answer now either.
   const servesStale = (error: unknown) =>
-    isUpstreamError(error) && (error.code === 'UPSTREAM_CIRCUIT_OPEN' || isFailure(error))
+    isUpstreamError(error) &&
+    (error.code === 'UPSTREAM_CIRCUIT_OPEN' ||
+      error.code === 'UPSTREAM_RATE_LIMITED' ||
+      isFailure(error))
   return {
     name: 'stale-if-error',
     run: (call, next) => {
