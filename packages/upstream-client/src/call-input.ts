@@ -195,6 +195,7 @@ export function validateCallOptions(options: {
   idempotencyKey?: unknown
   signal?: unknown
   cache?: unknown
+  hedge?: unknown
 }): void {
   const op = options.operation
   if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
@@ -222,6 +223,9 @@ export function validateCallOptions(options: {
   }
   if (options.cache !== undefined && typeof options.cache !== 'boolean') {
     fail('cache', 'a boolean', options.cache)
+  }
+  if (options.hedge !== undefined && typeof options.hedge !== 'boolean') {
+    fail('hedge', 'a boolean', options.hedge)
   }
 }
 

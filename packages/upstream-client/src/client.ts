@@ -12,6 +12,7 @@ import type {
   CallState,
   CircuitState,
   CoalescedEvent,
+  HedgeEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RequestEvent,
@@ -29,6 +30,7 @@ import { BulkheadPolicy, bulkheadStep } from './policies/bulkhead.js'
 import { cacheReadStep, cacheWriteStep, ResponseCache } from './policies/cache.js'
 import { Coalescer, coalesceStep } from './policies/coalesce.js'
 import { deadlineStep, deliveryStep } from './policies/deadline.js'
+import { HedgePolicy, hedgeStep } from './policies/hedge.js'
 import { budgetRecordStep, RetryBudget } from './policies/retry/budget.js'
 import { RetryPolicy, retryStep } from './policies/retry/retry.js'
 import { sharedTierStep } from './policies/shared-tier.js'
@@ -46,6 +48,8 @@ export interface CallOptions {
   headers?: Record<string, string>
   /** `false` bypasses the cache and coalescing for this call. Default true (when a cache is configured). */
   cache?: boolean
+  /** `false` never hedges this call (see the client's `hedge` option). Default true. */
+  hedge?: boolean
   /** Overrides the client's per-attempt timeout for this call. */
   timeoutMs?: number
   /** Overrides the client's overall deadline for this call. */
@@ -124,6 +128,11 @@ export interface UpstreamClient {
   /** Called when a retry has been scheduled. Returns an unsubscribe function. */
   onRetry(listener: (event: RetryEvent) => void): () => void
   /**
+   * Called when a hedge was sent, won or refused (see the `hedge` option). Returns an
+   * unsubscribe function.
+   */
+  onHedge(listener: (event: HedgeEvent) => void): () => void
+  /**
    * Called when the retry budget refused a retry (the caller got the real error at once).
    * Returns an unsubscribe function.
    */
@@ -168,8 +177,8 @@ export interface UpstreamClient {
  * that is turned off is left out of the list, so it costs nothing per call:
  *
  * - per call: fresh cache → delivery by the deadline → coalescing → stale-if-error → deadline →
- *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry;
- * - per attempt (each `next(call)` of the retry step is one attempt, see `toAttempts`): adaptive
+ *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry → hedge;
+ * - per attempt (each `next(call)` of the innermost call step is one attempt, see `toAttempts`): adaptive
  *   limit → fleet breaker → operation breaker → retry-budget count → the user's `attempt` steps →
  *   transport (per-attempt timeout, dispatcher, body limit and parse, error classification).
  *
@@ -228,6 +237,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     bulkhead && bulkheadStep(bulkhead),
     ...config.steps.call,
     retry && retryStep(new RetryPolicy(retry, clock, hooks, budget)),
+    config.hedge &&
+      hedgeStep(
+        new HedgePolicy(config.hedge, {
+          clock,
+          hooks,
+          circuits: breakers,
+          budget,
+          maxOperations: config.maxOperations,
+        }),
+      ),
   )
   const attemptSteps = present<Attempt>(
     limiter && adaptiveLimitStep(limiter),
@@ -303,6 +322,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     onResponse: (listener) => hooks.response.subscribe(listener),
     onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
     onRetry: (listener) => hooks.retry.subscribe(listener),
+    onHedge: (listener) => hooks.hedge.subscribe(listener),
     onBudgetExhausted: (listener) => hooks.budgetExhausted.subscribe(listener),
     onStateChange: (listener) => hooks.stateChange.subscribe(listener),
     onRampChange: (listener) => hooks.rampChange.subscribe(listener),

@@ -36,6 +36,7 @@ export type {
   CallState,
   CircuitState,
   CoalescedEvent,
+  HedgeEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
@@ -65,6 +66,7 @@ export type {
 } from './policies/breaker/state-store.js'
 export { breakerStateStoreKind, isBreakerStateStore } from './policies/breaker/state-store.js'
 export type { CacheOptions } from './policies/cache.js'
+export type { HedgeOptions } from './policies/hedge.js'
 export type { RetryBudgetOptions } from './policies/retry/budget.js'
 export type { RetryOptions } from './policies/retry/retry.js'
 export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './shared-store.js'

@@ -20,6 +20,7 @@ import {
   type ResponseCacheOptions,
   resolveCache,
 } from './policies/cache.js'
+import { type HedgeOptions, type ResolvedHedge, resolveHedge } from './policies/hedge.js'
 import { retryBudgetDefaults } from './policies/retry/budget.js'
 import {
   type ResolvedRetry,
@@ -121,6 +122,15 @@ export interface UpstreamClientOptions {
    * See {@link UpstreamStep} and the README, "How a call runs". Default none.
    */
   steps?: readonly UpstreamStep[]
+  /**
+   * Hedged requests for the slow tail: an attempt unanswered after `delayMs` (or the operation's
+   * live p95 with `'auto'`) gets a second copy, the first answer wins and the other is aborted;
+   * hedges stay under `maxExtraLoad` of the operation's calls and inside the retry budget, and
+   * none is sent while its circuit is not closed or when the deadline leaves no room. GET/HEAD,
+   * and writes with an `idempotencyKey`. See {@link HedgeOptions}. Default off; `hedge: false`
+   * per call.
+   */
+  hedge?: HedgeOptions | false
 }
 
 /** @internal Options after validation and defaults. */
@@ -147,6 +157,7 @@ export interface ResolvedOptions extends BulkheadOptions {
   deadlineHeader: string | undefined
   adaptiveLimit: ResolvedAdaptiveLimit | false
   steps: ResolvedSteps
+  hedge: ResolvedHedge | false
 }
 
 /** Default values of every optional setting, exported for documentation and tests. */
@@ -184,6 +195,7 @@ const TOP_LEVEL_KEYS = [
   'adaptiveLimit',
   'telemetry',
   'steps',
+  'hedge',
 ]
 
 /**
@@ -225,6 +237,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     ),
     telemetry: resolveTelemetryOptions(o.telemetry),
     steps: resolveSteps(o.steps),
+    hedge: resolveHedge(o.hedge),
   }
 }
 
