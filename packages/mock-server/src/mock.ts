@@ -7,6 +7,7 @@ import {
 } from './brownout.js'
 import { adminRoutes } from './core/admin-routes.js'
 import { dataRoutes } from './core/data-routes.js'
+import { type TailOptions, TailOverlay, tailRoutes } from './core/overlays/tail.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveRoutes } from './listen.js'
@@ -36,6 +37,18 @@ export interface MockUpstream {
    * mock.setMode('brownout', { latencyFactor: 4, errorRate: 0.3, capacity: 8 })
    */
   setMode(mode: MockMode, brownout?: BrownoutOptions): void
+  /** The tail overlay's setting, `false` when off. */
+  readonly tail: TailOptions | false
+  /**
+   * Switches the tail overlay (also `POST /__admin/tail`): a seeded share of data answers delayed,
+   * whatever the mode; `false` turns it off. Validated: a bad setting throws and changes nothing.
+   *
+   * @example
+   * mock.setTail({ rate: 0.02, delayMs: 300 })
+   */
+  setTail(tail: TailOptions | false): void
+  /** Data answers the tail overlay delayed since the mock was created. */
+  tailDelayed(): number
   /** The current brownout settings (used in `brownout` mode). */
   readonly brownout: Readonly<Required<BrownoutOptions>>
   /**
@@ -98,6 +111,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       resolved.clock.now === undefined ? Date.now() : resolved.clock.now(),
     ),
     addEventSeq: 0,
+    tail: new TailOverlay(resolved.tail, resolved.seed, resolved.clock),
   }
   const setMode = (mode: MockMode, brownout?: BrownoutOptions) => {
     const checked = checkMode('mode', mode)
@@ -110,7 +124,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     if (checked === 'flapping') state.addEventSeq = 0
   }
   // One definition of behaviour: the core routes, adapted for msw here and served by listen().
-  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode)]
+  const routes = [...dataRoutes(state), ...adminRoutes(state, setMode), ...tailRoutes(state.tail)]
   const handlers = createHandlers(routes, resolved.baseUrl)
   const counters = state.counters
   const mock = {
@@ -120,6 +134,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
       return state.mode
     },
     setMode,
+    get tail() {
+      return state.tail.setting
+    },
+    setTail: (tail: TailOptions | false) => state.tail.set(tail),
+    tailDelayed: () => state.tail.delayed,
     get brownout() {
       return { ...state.brownout }
     },

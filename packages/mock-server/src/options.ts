@@ -2,6 +2,7 @@ import { type BrownoutOptions, type ResolvedBrownout, resolveBrownout } from './
 import { checks } from './checks.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
+import { resolveTail, type TailOptions } from './core/overlays/tail.js'
 import { seedData } from './data.js'
 import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 import type { MockData, MockMode, RouteName } from './types.js'
@@ -58,6 +59,12 @@ export interface MockUpstreamOptions {
    * for none. Default `100`.
    */
   recordRequests?: number
+  /**
+   * The tail overlay, on top of any mode: a seeded share of data answers delayed by `delayMs`
+   * (`{ rate: 0.02, delayMs: 300 }`: 2 % of answers 300 ms late). Switched at run time by
+   * `mock.setTail()` and `POST /__admin/tail`. Default off.
+   */
+  tail?: TailOptions | false
 }
 
 /** Internal: options with every default applied and validated. */
@@ -74,6 +81,7 @@ export interface ResolvedOptions {
   brownout: ResolvedBrownout
   clock: MockClock
   recordRequests: number
+  tail: TailOptions | false
 }
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
@@ -151,6 +159,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     brownout: resolveBrownout('brownout', options.brownout),
     clock: options.clock ?? systemClock,
     recordRequests,
+    tail: resolveTail('tail', options.tail),
   }
 }
 
@@ -167,6 +176,7 @@ const OPTION_KEYS = [
   'brownout',
   'clock',
   'recordRequests',
+  'tail',
 ] as const satisfies readonly (keyof MockUpstreamOptions)[]
 
 /** Private: the keys of {@link MockDelays}. */

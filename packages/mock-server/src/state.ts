@@ -1,4 +1,5 @@
 import type { CapacityGate, ResolvedBrownout } from './brownout.js'
+import type { TailOverlay } from './core/overlays/tail.js'
 import type { RouteCounters } from './counters.js'
 import type { ResolvedOptions } from './options.js'
 import type { Random } from './prng.js'
@@ -21,6 +22,8 @@ export interface MockState {
   brownout: ResolvedBrownout
   /** The capacity queue of the brownout mode. */
   readonly gate: CapacityGate
+  /** The tail overlay (a seeded share of answers delayed), on top of any mode. */
+  readonly tail: TailOverlay
   /** Requests of `addEvent` seen in the current failure cycle run, for the 5-then-10 pattern. */
   addEventSeq: number
 }

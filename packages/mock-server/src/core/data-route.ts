@@ -14,6 +14,7 @@ export type DataResolver = (
  * Internal: wraps a data route in the per-request steps every data route shares, in this order:
  * 1. count the call (and its concurrency, for the whole time it is pending, delays included) and
  *    record the request;
+ * 1b. the tail overlay (`core/overlays/tail.ts`): a seeded share of answers waits its delay first;
  * 2. the `down` mode: `503` after the default delay;
  * 3. the `brownout` mode: a slot of the capacity queue, the route's latency times the factor,
  *    then the error rate;
@@ -30,6 +31,7 @@ export function dataRoute(
     const leave = state.counters.enter(name)
     state.recorder.record(name, request)
     try {
+      await state.tail.apply(request)
       if (state.mode === 'down') {
         await sleep(state.options.clock, state.options.delays.default, request.signal)
         return unavailable('Event API is down', state.options.retryAfterSeconds)
