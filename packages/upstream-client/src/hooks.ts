@@ -98,11 +98,12 @@ export interface AttemptErrorEvent {
 /**
  * Passed to `onHedge` listeners (see the `hedge` option): `sent` when a hedge attempt is
  * dispatched because the call's attempt had not answered within the hedge delay; `won` when a
- * hedge answered first (the other attempt was aborted, which is no failure); `refused` when the
- * delay passed but a rule kept the hedge back (`reason`).
+ * hedge answered first (the other attempt was aborted, which is no failure); `lost` when the
+ * first attempt answered first and the hedge was aborted; `refused` when the delay passed but a
+ * rule kept the hedge back (`reason`).
  */
 export interface HedgeEvent {
-  type: 'sent' | 'won' | 'refused'
+  type: 'sent' | 'won' | 'lost' | 'refused'
   /**
    * Why a hedge was refused: the call's deadline left no room (`deadline`), the operation's
    * circuit is not closed (`circuit`), its hedges reached `maxExtraLoad` (`load`), or the retry
@@ -114,7 +115,7 @@ export interface HedgeEvent {
   path: string
   /** The call's operation key, e.g. `GET /getUserById/{}`. */
   operation: string
-  /** The hedge's attempt number (`sent`, `won`); the waiting attempt's number on `refused`. */
+  /** The hedge's attempt number (`sent`, `won`, `lost`); the waiting attempt's on `refused`. */
   attempt: number
   /** The delay the hedge waited, in ms (the live percentile with `delayMs: 'auto'`). */
   delayMs: number

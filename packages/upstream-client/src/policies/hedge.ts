@@ -252,6 +252,11 @@ class HedgedTry {
       other.attempt.supersede()
     }
     if (isHedge) this.#emit('won', entry.attempt?.number ?? this.#call.attemptsStarted)
+    else {
+      for (const other of this.#attempts) {
+        if (other !== entry && other.attempt !== undefined) this.#emit('lost', other.attempt.number)
+      }
+    }
     this.#resolve(value)
   }
 

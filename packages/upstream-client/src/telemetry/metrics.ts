@@ -72,6 +72,7 @@ export function attachMetrics(
 interface Instruments {
   duration: Histogram
   retries: Counter
+  hedges: Counter
   cacheLookups: Counter
   coalesced: Counter
   rejections: Counter
@@ -98,6 +99,11 @@ function createInstruments(meter: Meter, ValueType: OpenTelemetryApi['ValueType'
       metric.retries,
       'Retries scheduled, by the error.type of the failed attempt.',
       '{retry}',
+    ),
+    hedges: counter(
+      metric.hedges,
+      'Hedged requests, by result: sent (a hedge attempt was dispatched) and won (it answered first).',
+      '{hedge}',
     ),
     cacheLookups: counter(
       metric.cacheLookups,
@@ -233,7 +239,8 @@ function subscribeRecorders(
   instruments: Instruments,
   state: MetricState,
 ): { callStart: (call: CallState) => void; unsubscribe: (() => void)[] } {
-  const { duration, retries, cacheLookups, coalesced, rejections, transitions } = instruments
+  const { duration, retries, hedges, cacheLookups, coalesced, rejections, transitions } =
+    instruments
   const callStart = (call: CallState) => {
     state.started.add(call)
     state.inFlight.set(call.operation, (state.inFlight.get(call.operation) ?? 0) + 1)
@@ -276,6 +283,17 @@ function subscribeRecorders(
         state.cached(`${operation}\n${reason}`, () => ({
           ...state.ofOperation(operation),
           [attr.errorType]: reason,
+        })),
+      )
+    }),
+    hooks.hedge.subscribe((event) => {
+      if (event.type !== 'sent' && event.type !== 'won') return
+      const operation = event.call.operation
+      hedges.add(
+        1,
+        state.cached(`${operation}\nhedge ${event.type}`, () => ({
+          ...state.ofOperation(operation),
+          [attr.hedgeResult]: event.type,
         })),
       )
     }),

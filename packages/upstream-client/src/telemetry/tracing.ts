@@ -17,6 +17,10 @@ interface CallTrace {
   context: Context
   /** The span of the attempt in flight, until its response or error. */
   attempt: Span | undefined
+  /** The number of that attempt. */
+  attemptNumber: number
+  /** Spans of earlier attempts still in flight beside it (a hedge race), by attempt number. */
+  others: Map<number, Span> | undefined
 }
 
 /**
@@ -56,7 +60,13 @@ export function attachTracing(
       },
       parent,
     )
-    traces.set(call, { span, context: api.trace.setSpan(parent, span), attempt: undefined })
+    traces.set(call, {
+      span,
+      context: api.trace.setSpan(parent, span),
+      attempt: undefined,
+      attemptNumber: 0,
+      others: undefined,
+    })
   }
   const unsubscribe = [
     hooks.callStart.subscribe(callStart),
@@ -77,14 +87,17 @@ export function attachTracing(
         { kind: SpanKind.CLIENT, attributes },
         trace.context,
       )
+      if (trace.attempt !== undefined) {
+        trace.others ??= new Map()
+        trace.others.set(trace.attemptNumber, trace.attempt)
+      }
       trace.attempt = span
+      trace.attemptNumber = event.attempt
       if (propagate) api.propagation.inject(api.trace.setSpan(trace.context, span), event.headers)
     }),
     hooks.response.subscribe((event) => {
-      const trace = traces.get(event.call)
-      const span = trace?.attempt
-      if (trace === undefined || span === undefined) return
-      trace.attempt = undefined
+      const span = takeAttemptSpan(traces.get(event.call), event.attempt)
+      if (span === undefined) return
       span.setAttribute(attr.status, event.status)
       if (event.status >= 400) {
         span.setAttribute(attr.errorType, String(event.status))
@@ -94,10 +107,8 @@ export function attachTracing(
     }),
     hooks.attemptError.subscribe((event) => {
       // An HTTP status error already ended its span at the response, with its status.
-      const trace = traces.get(event.call)
-      const span = trace?.attempt
-      if (trace === undefined || span === undefined) return
-      trace.attempt = undefined
+      const span = takeAttemptSpan(traces.get(event.call), event.attempt)
+      if (span === undefined) return
       if (event.error.status !== undefined) span.setAttribute(attr.status, event.error.status)
       span.setAttribute(attr.errorType, errorType(event.error))
       span.setStatus({ code: SpanStatusCode.ERROR, message: event.error.message })
@@ -109,6 +120,22 @@ export function attachTracing(
         [attr.retryDelay]: event.delayMs,
         [attr.errorType]: errorType(event.error),
       })
+    }),
+    hooks.hedge.subscribe((event) => {
+      // A superseded attempt reports no error: its span ends here, marked, without an error.
+      const trace = traces.get(event.call)
+      if (trace === undefined || (event.type !== 'won' && event.type !== 'lost')) return
+      const losers =
+        event.type === 'lost'
+          ? [event.attempt]
+          : [trace.attemptNumber, ...(trace.others?.keys() ?? [])].filter(
+              (n) => n !== event.attempt,
+            )
+      for (const n of losers) {
+        const span = takeAttemptSpan(trace, n)
+        span?.setAttribute(attr.superseded, true)
+        span?.end()
+      }
     }),
     hooks.cacheHit.subscribe((event) => {
       traces.get(event.call)?.span.addEvent(spanEvent.cacheHit, { [attr.cacheStale]: event.stale })
@@ -143,4 +170,17 @@ export function attachTracing(
       for (const off of unsubscribe) off()
     },
   }
+}
+
+/** Private: removes and returns the span of attempt `n` of a call, if it is still open. */
+function takeAttemptSpan(trace: CallTrace | undefined, n: number): Span | undefined {
+  if (trace === undefined) return undefined
+  if (trace.attempt !== undefined && trace.attemptNumber === n) {
+    const span = trace.attempt
+    trace.attempt = undefined
+    return span
+  }
+  const span = trace.others?.get(n)
+  if (span !== undefined) trace.others?.delete(n)
+  return span
 }
