@@ -8,16 +8,16 @@
  *    `maxExtraLoad: 0.05`, and `delayMs: 'auto'` (p95) with `maxExtraLoad: 0.1`.
  * 2. **Every tenth answer takes 200 ms** (the issue's Done-when): a node:http server on
  *    127.0.0.1 port 0 answers every tenth request it receives after 200 ms, the others at once;
- *    10 closed-loop callers; hedging off vs `{ delayMs: 20, maxExtraLoad: 0.2 }`, each arm with
- *    its own server so each sees exactly every tenth request slow.
+ *    one caller, then 10 closed-loop callers; hedging off vs `{ delayMs: 20, maxExtraLoad: 0.2 }`,
+ *    each arm with its own server so each sees exactly every tenth request slow.
  *
  * The arms take turns (a page or a batch of calls each, in rotation) in one process, so a drift
  * of the shared machine's load reaches every arm alike. Extra load is upstream requests (as
  * counted by the server) per call, minus one. Writes `bench/hedge-results.json` and the chart
  * `bench/hedge.svg`.
  *
- * Run: `pnpm --filter @userevents/upstream-client bench:hedge` (about half a minute). Sizes:
- * BENCH_PAGES (300 per arm), BENCH_CALLS (3000 per arm).
+ * Run: `pnpm --filter @userevents/upstream-client bench:hedge` (about two minutes on a loaded 2-CPU machine). Sizes:
+ * BENCH_PAGES (150 per arm), BENCH_CALLS (1500 per arm).
  */
 import { writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -26,9 +26,9 @@ import os from 'node:os'
 import { createMockUpstream, generateDataSet } from '@userevents/mock-server'
 import { createUpstreamClient, type HedgeOptions, type UpstreamClient } from '../src/index.js'
 
-const PAGES = Number(process.env.BENCH_PAGES ?? 300)
+const PAGES = Number(process.env.BENCH_PAGES ?? 150)
 const PAGE_SIZE = 50
-const CALLS = Number(process.env.BENCH_CALLS ?? 3000)
+const CALLS = Number(process.env.BENCH_CALLS ?? 1500)
 const TAIL = { rate: 0.02, delayMs: 300 }
 const TENTH_MS = 200
 
