@@ -173,6 +173,31 @@ describe('hedge: which calls', () => {
   })
 })
 
+describe('hedge: a try with two attempts', () => {
+  it('a failed hedge waits for the first attempt, which still wins; the failure is reported', async () => {
+    const held: http.ServerResponse[] = []
+    const server = await startServer((_req, res, n) => {
+      if (n === 2) json(res, 503, {})
+      else held.push(res)
+    })
+    open.server = server
+    const clock = new TestClock()
+    const { c, events, errors } = client(server.origin, {
+      clock,
+      retry: false,
+      hedge: { delayMs: 20, maxExtraLoad: 1 },
+    })
+    const call = c.get('/a')
+    await vi.waitFor(() => expect(held.length).toBe(1))
+    clock.advance(20)
+    await vi.waitFor(() => expect(errors).toHaveLength(1))
+    json(held[0] as http.ServerResponse, 200, { first: true })
+    expect(await call).toEqual({ first: true })
+    expect(events.map((e) => e.type)).toEqual(['sent'])
+    expect(server.requests).toBe(2)
+  })
+})
+
 describe('hedge: attempt signals', () => {
   it('an attempt stops following a long-lived caller signal when it settles', async () => {
     const server = await startServer((_req, res) => json(res, 200, {}))

@@ -177,7 +177,7 @@ class HedgedTry {
   readonly #next: Next<Call>
   readonly #stats: OperationStats
   readonly #delayMs: number
-  readonly #attempts: Array<{ attempt: Attempt | undefined; startedAt: number }> = []
+  readonly #attempts: Entry[] = []
   #pending = 0
   #settled = false
   #timer: unknown
@@ -212,12 +212,12 @@ class HedgedTry {
     const { clock } = this.#policy.deps
     const startedAt = clock.now()
     const { attempt, settled } = startAttempt(this.#next, this.#call)
-    const entry = { attempt, startedAt }
+    const entry: Entry = { attempt, startedAt, failed: false }
     this.#attempts.push(entry)
     this.#pending++
     settled.then(
       (value) => this.#won(entry, isHedge, value),
-      (error: unknown) => this.#failed(error),
+      (error: unknown) => this.#failed(entry, error),
     )
   }
 
@@ -235,18 +235,14 @@ class HedgedTry {
     this.#start(true)
   }
 
-  #won(
-    entry: { attempt: Attempt | undefined; startedAt: number },
-    isHedge: boolean,
-    value: unknown,
-  ): void {
+  #won(entry: Entry, isHedge: boolean, value: unknown): void {
     this.#pending--
     if (this.#settled) return
     this.#finish()
     const now = this.#policy.deps.clock.now()
     this.#stats.latency.record(now - entry.startedAt)
     for (const other of this.#attempts) {
-      if (other === entry || other.attempt === undefined) continue
+      if (other === entry || other.attempt === undefined || other.failed) continue
       // A loser's latency is at least this long: recorded so 'auto' still counts it as slow.
       this.#stats.latency.record(now - other.startedAt)
       other.attempt.supersede()
@@ -254,13 +250,16 @@ class HedgedTry {
     if (isHedge) this.#emit('won', entry.attempt?.number ?? this.#call.attemptsStarted)
     else {
       for (const other of this.#attempts) {
-        if (other !== entry && other.attempt !== undefined) this.#emit('lost', other.attempt.number)
+        if (other !== entry && other.attempt !== undefined && !other.failed) {
+          this.#emit('lost', other.attempt.number)
+        }
       }
     }
     this.#resolve(value)
   }
 
-  #failed(error: unknown): void {
+  #failed(entry: Entry, error: unknown): void {
+    entry.failed = true
     this.#pending--
     if (this.#settled || this.#pending > 0) return
     this.#finish()
@@ -291,6 +290,14 @@ class HedgedTry {
     if (reason !== undefined) event.reason = reason
     hook.emit(event)
   }
+}
+
+/** Private: one attempt of a hedged try. */
+interface Entry {
+  attempt: Attempt | undefined
+  startedAt: number
+  /** It failed while another attempt of the try still ran. */
+  failed: boolean
 }
 
 /** Private: GET and HEAD, or a write that carries an idempotency key. */
