@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { runMockCli } from '../src/cli/mock-cli.js'
 import { parseTail } from '../src/core/overlays/tail.js'
 import {
   createMockUpstream,
@@ -104,5 +105,29 @@ describe('tail options', () => {
     expect(mock.tail).toEqual({ rate: 0.1, delayMs: 10 })
     expect(parseTail('0.02:300')).toEqual({ rate: 0.02, delayMs: 300 })
     expect(() => parseTail('2%:300')).toThrow(/--tail/)
+  })
+})
+
+describe('userevents-mock --tail', () => {
+  const io = (out: { err: string }) => ({
+    stdout: { write: (_s: string) => true },
+    stderr: { write: (s: string) => (out.err += s) },
+  })
+
+  it('starts with the overlay on, readable at GET /__admin/tail', async () => {
+    const out = { err: '' }
+    const result = await runMockCli(['--port', '0', '--mode', 'healthy', '--tail', '1:5'], io(out))
+    handle = result as MockServerHandle
+    await fetch(`${handle.url}/getUsers`)
+    expect(await (await fetch(`${handle.url}/__admin/tail`)).json()).toEqual({
+      tail: { rate: 1, delayMs: 5 },
+      delayed: 1,
+    })
+  })
+
+  it('rejects a malformed --tail with exit code 2, quoting it', async () => {
+    const out = { err: '' }
+    expect(await runMockCli(['--port', '0', '--tail', '2%:300'], io(out))).toBe(2)
+    expect(out.err).toContain('Expected `--tail` to be RATE:MS, e.g. 0.02:300, got "2%:300"')
   })
 })
