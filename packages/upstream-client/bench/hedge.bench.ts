@@ -334,11 +334,15 @@ function chart(
   ]
   panels.forEach(([title, results], p) => {
     const left = lefts[p] as number
-    const x = (q: number) => left + q * panelW
+    // A tail scale: the distance from p0 to p90, p90 to p99 and p99 to the maximum are alike
+    // (-log10 of the share above), so the tail hedging acts on is not squeezed into the edge.
+    const n0 = Math.max(2, results[0]?.sorted.length ?? 2)
+    const x = (q: number) =>
+      left + Math.min(1, Math.log10(1 / Math.max(1 - q, 1 / n0)) / Math.log10(n0)) * panelW
     parts.push(
       `<rect x="${left}" y="${top}" width="${panelW}" height="${panelH}" fill="none" stroke="#888"/>`,
       `<text x="${left}" y="${top - 24}" font-size="13">${title}</text>`,
-      `<text x="${left}" y="${top - 8}" font-size="11">latency (ms, log scale) by percentile of ${p === 0 ? 'pages' : 'calls'}</text>`,
+      `<text x="${left}" y="${top - 8}" font-size="11">latency (ms, log scale) by percentile (tail scale) of ${p === 0 ? 'pages' : 'calls'}</text>`,
     )
     for (const ms of [1, 10, 100, 1000].filter((v) => v <= maxMs * 1.5)) {
       parts.push(
@@ -346,17 +350,23 @@ function chart(
         `<text x="${left - 4}" y="${(y(ms) + 4).toFixed(1)}" font-size="10" text-anchor="end">${ms}</text>`,
       )
     }
-    for (const q of [0, 0.5, 0.9, 0.99, 1]) {
+    for (const [q, label] of [
+      [0, 'p0'],
+      [0.5, 'p50'],
+      [0.9, 'p90'],
+      [0.99, 'p99'],
+      [1, 'max'],
+    ] as const) {
       parts.push(
-        `<text x="${x(q)}" y="${top + panelH + 14}" font-size="10" text-anchor="middle">p${Math.round(q * 100)}</text>`,
+        `<text x="${x(q).toFixed(1)}" y="${top + panelH + 14}" font-size="10" text-anchor="middle">${label}</text>`,
       )
     }
     results.forEach((r, i) => {
       const n = r.sorted.length
       const step = Math.max(1, Math.floor(n / 400))
       const points: string[] = []
-      for (let k = 0; k < n; k += step)
-        points.push(`${x(k / (n - 1 || 1)).toFixed(1)},${y(r.sorted[k] as number).toFixed(1)}`)
+      for (let k = 0; k < n; k += k >= n - 40 ? 1 : step)
+        points.push(`${x(k / n).toFixed(1)},${y(r.sorted[k] as number).toFixed(1)}`)
       points.push(`${x(1).toFixed(1)},${y(r.sorted[n - 1] as number).toFixed(1)}`)
       parts.push(
         `<polyline fill="none" stroke="${colors[i]}" stroke-width="1.5" points="${points.join(' ')}"/>`,
