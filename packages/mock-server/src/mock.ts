@@ -16,6 +16,7 @@ import {
   quotaAdminRoutes,
   resolveQuota,
 } from './core/overlays/quota.js'
+import { type TailOptions, TailOverlay, tailRoutes } from './core/overlays/tail.js'
 import { RouteCounters } from './counters.js'
 import { createHandlers } from './handlers.js'
 import { type ListenOptions, type MockServerHandle, serveRoutes } from './listen.js'
@@ -53,6 +54,18 @@ export interface MockUpstream {
    * mock.setCacheHeaders({ getEvents: { cacheControl: 'max-age=5', etag: true } })
    */
   setCacheHeaders(headers: CacheHeadersOption): void
+  /** The tail overlay's setting, `false` when off. */
+  readonly tail: TailOptions | false
+  /**
+   * Switches the tail overlay (also `POST /__admin/tail`): a seeded share of data answers delayed,
+   * whatever the mode; `false` turns it off. Validated: a bad setting throws and changes nothing.
+   *
+   * @example
+   * mock.setTail({ rate: 0.02, delayMs: 300 })
+   */
+  setTail(tail: TailOptions | false): void
+  /** Data answers the tail overlay delayed since the mock was created. */
+  tailDelayed(): number
   /** The current brownout settings (used in `brownout` mode). */
   readonly brownout: Readonly<Required<BrownoutOptions>>
   /**
@@ -127,6 +140,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     ),
     addEventSeq: 0,
     quota: resolved.quota && new QuotaBucket(resolved.quota, resolved.clock),
+    tail: new TailOverlay(resolved.tail, resolved.seed, resolved.clock),
   }
   const setQuota = (quota: unknown) => {
     const checked = resolveQuota('quota', quota)
@@ -148,6 +162,7 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     ...adminRoutes(state, setMode),
     ...cacheHeaderRoutes(state),
     ...quotaAdminRoutes(() => state.quota, setQuota),
+    ...tailRoutes(state.tail),
   ]
   const handlers = createHandlers(routes, resolved.baseUrl)
   const counters = state.counters
@@ -159,6 +174,11 @@ export function createMockUpstream(options: MockUpstreamOptions = {}): MockUpstr
     },
     setMode,
     setCacheHeaders: (headers: CacheHeadersOption) => setCacheHeaders(state, headers),
+    get tail() {
+      return state.tail.setting
+    },
+    setTail: (tail: TailOptions | false) => state.tail.set(tail),
+    tailDelayed: () => state.tail.delayed,
     get brownout() {
       return { ...state.brownout }
     },

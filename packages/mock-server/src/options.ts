@@ -4,6 +4,7 @@ import { checks } from './checks.js'
 import type { MockClock } from './clock.js'
 import { systemClock } from './clock.js'
 import { type QuotaOptions, type ResolvedQuota, resolveQuota } from './core/overlays/quota.js'
+import { resolveTail, type TailOptions } from './core/overlays/tail.js'
 import { seedData } from './data.js'
 import { InvalidMockOptionError } from './errors/InvalidMockOptionError.js'
 import type { MockData, MockMode, RouteName } from './types.js'
@@ -73,6 +74,12 @@ export interface MockUpstreamOptions {
    * Also changed at run time by `mock.setCacheHeaders()` and `POST /__admin/cache-headers`.
    */
   cacheHeaders?: CacheHeadersOption
+  /**
+   * The tail overlay, on top of any mode: a seeded share of data answers delayed by `delayMs`
+   * (`{ rate: 0.02, delayMs: 300 }`: 2 % of answers 300 ms late). Switched at run time by
+   * `mock.setTail()` and `POST /__admin/tail`. Default off.
+   */
+  tail?: TailOptions | false
 }
 
 /** Internal: options with every default applied and validated. */
@@ -91,6 +98,7 @@ export interface ResolvedOptions {
   clock: MockClock
   recordRequests: number
   cacheHeaders: CacheHeadersOption
+  tail: TailOptions | false
 }
 
 /** Applies defaults and validates; throws `InvalidMockOptionError` quoting the bad value. */
@@ -170,6 +178,7 @@ export function resolveOptions(options: MockUpstreamOptions = {}): ResolvedOptio
     clock: options.clock ?? systemClock,
     recordRequests,
     cacheHeaders: checkCacheHeaders('cacheHeaders', options.cacheHeaders),
+    tail: resolveTail('tail', options.tail),
   }
 }
 
@@ -188,6 +197,7 @@ const OPTION_KEYS = [
   'clock',
   'recordRequests',
   'cacheHeaders',
+  'tail',
 ] as const satisfies readonly (keyof MockUpstreamOptions)[]
 
 /** Private: the keys of {@link MockDelays}. */

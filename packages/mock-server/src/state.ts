@@ -1,5 +1,6 @@
 import type { CapacityGate, ResolvedBrownout } from './brownout.js'
 import type { QuotaBucket } from './core/overlays/quota.js'
+import type { TailOverlay } from './core/overlays/tail.js'
 import type { RouteCounters } from './counters.js'
 import type { ResolvedOptions } from './options.js'
 import type { Random } from './prng.js'
@@ -24,6 +25,8 @@ export interface MockState {
   readonly gate: CapacityGate
   /** The quota overlay's bucket, when a quota is set. */
   quota: QuotaBucket | undefined
+  /** The tail overlay (a seeded share of answers delayed), on top of any mode. */
+  readonly tail: TailOverlay
   /** Requests of `addEvent` seen in the current failure cycle run, for the 5-then-10 pattern. */
   addEventSeq: number
 }

@@ -16,6 +16,6 @@ describe('CommonJS consumers', () => {
     `
     const out = spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8' })
     expect(out.stderr).toBe('')
-    expect(JSON.parse(out.stdout)).toEqual({ mode: 'flapping', handlers: 14, seed: 'function' })
+    expect(JSON.parse(out.stdout)).toEqual({ mode: 'flapping', handlers: 16, seed: 'function' })
   })
 })

@@ -36,7 +36,7 @@ describe('option validation', () => {
     [{ seed: 'abc' }, 'Expected `seed` to be an integer, got "abc"'],
     [
       { dealys: 0 },
-      'Unknown option `dealys`; expected one of baseUrl, mode, delays, failureCycle, networkErrorRate, seed, data, retryAfterSeconds, brownout, quota, clock, recordRequests, cacheHeaders',
+      'Unknown option `dealys`; expected one of baseUrl, mode, delays, failureCycle, networkErrorRate, seed, data, retryAfterSeconds, brownout, quota, clock, recordRequests, cacheHeaders, tail',
     ],
     [
       { delays: { getEvent: 5 } },

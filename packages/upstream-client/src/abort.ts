@@ -43,3 +43,8 @@ export function abortErrorOf(call: Call, signal: AbortSignal): UpstreamAbortErro
     cause: signal.reason,
   })
 }
+
+/** @internal Subscribers still waiting on `signal` (for the listener-leak test). */
+export function abortSubscribers(signal: AbortSignal): number {
+  return subscribers.get(signal)?.size ?? 0
+}

@@ -196,6 +196,7 @@ export function validateCallOptions(options: {
   signal?: unknown
   cache?: unknown
   onHeaders?: unknown
+  hedge?: unknown
 }): void {
   const op = options.operation
   if (op !== undefined && (typeof op !== 'string' || !OPERATION.test(op))) {
@@ -226,6 +227,9 @@ export function validateCallOptions(options: {
   }
   if (options.onHeaders !== undefined && typeof options.onHeaders !== 'function') {
     fail('onHeaders', 'a function', options.onHeaders)
+  }
+  if (options.hedge !== undefined && typeof options.hedge !== 'boolean') {
+    fail('hedge', 'a boolean', options.hedge)
   }
 }
 

@@ -45,6 +45,8 @@ export interface Call {
   startedAt: number
   /** Attempts started so far (numbers the next one); set at the call/attempt boundary. */
   attemptsStarted: number
+  /** `false` when the caller turned hedging off for this call (`hedge: false`). */
+  hedge: boolean
   /** `false` when the caller bypassed the cache and coalescing (`cache: false`). */
   useCache: boolean
   /** The cache and coalescing key, set by the cache step for a cacheable GET (else undefined). */

@@ -28,6 +28,7 @@ export interface CallInput {
   operation?: string
   query?: Record<string, unknown>
   idempotencyKey?: string
+  hedge?: boolean
 }
 
 /** Methods whose repetition cannot duplicate a write, so every transient failure may be retried. */
@@ -94,6 +95,7 @@ export function callFactory(
       attempts: 0,
       attemptsStarted: 0,
       useCache: options?.cache !== false,
+      hedge: options?.hedge !== false,
       cacheKey: undefined,
       entryTtlMs: undefined,
       responseHeaders: undefined,

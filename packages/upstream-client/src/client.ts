@@ -2,6 +2,12 @@ import { Pool } from 'undici'
 import type { Call } from './call.js'
 import type { Query } from './call-input.js'
 import { callFactory } from './calls.js'
+import type {
+  CallOptions,
+  ResponseCacheInfo,
+  UpstreamClient,
+  WriteOptions,
+} from './client-types.js'
 import type { Clock } from './clock.js'
 import { UpstreamClientClosedError } from './errors/client-closed-error.js'
 import type {
@@ -14,6 +20,7 @@ import type {
   CallState,
   CircuitState,
   CoalescedEvent,
+  HedgeEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RequestEvent,
@@ -32,6 +39,7 @@ import { BulkheadPolicy, bulkheadStep } from './policies/bulkhead.js'
 import { cacheReadStep, cacheWriteStep, ResponseCache } from './policies/cache.js'
 import { Coalescer, coalesceStep } from './policies/coalesce.js'
 import { deadlineStep, deliveryStep } from './policies/deadline.js'
+import { HedgePolicy, hedgeStep } from './policies/hedge.js'
 import { RateLimitPolicy, rateLimitStep } from './policies/rate-limit.js'
 import { budgetRecordStep, RetryBudget } from './policies/retry/budget.js'
 import { RetryPolicy, retryStep } from './policies/retry/retry.js'
@@ -39,155 +47,6 @@ import { sharedTierStep } from './policies/shared-tier.js'
 import { staleIfErrorStep } from './policies/stale-if-error.js'
 import { attachTelemetry } from './telemetry/attach.js'
 import { runAttempt } from './transport/attempt.js'
-
-/** Options of one call. */
-export interface CallOptions {
-  /** Aborts the call; it then rejects with `UpstreamAbortError`. */
-  signal?: AbortSignal
-  /** Forwarded as `x-request-id` and added to hooks and log lines. */
-  requestId?: string
-  /** Extra headers for this call (they also become part of the cache key). */
-  headers?: Record<string, string>
-  /** `false` bypasses the cache and coalescing for this call. Default true (when a cache is configured). */
-  cache?: boolean
-  /**
-   * Called with the caching headers of the call's answer and what they allow, just before the
-   * call resolves, so a caller that keeps the value itself (an aggregator's cache, with
-   * `cache: false`) can honour them: `cacheable` is false for `no-store`, `private` and
-   * `Vary: *`. `headers` are the response headers (lower-case names); `{}` and `cacheable: true`
-   * when the answer came from the client's cache or the shared tier without headers.
-   *
-   * @example
-   * let keep = true
-   * const user = await client.get('/getUserById/1', { cache: false, onHeaders: (info) => { keep = info.cacheable } })
-   */
-  onHeaders?: (info: ResponseCacheInfo) => void
-  /** Overrides the client's per-attempt timeout for this call. */
-  timeoutMs?: number
-  /** Overrides the client's overall deadline for this call. */
-  deadlineMs?: number
-  /**
-   * The call's operation key: its breaker, its `maxInFlight` slots, and the `operation` of its
-   * hooks, log lines and errors. Default: `${METHOD} ${template}` for a path built with the
-   * `path` tag (`GET /getUserById/{}`), else the method and the first path segment
-   * (`GET /getUserById`). Use a route name (`getUserById`), never an id: keys are bounded by
-   * `maxOperations`. 1–128 printable ASCII characters.
-   */
-  operation?: string
-  /**
-   * Query parameters appended to the path, percent-encoded: an array repeats the parameter,
-   * `undefined` leaves it out. Part of the cache key.
-   *
-   * @example
-   * client.get('/getEvents', { query: { ids: [1, 2], from: undefined } }) // GET /getEvents?ids=1&ids=2
-   */
-  query?: Query
-}
-
-/** Passed to the `onHeaders` call option: the answer's headers and whether it may be stored. */
-export interface ResponseCacheInfo {
-  /** Response headers, lower-case names (`{}` when the call was answered without a response). */
-  headers: Readonly<Record<string, string | string[] | undefined>>
-  /** False when the headers forbid storing the answer (`no-store`, `private`, `Vary: *`). */
-  cacheable: boolean
-}
-
-/** Options of a write (POST, PUT, PATCH, DELETE). */
-export interface WriteOptions extends CallOptions {
-  /**
-   * Sent as `Idempotency-Key`. It tells the client the upstream de-duplicates this write, so a
-   * POST or PATCH may be retried after timeouts and 5xx like a GET.
-   */
-  idempotencyKey?: string
-}
-
-/** A typed, resilient JSON client for one upstream. Create it with {@link createUpstreamClient}. */
-export interface UpstreamClient {
-  /** GET `path` (relative to `baseUrl`) and parse the JSON body. Cached and coalesced when a cache is configured. */
-  get<T = unknown>(path: string, options?: CallOptions): Promise<T>
-  /** POST `body` as JSON. Retried only when certainly not processed, or with `idempotencyKey`. */
-  post<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
-  /** PUT `body` as JSON (idempotent: retried like a GET). */
-  put<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
-  /** PATCH `body` as JSON. Retried only when certainly not processed, or with `idempotencyKey`. */
-  patch<T = unknown>(path: string, body: unknown, options?: WriteOptions): Promise<T>
-  /** DELETE `path` (idempotent: retried like a GET). */
-  delete<T = unknown>(path: string, options?: WriteOptions): Promise<T>
-  /**
-   * The worst state of the client's breakers (`open`, else `halfOpen`, else `closed`; `closed`
-   * when the breaker is disabled); a shared breaker's state when shared.
-   */
-  readonly circuitState: CircuitState
-  /**
-   * The state of each operation's breaker, keyed by operation (`(other)` for the overflow
-   * breaker); a shared breaker is reported under `*`; `{}` when the breaker is disabled. A new
-   * object on each call.
-   */
-  circuitStates(): Record<string, CircuitState>
-  /** The upstream name (breaker group, logger binding). */
-  readonly name: string
-  /**
-   * The client's deadline of a call, in ms (`deadlineMs`), for callers that cap it by a deadline
-   * of their own: pass `Math.min(theirs, client.deadlineMs)` as the call's `deadlineMs`.
-   */
-  readonly deadlineMs: number
-  /**
-   * The adaptive concurrency limit of `operation` (e.g. `GET /getEventById`): attempts allowed in
-   * flight right now, the initial limit before its first call; `undefined` when `adaptiveLimit`
-   * is off. An aggregator can size its window by it.
-   */
-  limit(operation: string): number | undefined
-  /** Called when an operation's adaptive limit changed. Returns an unsubscribe function. */
-  onLimitChange(listener: (event: LimitChangeEvent) => void): () => void
-  /** Called before each attempt is dispatched. Returns an unsubscribe function. */
-  onRequest(listener: (event: RequestEvent) => void): () => void
-  /** Called when an attempt received a complete response, any status. Returns an unsubscribe function. */
-  onResponse(listener: (event: ResponseEvent) => void): () => void
-  /** Called when an attempt failed (any reason). Returns an unsubscribe function. */
-  onAttemptError(listener: (event: AttemptErrorEvent) => void): () => void
-  /** Called when a retry has been scheduled. Returns an unsubscribe function. */
-  onRetry(listener: (event: RetryEvent) => void): () => void
-  /**
-   * Called when the retry budget refused a retry (the caller got the real error at once).
-   * Returns an unsubscribe function.
-   */
-  onBudgetExhausted(listener: (event: BudgetExhaustedEvent) => void): () => void
-  /** Called when the circuit changes state. Returns an unsubscribe function. */
-  onStateChange(listener: (event: StateChangeEvent) => void): () => void
-  /**
-   * Called at each step of the gradual recovery after a successful half-open probe: the ramp
-   * started, widened, finished or was aborted. Returns an unsubscribe function.
-   */
-  onRampChange(listener: (event: RampChangeEvent) => void): () => void
-  /** Called on a cache hit (`stale: true` for stale-if-error). Returns an unsubscribe function. */
-  onCacheHit(listener: (event: CacheHitEvent) => void): () => void
-  /** Called on a cache miss. Returns an unsubscribe function. */
-  onCacheMiss(listener: (event: CacheMissEvent) => void): () => void
-  /**
-   * Called when a GET's answer was not stored because its headers forbid it (`no-store`,
-   * `private`, `Vary: *`), with the reason. Returns an unsubscribe function.
-   */
-  onCacheNotStored(listener: (event: CacheNotStoredEvent) => void): () => void
-  /** Called when a GET joined an identical one in flight. Returns an unsubscribe function. */
-  onCoalesced(listener: (event: CoalescedEvent) => void): () => void
-  /**
-   * Called when a call starts, synchronously in the caller's async context (before the cache is
-   * read), with the call's state object. Returns an unsubscribe function.
-   */
-  onCallStart(listener: (call: CallState) => void): () => void
-  /** Called when a call settled, with its outcome. Returns an unsubscribe function. */
-  onCallEnd(listener: (event: CallEndEvent) => void): () => void
-  /**
-   * Drops the cache, stops the timers of the client's own breakers (a shared one is only
-   * unsubscribed from: its creator shuts it down) and closes the client's own pool gracefully.
-   * Attempts already dispatched finish and their callers get the answer; a call waiting in a
-   * post-recovery ramp queue is rejected with `CircuitOpenError`; a call waiting to retry then
-   * fails its next attempt with `UpstreamNetworkError`. Calls made after close reject at once
-   * with `UpstreamClientClosedError` (`UPSTREAM_CLIENT_CLOSED`). An injected dispatcher
-   * is left open. Calling it again returns the same promise.
-   */
-  close(): Promise<void>
-}
 
 /**
  * Creates a client for one upstream. Options are validated here; an invalid one throws
@@ -197,9 +56,10 @@ export interface UpstreamClient {
  * that is turned off is left out of the list, so it costs nothing per call:
  *
  * - per call: fresh cache → delivery by the deadline → coalescing → stale-if-error → deadline →
- *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry;
- * - per attempt (each `next(call)` of the retry step is one attempt, see `toAttempts`): adaptive
- *   limit → fleet breaker → operation breaker → retry-budget count → rate limit → the user's `attempt` steps →
+ *   cache write-back → shared tier → bulkhead → the user's `call` steps → retry → hedge;
+ * - per attempt (each `next(call)` of the innermost call step is one attempt, see `toAttempts`):
+ *   adaptive limit → fleet breaker → operation breaker → retry-budget count → rate limit → the
+ *   user's `attempt` steps →
  *   transport (per-attempt timeout, dispatcher, body limit and parse, error classification).
  *
  * For a cacheable GET the deadline starts inside the coalesced work and before the shared tier,
@@ -258,6 +118,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     bulkhead && bulkheadStep(bulkhead),
     ...config.steps.call,
     retry && retryStep(new RetryPolicy(retry, clock, hooks, budget)),
+    config.hedge &&
+      hedgeStep(
+        new HedgePolicy(config.hedge, {
+          clock,
+          hooks,
+          circuits: breakers,
+          budget,
+          maxOperations: config.maxOperations,
+        }),
+      ),
   )
   const attemptSteps = present<Attempt>(
     limiter && adaptiveLimitStep(limiter),
@@ -333,20 +203,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     name,
     deadlineMs: config.deadlineMs,
     limit: (operation) => limiter?.limit(operation),
-    onLimitChange: (listener) => hooks.limitChange.subscribe(listener),
-    onRequest: (listener) => hooks.request.subscribe(listener),
-    onResponse: (listener) => hooks.response.subscribe(listener),
-    onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
-    onRetry: (listener) => hooks.retry.subscribe(listener),
-    onBudgetExhausted: (listener) => hooks.budgetExhausted.subscribe(listener),
-    onStateChange: (listener) => hooks.stateChange.subscribe(listener),
-    onRampChange: (listener) => hooks.rampChange.subscribe(listener),
-    onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
-    onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
-    onCacheNotStored: (listener) => hooks.cacheNotStored.subscribe(listener),
-    onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
-    onCallStart: (listener) => hooks.callStart.subscribe(listener),
-    onCallEnd: (listener) => hooks.callEnd.subscribe(listener),
+    ...hookSubscriptions(hooks),
     close: () => {
       // Idempotent: shutdown code paths (signal handlers, test teardown) often close twice, and
       // undici throws on closing a pool a second time. Every caller awaits the same close.
@@ -361,6 +218,45 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     },
   }
 }
+
+/** Private: the facade's `on…` methods, each subscribing to one hook and returning its unsubscribe. */
+function hookSubscriptions(hooks: ClientHooks): Pick<UpstreamClient, HookMethod> {
+  return {
+    onLimitChange: (listener) => hooks.limitChange.subscribe(listener),
+    onRequest: (listener) => hooks.request.subscribe(listener),
+    onResponse: (listener) => hooks.response.subscribe(listener),
+    onAttemptError: (listener) => hooks.attemptError.subscribe(listener),
+    onRetry: (listener) => hooks.retry.subscribe(listener),
+    onHedge: (listener) => hooks.hedge.subscribe(listener),
+    onBudgetExhausted: (listener) => hooks.budgetExhausted.subscribe(listener),
+    onStateChange: (listener) => hooks.stateChange.subscribe(listener),
+    onRampChange: (listener) => hooks.rampChange.subscribe(listener),
+    onCacheHit: (listener) => hooks.cacheHit.subscribe(listener),
+    onCacheMiss: (listener) => hooks.cacheMiss.subscribe(listener),
+    onCacheNotStored: (listener) => hooks.cacheNotStored.subscribe(listener),
+    onCoalesced: (listener) => hooks.coalesced.subscribe(listener),
+    onCallStart: (listener) => hooks.callStart.subscribe(listener),
+    onCallEnd: (listener) => hooks.callEnd.subscribe(listener),
+  }
+}
+
+/** Private: the names of the facade's hook subscriptions. */
+type HookMethod =
+  | 'onLimitChange'
+  | 'onRequest'
+  | 'onResponse'
+  | 'onAttemptError'
+  | 'onRetry'
+  | 'onHedge'
+  | 'onBudgetExhausted'
+  | 'onStateChange'
+  | 'onRampChange'
+  | 'onCacheHit'
+  | 'onCacheMiss'
+  | 'onCacheNotStored'
+  | 'onCoalesced'
+  | 'onCallStart'
+  | 'onCallEnd'
 
 /**
  * Private: a call with an `onHeaders` option: the caller hears the answer's caching headers before

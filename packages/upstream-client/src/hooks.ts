@@ -102,6 +102,35 @@ export interface AttemptErrorEvent {
   call: CallState
 }
 
+/**
+ * Passed to `onHedge` listeners (see the `hedge` option): `sent` when a hedge attempt is
+ * dispatched because the call's attempt had not answered within the hedge delay; `won` when a
+ * hedge answered first (the other attempt was aborted, which is no failure); `lost` when the
+ * first attempt answered first and the hedge was aborted; `refused` when the delay passed but a
+ * rule kept the hedge back (`reason`).
+ */
+export interface HedgeEvent {
+  type: 'sent' | 'won' | 'lost' | 'refused'
+  /**
+   * Why a hedge was refused: the call's deadline left no room (`deadline`), the operation's
+   * circuit is not closed (`circuit`), its hedges reached `maxExtraLoad` (`load`), or the retry
+   * budget is spent (`budget`). Only on `refused`.
+   */
+  reason?: 'deadline' | 'circuit' | 'load' | 'budget'
+  method: string
+  url: string
+  path: string
+  /** The call's operation key, e.g. `GET /getUserById/{}`. */
+  operation: string
+  /** The hedge's attempt number (`sent`, `won`, `lost`); the waiting attempt's on `refused`. */
+  attempt: number
+  /** The delay the hedge waited, in ms (the live percentile with `delayMs: 'auto'`). */
+  delayMs: number
+  requestId?: string
+  /** The call being hedged. */
+  call: CallState
+}
+
 /** Passed to `onRetry` listeners when a retry has been scheduled. */
 export interface RetryEvent {
   method: string
@@ -308,6 +337,7 @@ export class ClientHooks {
   readonly response = new Hook<ResponseEvent>(channels.response)
   readonly attemptError = new Hook<AttemptErrorEvent>(channels.attemptError)
   readonly retry = new Hook<RetryEvent>(channels.retry)
+  readonly hedge = new Hook<HedgeEvent>(channels.hedge)
   readonly budgetExhausted = new Hook<BudgetExhaustedEvent>()
   readonly limitChange = new Hook<LimitChangeEvent>()
   readonly stateChange = new Hook<StateChangeEvent>()

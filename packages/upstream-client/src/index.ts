@@ -8,13 +8,13 @@
 
 export type { PathValue, Query, QueryValue } from './call-input.js'
 export { path } from './call-input.js'
+export { createUpstreamClient } from './client.js'
 export type {
   CallOptions,
   ResponseCacheInfo,
   UpstreamClient,
   WriteOptions,
-} from './client.js'
-export { createUpstreamClient } from './client.js'
+} from './client-types.js'
 export type { Clock } from './clock.js'
 export { systemClock } from './clock.js'
 export { UpstreamAbortError } from './errors/abort-error.js'
@@ -43,6 +43,7 @@ export type {
   CallState,
   CircuitState,
   CoalescedEvent,
+  HedgeEvent,
   LimitChangeEvent,
   RampChangeEvent,
   RampPhase,
@@ -72,6 +73,7 @@ export type {
 } from './policies/breaker/state-store.js'
 export { breakerStateStoreKind, isBreakerStateStore } from './policies/breaker/state-store.js'
 export type { CacheOptions } from './policies/cache.js'
+export type { HedgeOptions } from './policies/hedge.js'
 export type { RateLimitOptions } from './policies/rate-limit.js'
 export type { RetryBudgetOptions } from './policies/retry/budget.js'
 export type { RetryOptions } from './policies/retry/retry.js'

@@ -20,6 +20,7 @@ import {
   type ResponseCacheOptions,
   resolveCache,
 } from './policies/cache.js'
+import { type HedgeOptions, type ResolvedHedge, resolveHedge } from './policies/hedge.js'
 import {
   type RateLimitOptions,
   type ResolvedRateLimit,
@@ -135,6 +136,15 @@ export interface UpstreamClientOptions {
    * See {@link UpstreamStep} and the README, "How a call runs". Default none.
    */
   steps?: readonly UpstreamStep[]
+  /**
+   * Hedged requests for the slow tail: an attempt unanswered after `delayMs` (or the operation's
+   * live p95 with `'auto'`) gets a second copy, the first answer wins and the other is aborted;
+   * hedges stay under `maxExtraLoad` of the operation's calls and inside the retry budget, and
+   * none is sent while its circuit is not closed or when the deadline leaves no room. GET/HEAD,
+   * and writes with an `idempotencyKey`. See {@link HedgeOptions}. Default off; `hedge: false`
+   * per call.
+   */
+  hedge?: HedgeOptions | false
 }
 
 /** @internal Options after validation and defaults. */
@@ -162,6 +172,7 @@ export interface ResolvedOptions extends BulkheadOptions {
   adaptiveLimit: ResolvedAdaptiveLimit | false
   rateLimit: ResolvedRateLimit | false
   steps: ResolvedSteps
+  hedge: ResolvedHedge | false
 }
 
 /** Default values of every optional setting, exported for documentation and tests. */
@@ -200,6 +211,7 @@ const TOP_LEVEL_KEYS = [
   'rateLimit',
   'telemetry',
   'steps',
+  'hedge',
 ]
 
 /**
@@ -242,6 +254,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     telemetry: resolveTelemetryOptions(o.telemetry),
     rateLimit: resolveRateLimit(o.rateLimit),
     steps: resolveSteps(o.steps),
+    hedge: resolveHedge(o.hedge),
   }
 }
 

@@ -64,6 +64,8 @@ export class Attempt implements AttemptState {
   #ownHeaders = false
   #controller: AbortController | undefined
   #watcher: AbortWatcher | undefined
+  #unfollow: (() => void) | undefined
+  #superseded = false
 
   constructor(call: Call, number: number) {
     this.call = call
@@ -101,6 +103,33 @@ export class Attempt implements AttemptState {
     this.#watcher?.attemptAborted()
   }
 
+  /**
+   * @internal Aborts this attempt because another attempt of the same call already answered (a
+   * hedge race was won): the transport then reports no attempt error, and the breaker and the
+   * adaptive limit, which ignore aborts, count nothing.
+   */
+  supersede(): void {
+    this.#superseded = true
+    this.abort(new Error('superseded by another attempt of the call'))
+  }
+
+  /** @internal Whether this attempt was aborted by {@link supersede} (a lost race is no failure). */
+  get superseded(): boolean {
+    return this.#superseded
+  }
+
+  /**
+   * @internal Stops following the caller's signal: called when the attempt settled. The caller's
+   * signal may live much longer than one attempt (one per keep-alive connection, say), and each
+   * attempt that read {@link signal} would otherwise leave a subscriber on it until it aborts.
+   */
+  release(): void {
+    const unfollow = this.#unfollow
+    if (unfollow === undefined) return
+    this.#unfollow = undefined
+    unfollow()
+  }
+
   /** @internal Whether the caller's signal or {@link abort} has aborted this attempt. */
   get aborted(): boolean {
     return this.#controller?.signal.aborted === true || this.call.signal?.aborted === true
@@ -134,7 +163,7 @@ export class Attempt implements AttemptState {
       // One listener per signal (see abort.ts): a caller's signal is often shared by many calls.
       if (callSignal?.aborted) controller.abort(callSignal.reason)
       else if (callSignal !== undefined)
-        onAbort(callSignal, () => controller.abort(callSignal.reason))
+        this.#unfollow = onAbort(callSignal, () => controller.abort(callSignal.reason))
     }
     return this.#controller
   }
@@ -150,7 +179,48 @@ export interface AbortWatcher {
  * attempt, numbered from 1 per call, run through the composed attempt steps.
  */
 export function toAttempts(attempts: Next<Attempt>): Next<Call> {
-  return (call) => attempts(new Attempt(call, ++call.attemptsStarted))
+  return (call) => {
+    const attempt = new Attempt(call, ++call.attemptsStarted)
+    if (capturing) lastStarted = attempt
+    const settled = attempts(attempt)
+    // Its own signal follows the caller's only while the attempt runs (see `Attempt.release`).
+    // Attached whatever happens, since a step may read `attempt.signal` after an await.
+    settled.then(
+      () => attempt.release(),
+      () => attempt.release(),
+    )
+    return settled
+  }
+}
+
+/** Private: the attempt the boundary started last (read by {@link startAttempt} at once). */
+let lastStarted: Attempt | undefined
+/** Private: true only inside {@link startAttempt}, so no attempt is kept alive otherwise. */
+let capturing = false
+
+/**
+ * @internal Starts one attempt of `call` through `next`, which must be the boundary itself
+ * ({@link toAttempts}), and returns the attempt with its outcome, so the innermost call step
+ * (hedging) can abort the one that lost a race. The boundary creates the attempt synchronously
+ * inside `next(call)`, so reading it right after that call is safe: nothing else runs between.
+ */
+export function startAttempt(
+  next: Next<Call>,
+  call: Call,
+): { attempt: Attempt | undefined; settled: Promise<unknown> } {
+  lastStarted = undefined
+  capturing = true
+  let settled: Promise<unknown>
+  try {
+    settled = next(call)
+  } finally {
+    capturing = false
+  }
+  // Cast: TypeScript cannot see that `next(call)` assigned it.
+  const started = lastStarted as Attempt | undefined
+  const attempt = started?.call === call ? started : undefined
+  lastStarted = undefined
+  return { attempt, settled }
 }
 
 /**

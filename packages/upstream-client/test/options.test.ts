@@ -106,7 +106,7 @@ describe('option validation', () => {
     ],
     [
       { baseUrl, retries: 3 },
-      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, maxOperations, maxInFlight, maxWaiting, cache, store, maxBodyBytes, headers, clock, deadlineHeader, adaptiveLimit, rateLimit, telemetry, steps',
+      'Unknown option `retries`; expected one of baseUrl, name, logger, dispatcher, connections, timeoutMs, deadlineMs, retry, breaker, maxOperations, maxInFlight, maxWaiting, cache, store, maxBodyBytes, headers, clock, deadlineHeader, adaptiveLimit, rateLimit, telemetry, steps, hedge',
     ],
     [
       { baseUrl, breaker: { threshold: 3 } },

@@ -1,4 +1,5 @@
 import type { BrownoutOptions } from '../brownout.js'
+import { parseTail } from '../core/overlays/tail.js'
 import { generateDataSet } from '../data.js'
 import { isMockServerError } from '../errors/MockServerError.js'
 import type { MockServerHandle } from '../listen.js'
@@ -11,6 +12,7 @@ const USAGE = `Usage: userevents-mock [--port 4000] [--host 127.0.0.1] [--mode f
                        [--events-per-user N] [--seed S] [--no-delays]
                        [--latency-factor 4] [--error-rate 0.3] [--capacity 10]
                        [--quota 100/s]
+                       [--tail 0.02:300]
 
 Serves the mock event API. Prints the URL on stdout. Modes: healthy, down, flapping, slow,
 brownout (--latency-factor, --error-rate and --capacity set the brownout; they apply in that
@@ -18,7 +20,9 @@ mode). Switch modes at run time with
   curl -X POST <url>/__admin/mode -d '{"mode":"down"}'
   curl -X POST <url>/__admin/mode -d '{"mode":"brownout","brownout":{"capacity":5}}'
 --quota 100/s (or /min, /h) limits every mode: 429 + Retry-After over it, RateLimit headers
-on every answer; switch with curl -X POST <url>/__admin/quota -d '{"quota":"50/s"}'`
+on every answer; switch with curl -X POST <url>/__admin/quota -d '{"quota":"50/s"}'
+--tail RATE:MS delays a seeded share of answers (0.02:300: 2 % by 300 ms) in any mode; switch it with
+  curl -X POST <url>/__admin/tail -d '{"rate":0.02,"delayMs":300}'   (or -d false)`
 
 /**
  * Starts the `userevents-mock` server from `argv` (without the node and script paths). Resolves
@@ -38,6 +42,7 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
       'error-rate': { type: 'string' },
       capacity: { type: 'string' },
       quota: { type: 'string' },
+      tail: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     USAGE,
@@ -75,7 +80,9 @@ export async function runMockCli(argv: string[], io: CliIo): Promise<MockServerH
     brownout[key] = value
   }
   try {
+    const tail = values.tail === undefined ? false : parseTail(String(values.tail))
     const mock = createMockUpstream({
+      tail,
       brownout,
       mode: values.mode as MockMode,
       seed: Number(values.seed),

@@ -17,6 +17,7 @@ export type DataResolver = (
  * 1. count the call (and its concurrency, for the whole time it is pending, delays included) and
  *    record the request;
  * 1b. the quota overlay: a `429` over the quota, and the quota headers on every answer;
+ * 1c. the tail overlay (`core/overlays/tail.ts`): a seeded share of answers waits its delay first;
  * 2. the `down` mode: `503` after the default delay;
  * 3. the `brownout` mode: a slot of the capacity queue, the route's latency times the factor,
  *    then the error rate;
@@ -35,6 +36,8 @@ export function dataRoute(
     state.recorder.record(name, request)
     try {
       return await withQuota(state.quota, async () => {
+        // Inside the quota: a refused call answers its 429 at once, an admitted one may be slow.
+        await state.tail.apply(request)
         if (state.mode === 'down') {
           await sleep(state.options.clock, state.options.delays.default, request.signal)
           return unavailable('Event API is down', state.options.retryAfterSeconds)

@@ -15,6 +15,7 @@ import { channel } from 'node:diagnostics_channel'
  * | `userevents:upstream-client:response` | `ResponseEvent` | an attempt got a complete response |
  * | `userevents:upstream-client:attempt:error` | `AttemptErrorEvent` | an attempt failed |
  * | `userevents:upstream-client:retry` | `RetryEvent` | a retry was scheduled |
+ * | `userevents:upstream-client:hedge` | `HedgeEvent` | a hedge was sent, won or refused |
  * | `userevents:upstream-client:circuit:state` | `StateChangeEvent` | a breaker changed state |
  * | `userevents:upstream-client:circuit:ramp` | `RampChangeEvent` | a step of the post-recovery ramp |
  * | `userevents:upstream-client:cache:hit` | `CacheHitEvent` | a GET was answered from the cache |
@@ -36,6 +37,7 @@ export const diagnosticsChannels = Object.freeze({
   response: 'userevents:upstream-client:response',
   attemptError: 'userevents:upstream-client:attempt:error',
   retry: 'userevents:upstream-client:retry',
+  hedge: 'userevents:upstream-client:hedge',
   circuitState: 'userevents:upstream-client:circuit:state',
   circuitRamp: 'userevents:upstream-client:circuit:ramp',
   cacheHit: 'userevents:upstream-client:cache:hit',
@@ -55,6 +57,7 @@ export const channels = {
   response: channel(diagnosticsChannels.response),
   attemptError: channel(diagnosticsChannels.attemptError),
   retry: channel(diagnosticsChannels.retry),
+  hedge: channel(diagnosticsChannels.hedge),
   circuitState: channel(diagnosticsChannels.circuitState),
   circuitRamp: channel(diagnosticsChannels.circuitRamp),
   cacheHit: channel(diagnosticsChannels.cacheHit),

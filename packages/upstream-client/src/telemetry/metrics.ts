@@ -89,6 +89,7 @@ export function attachMetrics(
 interface Instruments {
   duration: Histogram
   retries: Counter
+  hedges: Counter
   cacheLookups: ObservableCounter
   coalesced: Counter
   rejections: Counter
@@ -115,6 +116,11 @@ function createInstruments(meter: Meter, ValueType: OpenTelemetryApi['ValueType'
       metric.retries,
       'Retries scheduled, by the error.type of the failed attempt.',
       '{retry}',
+    ),
+    hedges: counter(
+      metric.hedges,
+      'Hedged requests, by result: sent (a hedge attempt was dispatched) and won (it answered first).',
+      '{hedge}',
     ),
     // Observed, not added per lookup: a cache hit is the whole call, and a synchronous record
     // (the SDK hashes its attributes) would cost more than the hit; counted in `MetricState` and
@@ -261,7 +267,7 @@ function subscribeRecorders(
   instruments: Instruments,
   state: MetricState,
 ): { callStart: (call: CallState) => void; unsubscribe: (() => void)[] } {
-  const { duration, retries, coalesced, rejections, transitions } = instruments
+  const { duration, retries, hedges, coalesced, rejections, transitions } = instruments
   const callStart = (call: CallState) => {
     // The calls counted in `inFlight` (the call's `metered` slot): with a late-registered SDK the
     // recorders attach while calls started before are in flight; their end must not be
@@ -309,6 +315,17 @@ function subscribeRecorders(
         state.cached(`${operation}\n${reason}`, () => ({
           ...state.ofOperation(operation),
           [attr.errorType]: reason,
+        })),
+      )
+    }),
+    hooks.hedge.subscribe((event) => {
+      if (event.type !== 'sent' && event.type !== 'won') return
+      const operation = event.call.operation
+      hedges.add(
+        1,
+        state.cached(`${operation}\nhedge ${event.type}`, () => ({
+          ...state.ofOperation(operation),
+          [attr.hedgeResult]: event.type,
         })),
       )
     }),

@@ -26,6 +26,10 @@ interface CallTrace {
   context: Context | undefined
   /** The span of the attempt in flight, until its response or error. */
   attempt: Span | undefined
+  /** The number of that attempt. */
+  attemptNumber: number
+  /** Spans of earlier attempts still in flight beside it (a hedge race), by attempt number. */
+  others: Map<number, Span> | undefined
 }
 
 /** Private: a call with the slot the client keeps for its trace (`Call.traceState`). */
@@ -66,6 +70,8 @@ export function attachTracing(
       span: undefined,
       context: undefined,
       attempt: undefined,
+      attemptNumber: 0,
+      others: undefined,
     }
   }
   /** The call's span, opened now (back-dated to the call's start) if it is not yet. */
@@ -112,16 +118,19 @@ export function attachTracing(
         { kind: SpanKind.CLIENT, attributes },
         trace.context,
       )
+      if (trace.attempt !== undefined) {
+        trace.others ??= new Map()
+        trace.others.set(trace.attemptNumber, trace.attempt)
+      }
       trace.attempt = span
+      trace.attemptNumber = event.attempt
       if (propagate) {
         api.propagation.inject(api.trace.setSpan(trace.context as Context, span), event.headers)
       }
     }),
     hooks.response.subscribe((event) => {
-      const trace = traceOf(event.call)
-      const span = trace?.attempt
-      if (trace === undefined || span === undefined) return
-      trace.attempt = undefined
+      const span = takeAttemptSpan(traceOf(event.call), event.attempt)
+      if (span === undefined) return
       span.setAttribute(attr.status, event.status)
       if (event.status >= 400) {
         span.setAttribute(attr.errorType, String(event.status))
@@ -131,10 +140,8 @@ export function attachTracing(
     }),
     hooks.attemptError.subscribe((event) => {
       // An HTTP status error already ended its span at the response, with its status.
-      const trace = traceOf(event.call)
-      const span = trace?.attempt
-      if (trace === undefined || span === undefined) return
-      trace.attempt = undefined
+      const span = takeAttemptSpan(traceOf(event.call), event.attempt)
+      if (span === undefined) return
       if (event.error.status !== undefined) span.setAttribute(attr.status, event.error.status)
       span.setAttribute(attr.errorType, errorType(event.error))
       span.setStatus({ code: SpanStatusCode.ERROR, message: event.error.message })
@@ -146,6 +153,22 @@ export function attachTracing(
         [attr.retryDelay]: event.delayMs,
         [attr.errorType]: errorType(event.error),
       })
+    }),
+    hooks.hedge.subscribe((event) => {
+      // A superseded attempt reports no error: its span ends here, marked, without an error.
+      const trace = traceOf(event.call)
+      if (trace === undefined || (event.type !== 'won' && event.type !== 'lost')) return
+      const losers =
+        event.type === 'lost'
+          ? [event.attempt]
+          : [trace.attemptNumber, ...(trace.others?.keys() ?? [])].filter(
+              (n) => n !== event.attempt,
+            )
+      for (const n of losers) {
+        const span = takeAttemptSpan(trace, n)
+        span?.setAttribute(attr.superseded, true)
+        span?.end()
+      }
     }),
     hooks.cacheHit.subscribe((event) => {
       // A fresh hit is the whole call, with no I/O: no span (the lookups counter counts it). A
@@ -189,4 +212,17 @@ export function attachTracing(
       for (const off of unsubscribe) off()
     },
   }
+}
+
+/** Private: removes and returns the span of attempt `n` of a call, if it is still open. */
+function takeAttemptSpan(trace: CallTrace | undefined, n: number): Span | undefined {
+  if (trace === undefined) return undefined
+  if (trace.attempt !== undefined && trace.attemptNumber === n) {
+    const span = trace.attempt
+    trace.attempt = undefined
+    return span
+  }
+  const span = trace.others?.get(n)
+  if (span !== undefined) trace.others?.delete(n)
+  return span
 }

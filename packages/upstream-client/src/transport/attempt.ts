@@ -267,7 +267,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler, AbortWatcher {
     if (this.#settled) return
     this.#settle()
     const hooks = this.#config.hooks
-    if (hooks.attemptError.active) {
+    // An attempt that lost a hedge race was aborted by the client, not failed by the upstream.
+    if (hooks.attemptError.active && !this.#state.superseded) {
       this.#emit(hooks.attemptError, {
         method: this.#call.method,
         url: this.#call.url,
