@@ -218,7 +218,8 @@ export class ResponseCache {
    * every per-call header is part of it, as a call's headers may change the answer.
    */
   keyOf(call: Call): string {
-    const vary = this.#options.honorHeaders ? this.#vary.get(call.path) : undefined
+    // `peek`: a lookup per call must not pay for the LRU's reordering; every store sets it again.
+    const vary = this.#options.honorHeaders ? this.#vary.peek(call.path) : undefined
     return vary === undefined ? legacyKey(call) : variedKey(call, vary)
   }
 

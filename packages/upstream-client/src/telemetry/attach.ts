@@ -52,7 +52,11 @@ export function attachTelemetry(
   }
   let stopWatching: (() => void) | undefined
   if (pending.length > 0) {
+    const registry = registryWatch()
     stopWatching = hooks.callStart.subscribe((call) => {
+      // The per-call cost while no SDK is registered: three property reads.
+      if (!registry.changed()) return
+      registry.snapshot()
       for (let i = pending.length - 1; i >= 0; i--) {
         const signal = pending[i] as Signal
         if (!signal.registered()) continue
@@ -70,6 +74,37 @@ export function attachTelemetry(
     for (const a of attached) a.detach()
   }
 }
+
+/**
+ * Private: a cheap first check, per call, of the API's global registry: the object that every
+ * copy of `@opentelemetry/api` 1.x keeps under `Symbol.for('opentelemetry.js.api.1')` (the major
+ * is part of the key, and the client's peer range is ^1.9) and into which a registration writes
+ * its provider (`trace`, `metrics`). Only when a slot changed do the signals' own checks run (a
+ * provider lookup each, with the API's version check), so a client waiting for a late SDK costs
+ * three property reads per call instead of two provider lookups.
+ */
+function registryWatch(): { changed(): boolean; snapshot(): void } {
+  const slots = () =>
+    (globalThis as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>)[REGISTRY]
+  let trace: unknown
+  let metrics: unknown
+  const snapshot = () => {
+    const registry = slots()
+    trace = registry?.trace
+    metrics = registry?.metrics
+  }
+  snapshot()
+  return {
+    changed() {
+      const registry = slots()
+      return registry !== undefined && (registry.trace !== trace || registry.metrics !== metrics)
+    },
+    snapshot,
+  }
+}
+
+/** Private: the key of the API's global registry for major version 1 (see `registryWatch`). */
+const REGISTRY = Symbol.for('opentelemetry.js.api.1')
 
 /** Private: one signal still waiting for its provider. */
 interface Signal {
