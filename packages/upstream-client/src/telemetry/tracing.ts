@@ -1,5 +1,5 @@
 import type { Context, Span, Tracer } from '@opentelemetry/api'
-import type { CallState, ClientHooks } from '../hooks.js'
+import type { CallState, ClientHooks, HedgeEvent } from '../hooks.js'
 import type { Attachment, OpenTelemetryApi } from './api.js'
 import { attr, clientSpanName, errorType, SCOPE, spanEvent, urlTemplate } from './names.js'
 
@@ -154,22 +154,7 @@ export function attachTracing(
         [attr.errorType]: errorType(event.error),
       })
     }),
-    hooks.hedge.subscribe((event) => {
-      // A superseded attempt reports no error: its span ends here, marked, without an error.
-      const trace = traceOf(event.call)
-      if (trace === undefined || (event.type !== 'won' && event.type !== 'lost')) return
-      const losers =
-        event.type === 'lost'
-          ? [event.attempt]
-          : [trace.attemptNumber, ...(trace.others?.keys() ?? [])].filter(
-              (n) => n !== event.attempt,
-            )
-      for (const n of losers) {
-        const span = takeAttemptSpan(trace, n)
-        span?.setAttribute(attr.superseded, true)
-        span?.end()
-      }
-    }),
+    hooks.hedge.subscribe((event) => endSupersededSpans(traceOf(event.call), event)),
     hooks.cacheHit.subscribe((event) => {
       // A fresh hit is the whole call, with no I/O: no span (the lookups counter counts it). A
       // revalidated (304) or stale answer is an event on the call's span.
@@ -225,4 +210,21 @@ function takeAttemptSpan(trace: CallTrace | undefined, n: number): Span | undefi
   const span = trace.others?.get(n)
   if (span !== undefined) trace.others?.delete(n)
   return span
+}
+
+/**
+ * Private: a superseded attempt of a hedge race reports no error, so its span ends here, marked
+ * `superseded`, without an error status: on `lost` the attempt named, on `won` every other one.
+ */
+function endSupersededSpans(trace: CallTrace | undefined, event: HedgeEvent): void {
+  if (trace === undefined || (event.type !== 'won' && event.type !== 'lost')) return
+  const losers =
+    event.type === 'lost'
+      ? [event.attempt]
+      : [trace.attemptNumber, ...(trace.others?.keys() ?? [])].filter((n) => n !== event.attempt)
+  for (const n of losers) {
+    const span = takeAttemptSpan(trace, n)
+    span?.setAttribute(attr.superseded, true)
+    span?.end()
+  }
 }
