@@ -1,6 +1,5 @@
 import { Pool } from 'undici'
 import type { Call } from './call.js'
-import type { Query } from './call-input.js'
 import { callFactory } from './calls.js'
 import type {
   CallOptions,
@@ -10,24 +9,7 @@ import type {
 } from './client-types.js'
 import type { Clock } from './clock.js'
 import { UpstreamClientClosedError } from './errors/client-closed-error.js'
-import type {
-  AttemptErrorEvent,
-  BudgetExhaustedEvent,
-  CacheHitEvent,
-  CacheMissEvent,
-  CacheNotStoredEvent,
-  CallEndEvent,
-  CallState,
-  CircuitState,
-  CoalescedEvent,
-  HedgeEvent,
-  LimitChangeEvent,
-  RampChangeEvent,
-  RequestEvent,
-  ResponseEvent,
-  RetryEvent,
-  StateChangeEvent,
-} from './hooks.js'
+import type { CallEndEvent } from './hooks.js'
 import { ClientHooks } from './hooks.js'
 import { freshnessOf } from './http-freshness.js'
 import { attachLogger } from './logging.js'
