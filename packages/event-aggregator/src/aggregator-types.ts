@@ -135,6 +135,23 @@ export interface EventAggregator {
     options?: GetEventsOptions<K>,
   ): Promise<EventPage<ProjectedEvent<K>>>
   /**
+   * The page {@link EventAggregator.getEventsByUserId} would answer, when the user and every
+   * event of the page are fresh in the aggregator's caches; otherwise
+   * `undefined`, and nothing is loaded. Synchronous and without I/O, a span or a promise, for a
+   * caller (a route handler, say) that answers at once when it can and awaits
+   * `getEventsByUserId` only when it must. Like TanStack Query's `getQueryData`.
+   *
+   * @throws AggregatorValidationError for a bad `userId`, `limit`, `offset` or field, as
+   * `getEventsByUserId` rejects
+   *
+   * @example
+   * const page = aggregator.peekEventsByUserId('1') ?? (await aggregator.getEventsByUserId('1'))
+   */
+  peekEventsByUserId<K extends EventField = EventField>(
+    userId: string,
+    options?: GetEventsOptions<K>,
+  ): EventPage<ProjectedEvent<K>> | undefined
+  /**
    * Walks every page of a user's events (a snapshot of the user's id list taken at the start),
    * holding at most the current page and the next one, which is prefetched. Yields nothing for a
    * user without events. Stopping early (`break`) cancels the prefetch.

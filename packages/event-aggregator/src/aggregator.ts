@@ -35,15 +35,19 @@ export function createEventAggregator(options: EventAggregatorOptions): EventAgg
     events,
     users,
     maxLimit,
+    peekEventsByUserId<K extends EventField = EventField>(
+      userId: string,
+      opts: GetEventsOptions<K> = {},
+    ) {
+      const { offset, limit, fields } = pageArguments(userId, opts, defaultLimit, maxLimit)
+      if (opts.signal?.aborted === true) return undefined
+      return cachedPage<K>(users, events, userId, offset, limit, fields)
+    },
     async getEventsByUserId<K extends EventField = EventField>(
       userId: string,
       opts: GetEventsOptions<K> = {},
     ) {
-      optionalObject('options', opts)
-      userIdArgument(userId)
-      const limit = integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit)
-      const offset = integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER)
-      const fields = normalizeFields(opts.fields)
+      const { offset, limit, fields } = pageArguments(userId, opts, defaultLimit, maxLimit)
       const signal = opts.signal
       // A page served whole from the caches does no I/O: answered here, with no span and no
       // promise of its own (an aborted caller still gets its rejection from the loaders below).
@@ -131,3 +135,19 @@ function userIdArgument(userId: unknown): void {
 
 /** @internal */
 function noop() {}
+
+/** Private: the validated arguments of one page (the same errors for `get` and `peek`). */
+function pageArguments(
+  userId: string,
+  opts: GetEventsOptions<EventField>,
+  defaultLimit: number,
+  maxLimit: number,
+) {
+  optionalObject('options', opts)
+  userIdArgument(userId)
+  return {
+    limit: integerInRange('limit', opts.limit ?? defaultLimit, 1, maxLimit),
+    offset: integerInRange('offset', opts.offset ?? 0, 0, Number.MAX_SAFE_INTEGER),
+    fields: normalizeFields(opts.fields),
+  }
+}

@@ -447,6 +447,50 @@ describe('getEventsByUserId against the mock server', () => {
   })
 })
 
+describe('peekEventsByUserId: the page from the caches, synchronously, or nothing', () => {
+  it('answers undefined cold and loads nothing; after a load, the same page with no upstream call', async () => {
+    const data = usersWithEvents([51])
+    const { client, mock } = await start({ data })
+    const aggregator = createEventAggregator({ client })
+    expect(aggregator.peekEventsByUserId('u51', { limit: 10 })).toBeUndefined()
+    expect(mock.calls('getUserById') + mock.calls('getEventById')).toBe(0)
+
+    const loaded = await aggregator.getEventsByUserId('u51', { limit: 10, fields: ['name'] })
+    const calls = mock.calls('getUserById') + mock.calls('getEventById')
+    const peeked = aggregator.peekEventsByUserId('u51', { limit: 10, fields: ['name'] })
+    expect(peeked).not.toBeInstanceOf(Promise)
+    expect(peeked).toEqual(loaded)
+    // A page with an event not loaded yet (offset 10) is not answered, and not loaded either.
+    expect(aggregator.peekEventsByUserId('u51', { limit: 10, offset: 5 })).toBeUndefined()
+    expect(mock.calls('getUserById') + mock.calls('getEventById')).toBe(calls)
+  })
+
+  it('throws the validation errors getEventsByUserId rejects with, before any lookup', async () => {
+    const { client, mock } = await start({ data: usersWithEvents([1]) })
+    const aggregator = createEventAggregator({ client, maxLimit: 20, defaultLimit: 10 })
+    expect(() => aggregator.peekEventsByUserId('u1', { limit: 21 })).toThrow(
+      AggregatorValidationError,
+    )
+    expect(() => aggregator.peekEventsByUserId('', {})).toThrow(/userId/)
+    expect(() => aggregator.peekEventsByUserId('u1', { fields: ['nope' as 'name'] })).toThrow(
+      /fields\[0\]/,
+    )
+    await expect(aggregator.getEventsByUserId('u1', { limit: 21 })).rejects.toThrow(
+      AggregatorValidationError,
+    )
+    expect(mock.calls('getUserById')).toBe(0)
+  })
+
+  it('answers undefined for an aborted caller, even with the page cached', async () => {
+    const { client } = await start({ data: usersWithEvents([1]) })
+    const aggregator = createEventAggregator({ client })
+    await aggregator.getEventsByUserId('u1')
+    const signal = AbortSignal.abort(new Error('gone'))
+    expect(aggregator.peekEventsByUserId('u1', { signal })).toBeUndefined()
+    expect(aggregator.peekEventsByUserId('u1')?.total).toBe(1)
+  })
+})
+
 describe('an async store passed as `cache` (issue 12)', () => {
   const asyncMap = () => {
     const m = new Map<string, unknown>()

@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http'
+import { createEventAggregator, type EventAggregator } from '@userevents/event-aggregator'
 import {
   createMockUpstream,
   type MockServerHandle,
@@ -245,6 +246,56 @@ describe('paged routes (real port against the mock)', () => {
       '</getEventsByUserId/1?limit=50&offset=0&fields=name>; rel="prev"',
     )
     expect(await projected.json()).toEqual([{ id: '2', name: 'Purchase' }])
+  })
+
+  it('answers a warm page from the caches with the bytes and headers of the cold one, and awaits an aggregator without `peek`', async () => {
+    const client = createUpstreamClient({ baseUrl: server.url, retry: false })
+    const aggregator = createEventAggregator({ client })
+    // An aggregator of an older copy of the package: no `peekEventsByUserId`.
+    const older = { ...aggregator, peekEventsByUserId: undefined } as unknown as EventAggregator
+    const peeked: boolean[] = []
+    const counted: EventAggregator = {
+      ...aggregator,
+      peekEventsByUserId: (id, options) => {
+        const page = aggregator.peekEventsByUserId(id, options)
+        peeked.push(page !== undefined)
+        return page
+      },
+    }
+    const answers = []
+    for (const a of [counted, older]) {
+      aggregator.users.clear('1')
+      for (const id of ['1', '2']) aggregator.events.clear(id)
+      const fastify = Fastify()
+      cleanups.push(() => fastify.close())
+      await fastify.register(userEvents, { client, aggregator: a })
+      registerEventPageRoute(fastify, { url: '/users/:id/events' })
+      const base = await fastify.listen({ host: '127.0.0.1', port: 0 })
+      for (const url of [`${base}/users/1/events?limit=1&fields=name`, `${base}/users/1/events`]) {
+        mock.resetCalls()
+        const cold = await fetch(url)
+        const coldCalls = Object.values(mock.calls()).reduce((x, y) => x + y, 0)
+        const warm = await fetch(url)
+        expect(coldCalls).toBeGreaterThan(0)
+        expect(Object.values(mock.calls()).reduce((x, y) => x + y, 0)).toBe(coldCalls)
+        const pick = (r: Response) =>
+          ['content-type', 'x-total-count', 'link'].map((h) => r.headers.get(h))
+        expect([warm.status, pick(warm), await warm.text()]).toEqual([
+          cold.status,
+          pick(cold),
+          await cold.text(),
+        ])
+        answers.push(pick(warm))
+      }
+    }
+    expect(answers[0]).toEqual([
+      'application/json; charset=utf-8',
+      '2',
+      '</users/1/events?limit=1&offset=1&fields=name>; rel="next"',
+    ])
+    expect(answers.slice(2)).toEqual(answers.slice(0, 2))
+    // Each cold request peeked in vain, each warm one was answered by the peek.
+    expect(peeked).toEqual([false, true, false, true])
   })
 
   it.each(['0x10', '2e1', '%205', '500'])(
