@@ -248,6 +248,26 @@ describe('HTTP caching headers', () => {
     )
   })
 
+  it("gives coalesced followers the leader's response headers in onHeaders", async () => {
+    const held: Array<() => void> = []
+    const { client, outcomes } = await setup((_req, res, n) => {
+      held.push(() => json(res, 200, { n }, { 'cache-control': 'no-store', etag: '"x"' }))
+    })
+    const seen: Array<{ cacheable: boolean; etag: unknown }> = []
+    const onHeaders = (info: { cacheable: boolean; headers: Record<string, unknown> }) =>
+      seen.push({ cacheable: info.cacheable, etag: info.headers.etag })
+    const calls = [client.get('/x', { onHeaders }), client.get('/x', { onHeaders })]
+    await until(() => held.length === 1)
+    for (const release of held) release()
+    await Promise.all(calls)
+    expect(open.server?.requests).toBe(1)
+    expect(outcomes.sort()).toEqual(['coalesced', 'upstream'])
+    expect(seen).toEqual([
+      { cacheable: false, etag: '"x"' },
+      { cacheable: false, etag: '"x"' },
+    ])
+  })
+
   it("leaves a caller's own conditional request a 304 error", async () => {
     const { client } = await setup(conditional({ etag: '"a"' }, 'max-age=60'))
     await expect(
