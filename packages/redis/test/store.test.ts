@@ -1,9 +1,12 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createEventAggregator } from '@userevents/event-aggregator'
+import { createMockUpstream, generateUserWithEvents } from '@userevents/mock-server'
 import {
   createUpstreamClient,
   isUpstreamErrorCode,
+  type SharedStaleEntry,
   UpstreamTimeoutError,
 } from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
@@ -320,6 +323,93 @@ async function untilAsync(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+describe('contract v2: lifetimes decided after the fetch', () => {
+  it('keeps an entry keepMs (its PTTL), fresh until a time of the Redis server', async () => {
+    n++
+    const a = await replica()
+    await a.load('k', async () => ({ value: 'v', freshMs: 5_000, keepMs: 60_000 }))
+    const key = `userevents:v2:{t${n}:k}:v`
+    const pttl = await admin.pttl(key)
+    expect(pttl).toBeGreaterThan(5_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
+    // The entry holds its fresh-until in Redis time (TIME), not in any replica's clock.
+    const [seconds, micros] = await admin.time()
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const [freshUntil, json] = String(await admin.get(key)).split('|')
+    expect(json).toBe('"v"')
+    expect(Number(freshUntil) - redisNow).toBeGreaterThan(0)
+    expect(Number(freshUntil) - redisNow).toBeLessThanOrEqual(5_000)
+    await a.set('s', { x: 1 }, { freshMs: 1_000, keepMs: 30_000 })
+    expect(await admin.pttl(`userevents:v2:{t${n}:s}:v`)).toBeGreaterThan(1_000)
+    expect((await a.load('s', counting('unused'))).value).toEqual({ x: 1 })
+  })
+
+  it('hands a stale entry to exactly one fetcher; the other replicas wait for its value', async () => {
+    n++
+    const replicas = await Promise.all([replica(), replica(), replica()])
+    await replicas[0]!.load('k', async () => ({ value: 1, freshMs: 30, keepMs: 60_000 }))
+    await new Promise((r) => setTimeout(r, 60))
+    const stales: Array<SharedStaleEntry<number> | undefined> = []
+    const revalidate = async (stale?: SharedStaleEntry<number>) => {
+      stales.push(stale)
+      await new Promise((r) => setTimeout(r, 30))
+      return { value: (stale?.value ?? 0) + 1, freshMs: 60_000 }
+    }
+    const results = await Promise.all(replicas.map((r) => r.load('k', revalidate)))
+    expect(stales).toEqual([{ value: 1, bytes: 1 }])
+    expect(results.map((r) => r.value)).toEqual([2, 2, 2])
+    expect(results.map((r) => r.source).sort()).toEqual(['fetch', 'store', 'store'])
+    expect(replicas.reduce((sum, r) => sum + r.stats.revalidations, 0)).toBe(1)
+  })
+
+  it('store: false stores nothing and drops a stale entry; the waiters fetch by themselves', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica()])
+    await a.load('k', async () => ({ value: 'old', freshMs: 10, keepMs: 60_000 }))
+    await new Promise((r) => setTimeout(r, 30))
+    let calls = 0
+    const unshared = async () => {
+      calls++
+      await new Promise((r) => setTimeout(r, 20))
+      return { value: 'private', store: false as const }
+    }
+    const results = await Promise.all([a.load('k', unshared), b.load('k', unshared)])
+    expect(results.map((r) => [r.value, r.source])).toEqual([
+      ['private', 'local'],
+      ['private', 'local'],
+    ])
+    expect(calls).toBe(2)
+    expect(await admin.keys('*')).toEqual([])
+    expect(a.stats.notStored + b.stats.notStored).toBe(1)
+  })
+
+  it('the aggregator shares users and events, and leaves no key for a no-store event', async () => {
+    n++
+    const data = generateUserWithEvents(3, { userId: 'u3' })
+    const mock = createMockUpstream({
+      mode: 'healthy',
+      delays: 0,
+      data,
+      cacheHeaders: { getEventById: { cacheControl: 'no-store' } },
+    })
+    const server = await mock.listen()
+    const client = createUpstreamClient({ baseUrl: server.url, retry: false, breaker: false })
+    try {
+      const [a, b] = await Promise.all([replica(), replica()])
+      const page = await createEventAggregator({ client, store: a }).getEventsByUserId('u3')
+      await createEventAggregator({ client, store: b }).getEventsByUserId('u3')
+      expect(page.items).toHaveLength(3)
+      expect(mock.calls('getUserById')).toBe(1)
+      expect(mock.calls('getEventById')).toBe(6)
+      expect(await admin.keys('*')).toEqual([`userevents:v2:{t${n}:user:u3}:v`])
+      expect(await admin.pttl(`userevents:v2:{t${n}:user:u3}:v`)).toBeLessThanOrEqual(5_000)
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
+})
+
 describe('load and set arguments', () => {
   it('rejects a bad waitMs or set lifetime before any Redis command', async () => {
     n++
