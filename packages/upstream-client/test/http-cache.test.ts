@@ -148,6 +148,16 @@ describe('HTTP caching headers', () => {
     expect(outcomes).toEqual(['upstream', 'revalidated', 'cache'])
   })
 
+  it('keeps an expired entry with validators long past ttlMs (until the LRU evicts it)', async () => {
+    const { client, clock, outcomes } = await setup(conditional({ etag: '"v1"' }, 'max-age=1'))
+    await client.get('/x')
+    // A day later, far past its freshness and ttlMs: still revalidated, not refetched.
+    clock.advance(24 * 3_600_000)
+    expect(await client.get('/x')).toEqual({ n: 1 })
+    expect(open.server?.log[1]?.headers['if-none-match']).toBe('"v1"')
+    expect(outcomes).toEqual(['upstream', 'revalidated'])
+  })
+
   it('revalidates with If-Modified-Since from Last-Modified', async () => {
     const lastModified = 'Tue, 01 Dec 2026 10:00:00 GMT'
     const { client, clock, outcomes } = await setup(conditional({ lastModified }, 'max-age=1'))
