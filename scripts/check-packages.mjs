@@ -59,8 +59,9 @@ const smoke = {
     const store = m.createRedisStore({ url, namespace: 'smoke' + process.pid })
     if (!client.isSharedStore(store)) throw new Error('the store lacks the shared-store brand')
     if (process.env.REDIS_SMOKE_URL) await store.connection.ready()
-    const first = await store.load('k', async () => ({ n: 1 }), { ttlMs: 5000 })
-    const second = await store.load('k', async () => ({ n: 2 }), { ttlMs: 5000 })
+    if (store.kind !== client.sharedStoreV2Kind) throw new Error('the store is not a v2 shared store')
+    const first = await store.load('k', async () => ({ value: { n: 1 }, freshMs: 5000 }))
+    const second = await store.load('k', async () => ({ value: { n: 2 }, freshMs: 5000 }))
     await store.close()
     const expected = process.env.REDIS_SMOKE_URL ? 'fetch,store,1' : 'local,local,2'
     const got = [first.source, second.source, second.value.n].join(',')

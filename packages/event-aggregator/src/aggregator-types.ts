@@ -1,4 +1,4 @@
-import type { SharedStore } from '@userevents/upstream-client'
+import type { SharedStore, SharedStoreV1 } from '@userevents/upstream-client'
 import type { CacheMap, Clock, LoaderCacheOptions } from './loader/cache.js'
 import type { Loader } from './loader/types.js'
 import type { Event, EventField, EventPage, ProjectedEvent, User } from './types.js'
@@ -77,9 +77,10 @@ export interface EventAggregatorOptions {
    * A tier shared by every replica (e.g. `createRedisStore()` from `@userevents/redis`) behind
    * both caches (keys `event:<id>` and `user:<id>`, each with its cache's `ttlMs`): a restarted
    * replica starts warm, and a cold page asked on several replicas at once is read from the
-   * upstream once. Needs the built-in caches; a cache set to `false` stays out of it. Default none.
+   * upstream once. Needs the built-in caches; a cache set to `false` stays out of it. A v1 store
+   * (`SharedStoreV1`) is adapted. Default none.
    */
-  store?: SharedStore
+  store?: SharedStore | SharedStoreV1
 }
 
 /** Options of {@link EventAggregator.getEventsByUserId}. */

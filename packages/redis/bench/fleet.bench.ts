@@ -73,9 +73,10 @@ for (let i = 0; i < 2_000; i++) await client.get('/getEventById/1') // warm-up
 const l1 = await time(20_000, () => client.get('/getEventById/1'))
 /** An L2 hit: one store's load of a stored value (Redis round trip + parse). */
 const l2Hits = async (s: RedisStore) => {
-  await s.set('event', event, 600_000)
-  for (let i = 0; i < 500; i++) await s.load('event', async () => event, { ttlMs: 600_000 })
-  return time(5_000, () => s.load('event', async () => event, { ttlMs: 600_000 }))
+  await s.set('event', event, { freshMs: 600_000 })
+  const fetch = async () => ({ value: event, freshMs: 600_000 })
+  for (let i = 0; i < 500; i++) await s.load('event', fetch)
+  return time(5_000, () => s.load('event', fetch))
 }
 const l2hit = await l2Hits(l2)
 const l2hitCluster = await l2Hits(await store('bench-l2', onCluster))
@@ -88,12 +89,15 @@ const singleFlight = async (target: Target) => {
   for (let i = 0; i < 300; i++) {
     const key = `sf${i}`
     let aDone = 0
-    const fetch = () => new Promise((r) => setTimeout(() => r(event), 20))
-    const pa = a.load(key, fetch, { ttlMs: 60_000 }).then(() => {
+    const fetch = () =>
+      new Promise<{ value: unknown; freshMs: number }>((r) =>
+        setTimeout(() => r({ value: event, freshMs: 60_000 }), 20),
+      )
+    const pa = a.load(key, fetch).then(() => {
       aDone = performance.now()
     })
     await new Promise((r) => setTimeout(r, 2))
-    const pb = b.load(key, fetch, { ttlMs: 60_000 }).then((r) => {
+    const pb = b.load(key, fetch).then((r) => {
       if (r.source !== 'store') throw new Error(`expected B to wait for A, got ${r.source}`)
       return performance.now()
     })

@@ -1,9 +1,12 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createEventAggregator } from '@userevents/event-aggregator'
+import { createMockUpstream, generateUserWithEvents } from '@userevents/mock-server'
 import {
   createUpstreamClient,
   isUpstreamErrorCode,
+  type SharedStaleEntry,
   UpstreamTimeoutError,
 } from '@userevents/upstream-client'
 import { Redis } from 'ioredis'
@@ -42,11 +45,12 @@ const replica = async (options: Partial<Parameters<typeof createRedisStore>[0]> 
   await store.connection.ready({ timeoutMs: 10_000 })
   return store
 }
-const counting = <T>(value: T, delayMs = 0) => {
+/** A v2 fetch answering `value`, fresh for `freshMs`, that counts its calls. */
+const counting = <T>(value: T, delayMs = 0, freshMs = 10_000) => {
   const fetch = async () => {
     fetch.calls++
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
-    return value
+    return { value, freshMs }
   }
   fetch.calls = 0
   return fetch
@@ -57,13 +61,13 @@ describe('createRedisStore against a real redis-server', () => {
     n++
     const [a, b] = await Promise.all([replica(), replica()])
     const fetch = counting({ id: '1', name: 'x' })
-    const first = await a.load('k', fetch, { ttlMs: 10_000 })
+    const first = await a.load('k', fetch)
     expect(first).toMatchObject({ source: 'fetch', value: { id: '1' } })
-    const second = await b.load('k', fetch, { ttlMs: 10_000 })
+    const second = await b.load('k', fetch)
     expect(second.source).toBe('store')
     expect(second.value).toEqual({ id: '1', name: 'x' })
-    expect(second.ttlMs).toBeGreaterThan(0)
-    expect(second.ttlMs).toBeLessThanOrEqual(10_000)
+    expect(second.freshMs).toBeGreaterThan(0)
+    expect(second.freshMs).toBeLessThanOrEqual(10_000)
     expect(fetch.calls).toBe(1)
     // Keys are namespaced and versioned, and carry the TTL.
     const keys = await admin.keys('*')
@@ -76,10 +80,7 @@ describe('createRedisStore against a real redis-server', () => {
     const replicas = await Promise.all([replica(), replica(), replica()])
     const fetch = counting('v', 30)
     const results = await Promise.all(
-      replicas.flatMap((r) => [
-        r.load('cold', fetch, { ttlMs: 5_000 }),
-        r.load('cold', fetch, { ttlMs: 5_000 }),
-      ]),
+      replicas.flatMap((r) => [r.load('cold', fetch), r.load('cold', fetch)]),
     )
     expect(results.map((r) => r.value)).toEqual(['v', 'v', 'v', 'v', 'v', 'v'])
     expect(fetch.calls).toBe(1)
@@ -99,8 +100,8 @@ describe('createRedisStore against a real redis-server', () => {
     }
     const ok = counting('fresh')
     const [ra, rb] = await Promise.allSettled([
-      a.load('k', failing, { ttlMs: 1_000 }),
-      new Promise((r) => setTimeout(r, 5)).then(() => b.load('k', ok, { ttlMs: 1_000 })),
+      a.load('k', failing),
+      new Promise((r) => setTimeout(r, 5)).then(() => b.load('k', ok)),
     ])
     expect(ra.status).toBe('rejected')
     expect(rb).toMatchObject({ status: 'fulfilled', value: { value: 'fresh', source: 'local' } })
@@ -115,10 +116,10 @@ describe('createRedisStore against a real redis-server', () => {
     // A holder that took the lease and crashed: nobody will release or fill it.
     await admin.set(`userevents:v2:{t${n}:k}:l`, 'dead-holder', 'PX', 100, 'NX')
     const fetch = counting('v')
-    const result = await b.load('k', fetch, { ttlMs: 1_000 })
+    const result = await b.load('k', fetch)
     expect(result.source).toBe('fetch')
     expect(fetch.calls).toBe(1)
-    expect(await admin.get(`userevents:v2:{t${n}:k}:v`)).toBe('"v"')
+    expect(await admin.get(`userevents:v2:{t${n}:k}:v`)).toMatch(/^\d+\|"v"$/)
   })
 
   it('stops waiting when its own wait runs out first, and fetches itself', async () => {
@@ -126,7 +127,7 @@ describe('createRedisStore against a real redis-server', () => {
     const b = await replica({ leaseMs: 10_000, pollMs: 20 })
     await admin.set(`userevents:v2:{t${n}:k}:l`, 'slow-holder', 'PX', 10_000, 'NX')
     const fetch = counting('v')
-    const result = await b.load('k', fetch, { ttlMs: 1_000, waitMs: 60 })
+    const result = await b.load('k', fetch, { waitMs: 60 })
     expect(result).toMatchObject({ source: 'local', value: 'v' })
     expect(fetch.calls).toBe(1)
   })
@@ -170,7 +171,7 @@ describe('createRedisStore against a real redis-server', () => {
     n++
     const a = await replica({ maxValueBytes: 100 })
     const big = 'x'.repeat(200)
-    const result = await a.load('big', async () => big, { ttlMs: 1_000 })
+    const result = await a.load('big', async () => ({ value: big, freshMs: 1_000 }))
     expect(result).toMatchObject({ source: 'local', value: big })
     expect(a.stats.notStored).toBe(1)
     expect(await admin.keys('*')).toEqual([])
@@ -182,22 +183,22 @@ describe('createRedisStore against a real redis-server', () => {
     const modes: string[] = []
     a.connection.onModeChange((change) => modes.push(change.mode))
     const fetch = counting('v')
-    expect((await a.load('k', fetch, { ttlMs: 60_000 })).source).toBe('fetch')
+    expect((await a.load('k', fetch)).source).toBe('fetch')
     await server.stop()
     // Every call is answered: by the local path once the circuit opened, never by a hang.
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => a.load(`down${i}`, fetch, { ttlMs: 1_000 })),
+      Array.from({ length: 6 }, (_, i) => a.load(`down${i}`, fetch)),
     )
     expect(results.every((r) => r.source === 'local' && r.value === 'v')).toBe(true)
     await until(() => a.mode === 'local')
-    expect(await a.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({ source: 'local' })
-    await a.set('k', 'ignored', 1_000) // resolves while degraded
+    expect(await a.load('k', fetch)).toMatchObject({ source: 'local' })
+    await a.set('k', 'ignored', { freshMs: 1_000 }) // resolves while degraded
     await a.delete('k')
     await server.restart()
     // No traffic needed: the circuit's PING probe brings the replica back.
     await until(() => a.mode === 'fleet')
     expect(modes).toEqual(['local', 'fleet'])
-    expect((await a.load('again', fetch, { ttlMs: 1_000 })).source).toBe('fetch')
+    expect((await a.load('again', fetch)).source).toBe('fetch')
   })
 
   it('answers from the local path when Redis is slow (50 ms command timeout)', async () => {
@@ -207,9 +208,7 @@ describe('createRedisStore against a real redis-server', () => {
     // Redis holds every command for 300 ms (CLIENT PAUSE); each gives up after 50 ms and the
     // circuit opens.
     await admin.call('CLIENT', 'PAUSE', '300', 'ALL')
-    const results = await Promise.all(
-      [1, 2, 3, 4].map((i) => a.load(`slow${i}`, fetch, { ttlMs: 1_000 })),
-    )
+    const results = await Promise.all([1, 2, 3, 4].map((i) => a.load(`slow${i}`, fetch)))
     expect(results.map((r) => r.source)).toEqual(['local', 'local', 'local', 'local'])
     expect(fetch.calls).toBe(4)
     expect(a.mode).toBe('local')
@@ -224,9 +223,7 @@ describe('createRedisStore against a real redis-server', () => {
     })
     stores.push(store)
     const fetch = counting('v')
-    const results = await Promise.all(
-      [1, 2, 3].map((i) => store.load(`k${i}`, fetch, { ttlMs: 1 })),
-    )
+    const results = await Promise.all([1, 2, 3].map((i) => store.load(`k${i}`, fetch)))
     expect(results.map((r) => r.source)).toEqual(['local', 'local', 'local'])
     expect(fetch.calls).toBe(3)
   })
@@ -326,33 +323,134 @@ async function untilAsync(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
-describe('load and set arguments', () => {
-  it('rejects a bad ttlMs or waitMs before any Redis command: no lease left behind', async () => {
+describe('contract v2: lifetimes decided after the fetch', () => {
+  it('keeps an entry keepMs (its PTTL), fresh until a time of the Redis server', async () => {
     n++
-    const [a, b] = await Promise.all([replica(), replica({ waitMs: 10_000, pollMs: 20 })])
-    const fetch = counting('v')
-    for (const ttlMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, undefined]) {
-      const error = await a
-        .load('k', fetch, { ttlMs } as { ttlMs: number })
-        .catch((e: unknown) => e)
-      expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
-      expect((error as Error).message).toBe(
-        `Expected \`ttlMs\` to be a positive number, got ${ttlMs}`,
-      )
+    const a = await replica()
+    await a.load('k', async () => ({ value: 'v', freshMs: 5_000, keepMs: 60_000 }))
+    const key = `userevents:v2:{t${n}:k}:v`
+    const pttl = await admin.pttl(key)
+    expect(pttl).toBeGreaterThan(5_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
+    // The entry holds its fresh-until in Redis time (TIME), not in any replica's clock.
+    const [seconds, micros] = await admin.time()
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const [freshUntil, json] = String(await admin.get(key)).split('|')
+    expect(json).toBe('"v"')
+    expect(Number(freshUntil) - redisNow).toBeGreaterThan(0)
+    expect(Number(freshUntil) - redisNow).toBeLessThanOrEqual(5_000)
+    await a.set('s', { x: 1 }, { freshMs: 1_000, keepMs: 30_000 })
+    expect(await admin.pttl(`userevents:v2:{t${n}:s}:v`)).toBeGreaterThan(1_000)
+    expect((await a.load('s', counting('unused'))).value).toEqual({ x: 1 })
+  })
+
+  it('hands a stale entry to exactly one fetcher; the other replicas wait for its value', async () => {
+    n++
+    const replicas = await Promise.all([replica(), replica(), replica()])
+    await replicas[0]!.load('k', async () => ({ value: 1, freshMs: 30, keepMs: 60_000 }))
+    await new Promise((r) => setTimeout(r, 60))
+    const stales: Array<SharedStaleEntry<number> | undefined> = []
+    const revalidate = async (stale?: SharedStaleEntry<number>) => {
+      stales.push(stale)
+      await new Promise((r) => setTimeout(r, 30))
+      return { value: (stale?.value ?? 0) + 1, freshMs: 60_000 }
     }
-    await expect(a.load('k', fetch, { ttlMs: 1_000, waitMs: 0 })).rejects.toThrow(
+    const results = await Promise.all(replicas.map((r) => r.load('k', revalidate)))
+    expect(stales).toEqual([{ value: 1, bytes: 1 }])
+    expect(results.map((r) => r.value)).toEqual([2, 2, 2])
+    expect(results.map((r) => r.source).sort()).toEqual(['fetch', 'store', 'store'])
+    expect(replicas.reduce((sum, r) => sum + r.stats.revalidations, 0)).toBe(1)
+  })
+
+  it('store: false stores nothing and drops a stale entry; the waiters fetch by themselves', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica()])
+    await a.load('k', async () => ({ value: 'old', freshMs: 10, keepMs: 60_000 }))
+    await new Promise((r) => setTimeout(r, 30))
+    let calls = 0
+    const unshared = async () => {
+      calls++
+      await new Promise((r) => setTimeout(r, 20))
+      return { value: 'private', store: false as const }
+    }
+    const results = await Promise.all([a.load('k', unshared), b.load('k', unshared)])
+    expect(results.map((r) => [r.value, r.source])).toEqual([
+      ['private', 'local'],
+      ['private', 'local'],
+    ])
+    expect(calls).toBe(2)
+    expect(await admin.keys('*')).toEqual([])
+    expect(a.stats.notStored + b.stats.notStored).toBe(1)
+  })
+
+  it('the aggregator shares users and events, and leaves no key for a no-store event', async () => {
+    n++
+    const data = generateUserWithEvents(3, { userId: 'u3' })
+    const mock = createMockUpstream({
+      mode: 'healthy',
+      delays: 0,
+      data,
+      cacheHeaders: { getEventById: { cacheControl: 'no-store' } },
+    })
+    const server = await mock.listen()
+    const client = createUpstreamClient({ baseUrl: server.url, retry: false, breaker: false })
+    try {
+      const [a, b] = await Promise.all([replica(), replica()])
+      const page = await createEventAggregator({ client, store: a }).getEventsByUserId('u3')
+      await createEventAggregator({ client, store: b }).getEventsByUserId('u3')
+      expect(page.items).toHaveLength(3)
+      expect(mock.calls('getUserById')).toBe(1)
+      expect(mock.calls('getEventById')).toBe(6)
+      expect(await admin.keys('*')).toEqual([`userevents:v2:{t${n}:user:u3}:v`])
+      expect(await admin.pttl(`userevents:v2:{t${n}:user:u3}:v`)).toBeLessThanOrEqual(5_000)
+    } finally {
+      await client.close()
+      await server.close()
+    }
+  })
+})
+
+describe('load and set arguments', () => {
+  it('rejects a bad waitMs or set lifetime before any Redis command', async () => {
+    n++
+    const a = await replica()
+    const fetch = counting('v')
+    await expect(a.load('k', fetch, { waitMs: 0 })).rejects.toThrow(
       'Expected `waitMs` to be a positive number, got 0',
     )
-    await expect(a.set('k', 'v', 0)).rejects.toThrow(
-      'Expected `ttlMs` to be a positive number, got 0',
-    )
+    for (const [options, message] of [
+      [{ freshMs: -1 }, 'Expected `freshMs` to be a non-negative number, got -1'],
+      [{ freshMs: Number.NaN }, 'Expected `freshMs` to be a non-negative number, got NaN'],
+      [{}, 'Expected `freshMs` to be a non-negative number, got undefined'],
+      [
+        { freshMs: 100, keepMs: 50 },
+        'Expected `keepMs` to be a number of ms not below freshMs (100), got 50',
+      ],
+      [
+        { freshMs: 1, keepMs: Number.POSITIVE_INFINITY },
+        'Expected `keepMs` to be a non-negative number, got Infinity',
+      ],
+    ] as const) {
+      const error = await a.set('k', 'v', options as never).catch((e: unknown) => e)
+      expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+      expect((error as Error).message).toBe(message)
+    }
     expect(fetch.calls).toBe(0)
     expect(await admin.keys('*')).toEqual([])
+  })
+
+  it('rejects a fetch result with a bad lifetime, releasing its lease at once', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica({ waitMs: 10_000, pollMs: 20 })])
+    const error = await a
+      .load('k', async () => ({ value: 'v', freshMs: -5 }))
+      .catch((e: unknown) => e)
+    expect(isUpstreamErrorCode(error, 'UPSTREAM_INVALID_OPTION')).toBe(true)
+    expect((error as Error).message).toBe('Expected `freshMs` to be a non-negative number, got -5')
+    expect(await admin.keys('*')).toEqual([])
     // A replica asking for the key next is not stuck behind a lease nobody will release.
-    expect(await b.load('k', fetch, { ttlMs: 1_000 })).toMatchObject({
-      source: 'fetch',
-      value: 'v',
-    })
+    const fetch = counting('v')
+    expect(await b.load('k', fetch)).toMatchObject({ source: 'fetch', value: 'v' })
     expect(b.stats.waits).toBe(0)
   })
 })

@@ -1,4 +1,9 @@
-import { isSharedStore, type SharedLoadResult, type SharedStore } from '@userevents/upstream-client'
+import {
+  isSharedStore,
+  type SharedLoadV2Result,
+  type SharedStore,
+  type SharedStoreV1,
+} from '@userevents/upstream-client'
 import type { Cluster, Redis } from 'ioredis'
 import { expectTypeOf } from 'vitest'
 import {
@@ -13,13 +18,23 @@ const store = createRedisStore({ url: 'redis://127.0.0.1:6379', namespace: 'type
 expectTypeOf(store).toEqualTypeOf<RedisStore>()
 expectTypeOf(store).toMatchTypeOf<SharedStore>()
 expectTypeOf(store.mode).toEqualTypeOf<FleetMode>()
-// `load` keeps the fetched value's type.
-expectTypeOf(store.load('k', async () => ({ id: '1' }), { ttlMs: 1 })).resolves.toEqualTypeOf<
-  SharedLoadResult<{ id: string }>
->()
+// `load` keeps the fetched value's type (contract v2: the fetch returns its lifetime).
+expectTypeOf(
+  store.load('k', async () => ({ value: { id: '1' }, freshMs: 1, keepMs: 2 })),
+).resolves.toEqualTypeOf<SharedLoadV2Result<{ id: string }>>()
+// The fetch may keep its answer out of the store, and is handed a stale entry to revalidate.
+store.load('k', async (stale?: { value: { id: string } }) => ({
+  value: stale?.value ?? { id: '1' },
+  store: false as const,
+}))
+// @ts-expect-error: a v2 fetch returns its lifetime with the value, not the bare value.
+store.load('k', async () => ({ id: '1' }))
 // The guard narrows unknown input.
 declare const unknownValue: unknown
-if (isSharedStore(unknownValue)) expectTypeOf(unknownValue).toEqualTypeOf<SharedStore>()
+if (isSharedStore(unknownValue)) {
+  // Either contract: a v1 store is still accepted (and adapted by its users).
+  expectTypeOf(unknownValue).toEqualTypeOf<SharedStore | SharedStoreV1>()
+}
 // @ts-expect-error: `namespace` is required.
 createRedisStore({ url: 'redis://127.0.0.1:6379' })
 

@@ -83,8 +83,24 @@ export type {
   RateLimitTakeResult,
 } from './rate-limit-store.js'
 export { isRateLimitStore, rateLimitStoreKind } from './rate-limit-store.js'
-export type { SharedLoadOptions, SharedLoadResult, SharedStore } from './shared-store.js'
-export { isSharedStore, sharedStoreKind } from './shared-store.js'
+export type {
+  SharedFetch,
+  SharedFetchResult,
+  SharedLoadOptions,
+  SharedLoadResult,
+  SharedLoadV2Options,
+  SharedLoadV2Result,
+  SharedSetOptions,
+  SharedStaleEntry,
+  SharedStore,
+  SharedStoreV1,
+} from './shared-store.js'
+export {
+  isSharedStore,
+  sharedStoreKind,
+  sharedStoreV2Kind,
+  toSharedStore,
+} from './shared-store.js'
 export { diagnosticsChannels } from './telemetry/channels.js'
 export type { TelemetryOptions } from './telemetry/options.js'
 export { hasTraceparent } from './telemetry/undici.js'

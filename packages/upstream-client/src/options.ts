@@ -34,7 +34,7 @@ import {
   retryDefaults,
 } from './policies/retry/retry.js'
 import { resolveStore } from './policies/shared-tier.js'
-import type { SharedStore } from './shared-store.js'
+import type { SharedStore, SharedStoreV1 } from './shared-store.js'
 import {
   type ResolvedTelemetryOptions,
   resolveTelemetryOptions,
@@ -90,9 +90,10 @@ export interface UpstreamClientOptions {
   cache?: CacheOptions | false
   /**
    * A tier shared by every replica behind the GET cache (needs `cache`): a fresh-cache miss asks
-   * the store, and a cold key is fetched once fleet-wide. See {@link SharedStore}. Default none.
+   * the store, and a cold key is fetched (or an expired one revalidated) once fleet-wide. See
+   * {@link SharedStore}; a v1 store ({@link SharedStoreV1}) is adapted. Default none.
    */
-  store?: SharedStore
+  store?: SharedStore | SharedStoreV1
   /** Largest response body accepted, in bytes. Default 10 MiB. */
   maxBodyBytes?: number
   /** Headers sent with every request. */
@@ -227,6 +228,7 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
   validateShared(o)
   const connections = checks.positiveInteger('connections', o.connections, defaults.connections)
   const bulkhead = resolveBulkhead(o.maxInFlight, o.maxWaiting)
+  const cache = resolveCache(o.cache)
   return {
     origin: url.origin,
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
@@ -240,8 +242,8 @@ export function resolveOptions(options: UpstreamClientOptions): ResolvedOptions 
     breaker: resolveBreaker(o.breaker),
     maxOperations: checks.positiveInteger('maxOperations', o.maxOperations, defaults.maxOperations),
     ...bulkhead,
-    cache: resolveCache(o.cache),
-    store: resolveStore(o.store, o.cache !== undefined && o.cache !== false),
+    cache,
+    store: resolveStore(o.store, cache === false ? undefined : cache.ttlMs),
     maxBodyBytes: checks.positiveInteger('maxBodyBytes', o.maxBodyBytes, defaults.maxBodyBytes),
     headers: { ...o.headers },
     clock: o.clock ?? systemClock,

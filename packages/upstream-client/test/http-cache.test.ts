@@ -148,6 +148,16 @@ describe('HTTP caching headers', () => {
     expect(outcomes).toEqual(['upstream', 'revalidated', 'cache'])
   })
 
+  it('keeps an expired entry with validators long past ttlMs (until the LRU evicts it)', async () => {
+    const { client, clock, outcomes } = await setup(conditional({ etag: '"v1"' }, 'max-age=1'))
+    await client.get('/x')
+    // A day later, far past its freshness and ttlMs: still revalidated, not refetched.
+    clock.advance(24 * 3_600_000)
+    expect(await client.get('/x')).toEqual({ n: 1 })
+    expect(open.server?.log[1]?.headers['if-none-match']).toBe('"v1"')
+    expect(outcomes).toEqual(['upstream', 'revalidated'])
+  })
+
   it('revalidates with If-Modified-Since from Last-Modified', async () => {
     const lastModified = 'Tue, 01 Dec 2026 10:00:00 GMT'
     const { client, clock, outcomes } = await setup(conditional({ lastModified }, 'max-age=1'))
@@ -246,6 +256,26 @@ describe('HTTP caching headers', () => {
     await expect(client.get('/x', { onHeaders: 1 as never })).rejects.toThrow(
       'Expected `onHeaders` to be a function, got 1',
     )
+  })
+
+  it("gives coalesced followers the leader's response headers in onHeaders", async () => {
+    const held: Array<() => void> = []
+    const { client, outcomes } = await setup((_req, res, n) => {
+      held.push(() => json(res, 200, { n }, { 'cache-control': 'no-store', etag: '"x"' }))
+    })
+    const seen: Array<{ cacheable: boolean; etag: unknown }> = []
+    const onHeaders = (info: { cacheable: boolean; headers: Record<string, unknown> }) =>
+      seen.push({ cacheable: info.cacheable, etag: info.headers.etag })
+    const calls = [client.get('/x', { onHeaders }), client.get('/x', { onHeaders })]
+    await until(() => held.length === 1)
+    for (const release of held) release()
+    await Promise.all(calls)
+    expect(open.server?.requests).toBe(1)
+    expect(outcomes.sort()).toEqual(['coalesced', 'upstream'])
+    expect(seen).toEqual([
+      { cacheable: false, etag: '"x"' },
+      { cacheable: false, etag: '"x"' },
+    ])
   })
 
   it("leaves a caller's own conditional request a 304 error", async () => {

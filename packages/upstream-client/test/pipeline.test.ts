@@ -4,7 +4,7 @@ import {
   createUpstreamClient,
   InvalidOptionError,
   isUpstreamErrorCode,
-  type SharedStore,
+  type SharedStoreV1,
   sharedStoreKind,
   type UpstreamStep,
 } from '../src/index.js'
@@ -167,8 +167,8 @@ describe('user steps (the `steps` option)', () => {
   })
 })
 
-/** A shared store (the contract's brand): `load` waits `waitMs` on the clock, then fetches. */
-function slowStore(clock: TestClock, waitMs: number): SharedStore & { loads: number } {
+/** A v1 shared store (the first contract, still accepted): `load` waits `waitMs` on the clock, then fetches. */
+function slowStore(clock: TestClock, waitMs: number): SharedStoreV1 & { loads: number } {
   const store = {
     kind: sharedStoreKind as typeof sharedStoreKind,
     loads: 0,

@@ -7,6 +7,10 @@ import {
   isUpstreamErrorCode,
   path,
   type RampChangeEvent,
+  type SharedLoadV2Result,
+  type SharedStore,
+  type SharedStoreV1,
+  toSharedStore,
   type UpstreamClient,
   type UpstreamClientClosedError,
   type UpstreamHttpError,
@@ -93,5 +97,24 @@ describe('public types', () => {
       expectTypeOf(error.operation).toEqualTypeOf<string>()
       expectTypeOf(error.retryAfterMs).toEqualTypeOf<number>()
     }
+  })
+
+  it('types the shared-store contracts: v2 fetches decide their lifetime, v1 stores are accepted', () => {
+    const v2 = {} as SharedStore
+    const v1 = {} as SharedStoreV1
+    createUpstreamClient({ baseUrl: 'http://x', cache: { ttlMs: 1 }, store: v2 })
+    createUpstreamClient({ baseUrl: 'http://x', cache: { ttlMs: 1 }, store: v1 })
+    expectTypeOf(toSharedStore(v1, 1_000)).toEqualTypeOf<SharedStore>()
+    expectTypeOf(
+      v2.load<User>('k', async (stale) => {
+        expectTypeOf(stale?.value).toEqualTypeOf<User | undefined>()
+        return { value: stale?.value ?? ({} as User), freshMs: 1, keepMs: 2 }
+      }),
+    ).toEqualTypeOf<Promise<SharedLoadV2Result<User>>>()
+    v2.load('k', async () => ({ value: 1, store: false as const }))
+    // @ts-expect-error: a v2 fetch returns its lifetime, not the bare value
+    v2.load('k', async () => 1)
+    // @ts-expect-error: v2 `set` takes { freshMs, keepMs }, not a ttl
+    v2.set('k', 1, 1_000)
   })
 })

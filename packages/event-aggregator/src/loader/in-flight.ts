@@ -1,5 +1,5 @@
 import type { ValueStore } from './cache.js'
-import { isNoStore, NotShareable } from './no-store.js'
+import { isNoStore } from './no-store.js'
 import { createPending, type Pending, type Scope, type Settle } from './pending.js'
 
 /**
@@ -35,11 +35,8 @@ export function createInFlight<V>(
   }
 
   const succeed = (p: Pending<V>, value: V, ttlMs?: number) => {
-    if (p.sink !== undefined) {
-      // A value the upstream said must not be stored never reaches the shared tier either.
-      if (isNoStore(value)) return p.sink.reject(new NotShareable(value))
-      return p.sink.resolve(value)
-    }
+    // The shared tier's fetch: it keeps a no-store value out of the store (`store: false`).
+    if (p.sink !== undefined) return p.sink.resolve(value)
     if (p.settled) return
     p.settled = true
     leave(p)

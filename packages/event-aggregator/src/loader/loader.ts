@@ -65,7 +65,8 @@ export function createLoader<V>(options: LoaderOptions<V>): Loader<V> {
     prime(id, value) {
       if (store.getFresh(id) === undefined) {
         store.set(id, value)
-        if (shared !== undefined) void shared.store.set(shared.prefix + id, value, shared.ttlMs)
+        if (shared !== undefined)
+          void shared.store.set(shared.prefix + id, value, { freshMs: shared.ttlMs })
       }
       return loader
     },

@@ -1,7 +1,7 @@
 /**
  * @internal Values the upstream said must not be stored (`Cache-Control: no-store`, `private`,
  * `Vary: *`): the loader hands them to their callers but keeps them in neither its cache nor the
- * shared tier. A value is marked by identity, so only the object the load returned is affected.
+ * shared tier (its fetch answers `store: false`). A value is marked by identity, so only the object the load returned is affected.
  */
 const marked = new WeakSet<object>()
 
@@ -14,9 +14,4 @@ export function markNoStore<V>(value: V): V {
 /** @internal Whether `value` was marked by {@link markNoStore}. */
 export function isNoStore(value: unknown): boolean {
   return typeof value === 'object' && value !== null && marked.has(value)
-}
-
-/** @internal Fails the shared tier's fetch on purpose, so the store keeps nothing. */
-export class NotShareable {
-  constructor(readonly value: unknown) {}
 }

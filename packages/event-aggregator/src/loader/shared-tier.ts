@@ -1,11 +1,14 @@
-import { isSharedStore, type SharedStore } from '@userevents/upstream-client'
+import { isSharedStore, type SharedStore, toSharedStore } from '@userevents/upstream-client'
 import { AggregatorValidationError } from '../errors/validation-error.js'
 import type { LoaderCacheOptions } from './cache.js'
-import { NotShareable } from './no-store.js'
+import { isNoStore } from './no-store.js'
 import { abortError, type Pending, type Settle } from './pending.js'
 import type { LoaderOptions } from './types.js'
 
-/** @internal The loader's shared tier, resolved: the store, its key prefix and the TTL. */
+/**
+ * @internal The loader's shared tier, resolved: the store (a v1 store adapted to the v2
+ * contract), its key prefix and the TTL.
+ */
 export interface SharedTier {
   store: SharedStore
   prefix: string
@@ -15,7 +18,10 @@ export interface SharedTier {
 /**
  * @internal Sends a pending through the shared tier: a hit there settles it; when this replica
  * wins the fleet-wide lease, `dispatch` loads it as usual (batched or single) and the store keeps
- * the value. Until then the pending's results go to its `sink`, the store's fetch.
+ * the value for the cache's TTL, unless the upstream said it must not be stored (`no-store`):
+ * then the fetch answers `store: false` and the store keeps nothing. Until then the pending's
+ * results go to its `sink`, the store's fetch. Values carry no validators, so nothing is kept
+ * past its freshness.
  */
 export function loadThroughSharedTier<V>(
   shared: SharedTier,
@@ -23,26 +29,23 @@ export function loadThroughSharedTier<V>(
   dispatch: (p: Pending<V>) => void,
   settle: Settle<V>,
 ): void {
+  const { ttlMs } = shared
   shared.store
-    .load<V>(
-      shared.prefix + p.id,
-      () =>
-        new Promise<V>((resolve, reject) => {
-          if (p.dropped) return reject(abortError())
-          p.sink = { resolve, reject }
-          dispatch(p)
-        }),
-      { ttlMs: shared.ttlMs },
+    .load<V>(shared.prefix + p.id, () =>
+      new Promise<V>((resolve, reject) => {
+        if (p.dropped) return reject(abortError())
+        p.sink = { resolve, reject }
+        dispatch(p)
+      }).then((value) => (isNoStore(value) ? { value, store: false } : { value, freshMs: ttlMs })),
     )
     .then(
       (result) => {
         p.sink = undefined
-        settle.succeed(p, result.value, result.source === 'store' ? result.ttlMs : undefined)
+        settle.succeed(p, result.value, result.source === 'store' ? result.freshMs : undefined)
       },
       (error: unknown) => {
         p.sink = undefined
-        if (error instanceof NotShareable) settle.succeed(p, error.value as V)
-        else settle.fail(p, error)
+        settle.fail(p, error)
       },
     )
 }
@@ -71,9 +74,6 @@ export function sharedTierOptions<V>(options: LoaderOptions<V>): SharedTier | un
       cache === false ? false : '[cache map]',
     )
   }
-  return {
-    store,
-    prefix: `${storeNamespace}:`,
-    ttlMs: (cache as LoaderCacheOptions | undefined)?.ttlMs ?? 60_000,
-  }
+  const ttlMs = (cache as LoaderCacheOptions | undefined)?.ttlMs ?? 60_000
+  return { store: toSharedStore(store, ttlMs), prefix: `${storeNamespace}:`, ttlMs }
 }

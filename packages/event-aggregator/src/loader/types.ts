@@ -1,4 +1,4 @@
-import type { SharedStore } from '@userevents/upstream-client'
+import type { SharedStore, SharedStoreV1 } from '@userevents/upstream-client'
 import type { CacheMap, Clock, LoaderCacheOptions } from './cache.js'
 
 /** What the loader passes to your load functions. */
@@ -53,9 +53,10 @@ export interface LoaderOptions<V> {
    * A tier shared by every replica (e.g. `createRedisStore()` from `@userevents/redis`) behind
    * the built-in cache, which it needs (its `ttlMs` is used on both tiers). A local miss asks the
    * store; an id missing there too is loaded once across the fleet (the other replicas wait for
-   * its value). When the store is degraded, loads run here as without it. Default none.
+   * its value). When the store is degraded, loads run here as without it. A v1 store
+   * (`SharedStoreV1`) is adapted. Default none.
    */
-  store?: SharedStore
+  store?: SharedStore | SharedStoreV1
   /** Prefix of this loader's keys in `store`, so loaders of different things can share one. Default `"loader"`. */
   storeNamespace?: string
 }

@@ -142,7 +142,8 @@ export function cacheReadStep(cache: ResponseCache, hooks: ClientHooks): Step<Ca
  * answer before the coalescer drops the shared promise, which leaves no gap where a new call
  * would miss both. It sends the validators of the entry being revalidated, and turns a `304`
  * into the stored value with a refreshed lifetime. The shared tier, further in, says how long
- * an entry from the fleet has left (`call.entryTtlMs`) and how big it is.
+ * an entry from the fleet stays fresh (`call.entryTtlMs`) and how big it is, and may replace
+ * `call.revalidating` with the fleet's stale entry it revalidated.
  */
 export function cacheWriteStep(cache: ResponseCache, hooks: ClientHooks): Step<Call> {
   return {
@@ -153,13 +154,16 @@ export function cacheWriteStep(cache: ResponseCache, hooks: ClientHooks): Step<C
       const stored = call.revalidating
       if (stored !== undefined) call.headers = withValidators(call.headers, stored)
       return next(call).then((value) => {
-        if (value === notModified && stored !== undefined) {
-          cache.refresh(call, stored)
+        // The shared tier may have revalidated the fleet's entry instead of the local one (a
+        // newer one, or the only one on a replica that restarted): the `304` is about that.
+        const revalidated = call.revalidating
+        if (value === notModified && revalidated !== undefined) {
+          cache.refresh(call, revalidated)
           call.outcome = 'revalidated'
           if (hooks.cacheHit.active) {
             hooks.cacheHit.emit({ key, stale: false, state: 'revalidated', call })
           }
-          return stored.value
+          return revalidated.value
         }
         const reason = cache.set(call, value)
         if (reason !== undefined && hooks.cacheNotStored.active) {

@@ -11,22 +11,30 @@ import type { Step } from '../pipeline.js'
  * leaves no gap where a new call would miss both.
  */
 export class Coalescer {
-  readonly #inFlight = new Map<string, Promise<unknown>>()
+  readonly #inFlight = new Map<string, { promise: Promise<unknown>; call: Call }>()
 
   /** Whether a call for `key` is in flight, so that the next `run` for it joins that call. */
   has(key: string): boolean {
     return this.#inFlight.has(key)
   }
 
-  /** Returns the promise already running for `key`, or starts `start()` and shares it. */
-  run(key: string, start: () => Promise<unknown>): Promise<unknown> {
+  /**
+   * Returns the work already running for `key` and the call that started it, or starts
+   * `start()` for `call` and shares it.
+   */
+  run(
+    key: string,
+    call: Call,
+    start: () => Promise<unknown>,
+  ): { promise: Promise<unknown>; call: Call } {
     const running = this.#inFlight.get(key)
     if (running !== undefined) return running
     const promise = start().finally(() => {
       this.#inFlight.delete(key)
     })
-    this.#inFlight.set(key, promise)
-    return promise
+    const shared = { promise, call }
+    this.#inFlight.set(key, shared)
+    return shared
   }
 }
 
@@ -51,11 +59,24 @@ export function coalesceStep(coalescer: Coalescer, clock: Clock, hooks: ClientHo
       }
       const signal = call.signal
       call.signal = undefined
-      const shared = coalescer.run(key, () => next(call))
-      const own = follower ? raceDeadline(shared, call, clock) : shared
+      const shared = coalescer.run(key, call, () => next(call))
+      const own = follower
+        ? raceDeadline(withLeaderHeaders(shared.promise, shared.call, call), call, clock)
+        : shared.promise
       return signal === undefined ? own : raceSignal(own, signal, call)
     },
   }
+}
+
+/**
+ * Private: a follower's answer carries the response headers its leader received, so that its
+ * `onHeaders` (the aggregator's `no-store` check) sees the answer's real caching headers.
+ */
+function withLeaderHeaders(promise: Promise<unknown>, leader: Call, call: Call): Promise<unknown> {
+  return promise.then((value) => {
+    call.responseHeaders = leader.responseHeaders
+    return value
+  })
 }
 
 /**
