@@ -6,8 +6,9 @@ import { defineConfig } from 'tsup'
  * workspace packages stay external and resolve to their own `dist/` through node_modules.
  */
 export default defineConfig({
-  // telemetry.js too: the benchmark's bare Fastify app loads the service's exact SDK setup from it.
-  entry: ['src/main.ts', 'src/demo.ts', 'src/telemetry.ts'],
+  // telemetry.js and service.js too: the benchmarks' bare Fastify app loads the service's exact
+  // SDK setup from it, and `bench:variants` builds the service as main.js does, piece by piece.
+  entry: ['src/main.ts', 'src/demo.ts', 'src/telemetry.ts', 'src/service.ts', 'src/config.ts'],
   format: ['esm'],
   target: 'node20',
   dts: false,

@@ -11,16 +11,15 @@
 import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import { pino } from 'pino'
+import { variantTelemetry } from './variant.mjs'
 
 const responses = JSON.parse(readFileSync(process.env.BARE_RESPONSES, 'utf8'))
-const telemetry =
-  process.env.BARE_OTEL === '1'
-    ? await (await import('../dist/telemetry.js')).startTelemetry(process.env)
-    : undefined
+// `BENCH_VARIANT` (bench:variants) keeps only some parts of the setup; unset, all of them.
+const telemetry = process.env.BARE_OTEL === '1' ? await variantTelemetry(process.env) : undefined
 const app = Fastify({
   loggerInstance: pino({
     level: process.env.LOG_LEVEL || 'info',
-    ...(telemetry === undefined ? {} : { mixin: telemetry.logFields }),
+    ...(telemetry?.logFields === undefined ? {} : { mixin: telemetry.logFields }),
   }),
 })
 if (telemetry !== undefined) await telemetry.instrument(app)
