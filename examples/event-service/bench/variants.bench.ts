@@ -7,7 +7,9 @@
  * autocannon (50 connections) in interleaved slices of 2 s (`BENCH_ROUNDS`, default 10), and
  * the server's user and system CPU per request are read from `/proc/<pid>/stat` around each
  * slice: CPU per request moves less with a noisy neighbour than requests per second do. Prints
- * medians and what each part adds. Linux only (`/proc`).
+ * medians and what each part adds. Linux only (`/proc`). `BENCH_VARIANTS=off,enabled,context,
+ * spanonly,span,shipped` picks others (see variant.mjs; each row adds to the row above it), and
+ * `BENCH_APPS=service` leaves the bare app out.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -22,13 +24,17 @@ const path = process.argv[2] ?? '/getEventsByUserId/1'
 const ROUNDS = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 10))
 const SLICE_SECONDS = 2
 const here = fileURLToPath(new URL('.', import.meta.url))
-const VARIANTS = ['off', 'context', 'span', 'shipped'] as const
-const ADDED: Record<(typeof VARIANTS)[number], string> = {
+const VARIANTS = (process.env.BENCH_VARIANTS ?? 'off,context,span,shipped').split(',')
+const KINDS = process.env.BENCH_APPS === 'service' ? ['service'] : ['service', 'bare']
+const ADDED: Record<string, string> = {
   off: 'nothing (SDK off)',
-  context: '+ SDK on, a context entered per request, no span',
-  span: '+ the SERVER span',
-  shipped: '+ trace ids in log lines (as shipped)',
+  enabled: 'SDK on, its context manager switched on once',
+  context: 'SDK on, a context entered per request, no span',
+  spanonly: 'SDK on, a SERVER span per request, not entered',
+  span: 'SDK on, the SERVER span entered as the context',
+  shipped: 'as shipped (+ trace ids in log lines)',
 }
+for (const v of VARIANTS) if (!(v in ADDED)) throw new TypeError(`unknown variant ${v}`)
 
 const children: ChildProcess[] = []
 process.on('exit', () => {
@@ -57,7 +63,7 @@ if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
 const file = join(tmpdir(), `event-service-variants-${process.pid}.json`)
 const body = await res.text()
 writeFileSync(file, JSON.stringify([{ path, contentType: res.headers.get('content-type'), body }]))
-for (const variant of VARIANTS) {
+for (const variant of KINDS.includes('bare') ? VARIANTS : []) {
   apps.push(
     await startApp(`bare ${variant}`, join(here, 'bare-app.mjs'), {
       variant,
@@ -90,18 +96,21 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const rows = []
-for (const kind of ['service', 'bare']) {
+for (const kind of KINDS) {
   let previous: number | undefined
   for (const variant of VARIANTS) {
     const s = slices.get(`${kind} ${variant}`) ?? []
     const user = median(s.map((x) => x.user))
     rows.push({
       app: kind,
-      added: ADDED[variant],
+      variant: ADDED[variant],
       'req/s': Math.round(median(s.map((x) => x.rps))),
       'user µs/req': user.toFixed(1),
       'sys µs/req': median(s.map((x) => x.sys)).toFixed(1),
-      'user µs added': previous === undefined ? '' : `+${(user - previous).toFixed(1)}`,
+      'vs row above':
+        previous === undefined
+          ? ''
+          : `${user >= previous ? '+' : ''}${(user - previous).toFixed(1)}`,
     })
     previous = user
   }
