@@ -48,6 +48,8 @@ export type SharedFetchResult<T> =
        * 1 ms is not stored.
        */
       keepMs?: number
+      /** Stored (the default): lets `result.store === false` tell the two shapes apart. */
+      store?: true
     }
   | { value: T; store: false }
 
