@@ -452,16 +452,25 @@ describe('peekEventsByUserId: the page from the caches, synchronously, or nothin
     const data = usersWithEvents([51])
     const { client, mock } = await start({ data })
     const aggregator = createEventAggregator({ client })
+    let requests = 0
+    client.onRequest(() => requests++)
+    // Two turns of the event loop: a load started in the background would have sent by then.
+    const settle = () => new Promise((r) => setImmediate(r)).then(() => new Promise(setImmediate))
     expect(aggregator.peekEventsByUserId('u51', { limit: 10 })).toBeUndefined()
-    expect(mock.calls('getUserById') + mock.calls('getEventById')).toBe(0)
+    await settle()
+    expect(requests).toBe(0)
 
     const loaded = await aggregator.getEventsByUserId('u51', { limit: 10, fields: ['name'] })
     const calls = mock.calls('getUserById') + mock.calls('getEventById')
     const peeked = aggregator.peekEventsByUserId('u51', { limit: 10, fields: ['name'] })
     expect(peeked).not.toBeInstanceOf(Promise)
     expect(peeked).toEqual(loaded)
-    // A page with an event not loaded yet (offset 10) is not answered, and not loaded either.
+    // A page with events not loaded yet (offset 5: events 10 to 14) is not answered, and not
+    // loaded either.
+    const before = requests
     expect(aggregator.peekEventsByUserId('u51', { limit: 10, offset: 5 })).toBeUndefined()
+    await settle()
+    expect(requests).toBe(before)
     expect(mock.calls('getUserById') + mock.calls('getEventById')).toBe(calls)
   })
 

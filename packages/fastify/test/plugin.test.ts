@@ -254,8 +254,13 @@ describe('paged routes (real port against the mock)', () => {
     // An aggregator of an older copy of the package: no `peekEventsByUserId`.
     const older = { ...aggregator, peekEventsByUserId: undefined } as unknown as EventAggregator
     const peeked: boolean[] = []
+    const loads: string[] = []
     const counted: EventAggregator = {
       ...aggregator,
+      getEventsByUserId: (id, options) => {
+        loads.push(id)
+        return aggregator.getEventsByUserId(id, options)
+      },
       peekEventsByUserId: (id, options) => {
         const page = aggregator.peekEventsByUserId(id, options)
         peeked.push(page !== undefined)
@@ -294,8 +299,9 @@ describe('paged routes (real port against the mock)', () => {
       '</users/1/events?limit=1&offset=1&fields=name>; rel="next"',
     ])
     expect(answers.slice(2)).toEqual(answers.slice(0, 2))
-    // Each cold request peeked in vain, each warm one was answered by the peek.
+    // Each cold request peeked in vain and loaded; each warm one was answered by the peek alone.
     expect(peeked).toEqual([false, true, false, true])
+    expect(loads).toEqual(['1', '1'])
   })
 
   it.each(['0x10', '2e1', '%205', '500'])(
