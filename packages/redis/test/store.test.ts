@@ -324,24 +324,44 @@ async function untilAsync(check: () => Promise<boolean>): Promise<void> {
   }
 }
 describe('contract v2: lifetimes decided after the fetch', () => {
-  it('keeps an entry keepMs (its PTTL), fresh until a time of the Redis server', async () => {
+  it('keeps an entry exactly keepMs (its PTTL), fresh until a time of the Redis server', async () => {
     n++
-    const a = await replica()
+    // This replica's clock is an hour ahead of Redis: freshness must not depend on it.
+    const a = await replica({
+      clock: {
+        now: () => Date.now() + 3_600_000,
+        setTimeout: (callback, ms) => setTimeout(callback, ms),
+        clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      },
+    })
     await a.load('k', async () => ({ value: 'v', freshMs: 5_000, keepMs: 60_000 }))
     const key = `userevents:v2:{t${n}:k}:v`
     const pttl = await admin.pttl(key)
-    expect(pttl).toBeGreaterThan(5_000)
+    expect(pttl).toBeGreaterThan(59_000)
     expect(pttl).toBeLessThanOrEqual(60_000)
     // The entry holds its fresh-until in Redis time (TIME), not in any replica's clock.
     const [seconds, micros] = await admin.time()
     const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     const [freshUntil, json] = String(await admin.get(key)).split('|')
     expect(json).toBe('"v"')
-    expect(Number(freshUntil) - redisNow).toBeGreaterThan(0)
+    expect(Number(freshUntil) - redisNow).toBeGreaterThan(4_000)
     expect(Number(freshUntil) - redisNow).toBeLessThanOrEqual(5_000)
     await a.set('s', { x: 1 }, { freshMs: 1_000, keepMs: 30_000 })
-    expect(await admin.pttl(`userevents:v2:{t${n}:s}:v`)).toBeGreaterThan(1_000)
+    expect(await admin.pttl(`userevents:v2:{t${n}:s}:v`)).toBeGreaterThan(29_000)
     expect((await a.load('s', counting('unused'))).value).toEqual({ x: 1 })
+  })
+
+  it('a hit reports the freshness left, not the time the entry is kept', async () => {
+    n++
+    const [a, b] = await Promise.all([replica(), replica()])
+    await a.load('k', async () => ({ value: 'v', freshMs: 5_000, keepMs: 60_000 }))
+    await new Promise((r) => setTimeout(r, 150))
+    const fetch = counting('unused')
+    const hit = await b.load('k', fetch)
+    expect(hit).toMatchObject({ source: 'store', value: 'v' })
+    expect(hit.freshMs).toBeGreaterThan(0)
+    expect(hit.freshMs).toBeLessThanOrEqual(4_900)
+    expect(fetch.calls).toBe(0)
   })
 
   it('hands a stale entry to exactly one fetcher; the other replicas wait for its value', async () => {

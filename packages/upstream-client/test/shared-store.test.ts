@@ -116,6 +116,47 @@ describe('a v2 shared store', () => {
       expect(seen).toEqual([undefined, '"v1"'])
       expect(outcomes).toEqual(['revalidated', 'store', 'store'])
       expect(store.writes).toHaveLength(2)
+      // The 304 also refreshed the restarted replica's local cache (it had no entry before):
+      // it answers from there, with no request and without asking the store.
+      outcomes.length = 0
+      expect(await restarted.get('/x')).toEqual({ n: 1 })
+      expect(outcomes).toEqual(['cache'])
+      expect(seen).toHaveLength(2)
+    } finally {
+      await closeMore()
+    }
+  })
+
+  it("writes the shared entry refreshed by a 304 with the 304's own caching headers", async () => {
+    const clock = new TestClock()
+    const store = v2Store(clock)
+    const seen: Array<string | undefined> = []
+    // max-age=1 on the first answer, max-age=3 on the 304 that revalidates it.
+    open.server = await startServer((req, res, n) => {
+      const inm = req.headers['if-none-match']
+      seen.push(inm)
+      if (inm === '"v1"') {
+        res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=3' })
+        res.end()
+        return
+      }
+      json(res, 200, { n }, { etag: '"v1"', 'cache-control': 'max-age=1' })
+    })
+    const outcomes: CallOutcome[] = []
+    const a = replica(open.server.origin, clock, store, outcomes)
+    try {
+      expect(await a.get('/x')).toEqual({ n: 1 })
+      clock.advance(1_500)
+      // A fresh replica revalidates the stale shared entry.
+      const restarted = replica(open.server.origin, clock, store, outcomes)
+      expect(await restarted.get('/x')).toEqual({ n: 1 })
+      expect(seen).toEqual([undefined, '"v1"'])
+      expect(outcomes).toEqual(['upstream', 'revalidated'])
+      // Fresh for the 304's 3 s (not the stored 1 s), kept 3 s + ttlMs (10 s) for its ETag.
+      expect(store.writes).toEqual([
+        { freshMs: 1_000, keepMs: 11_000 },
+        { freshMs: 3_000, keepMs: 13_000 },
+      ])
     } finally {
       await closeMore()
     }
